@@ -1,0 +1,105 @@
+//! Storage backends for hsync.
+//!
+//! The planner and the executor speak only to the [`Storage`] trait; each
+//! filesystem (the local one, HDFS) is a backend behind it. A backend is
+//! chosen from a [`FsSpec`], the serialisable description of a filesystem
+//! that a plan carries, so `apply` reconnects exactly where `plan` looked.
+
+mod entry;
+mod error;
+mod hdfs;
+mod local;
+mod path;
+mod spec;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use entry::{Attributes, Entry, EntryKind};
+pub use error::{ErrorKind, Result, StorageError};
+pub use hdfs::HdfsStorage;
+pub use local::LocalStorage;
+pub use path::{join, parent_and_name, temp_sibling, is_temp_name};
+pub use spec::{FsSpec, HdfsSpec};
+
+/// What a create call should do beyond writing bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Block size for the new file, where the backend has blocks.
+    pub block_size: Option<u64>,
+    /// Replication factor for the new file, where the backend replicates.
+    pub replication: Option<u16>,
+}
+
+/// Preserve flags a backend may or may not be able to honour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Capability {
+    Times,
+    Permission,
+    Owner,
+    Group,
+    Replication,
+    BlockSize,
+    Acl,
+    Xattr,
+}
+
+/// One filesystem. Paths are absolute, `/`-separated strings.
+#[async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug {
+    /// The status of one path, or `None` when it does not exist.
+    async fn stat(&self, path: &str) -> Result<Option<Entry>>;
+
+    /// Every entry of one directory, in one listing (paged where the backend
+    /// pages). The planner calls this once per directory and never stats
+    /// single files.
+    async fn list_dir(&self, path: &str) -> Result<Vec<Entry>>;
+
+    /// Opens a file for a streaming read.
+    async fn open(&self, path: &str) -> Result<Box<dyn FileReader>>;
+
+    /// Creates (or truncates) a file for a streaming write.
+    async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>>;
+
+    /// Renames `from` to `to`, replacing a file already at `to`.
+    async fn rename(&self, from: &str, to: &str) -> Result<()>;
+
+    /// Removes one file.
+    async fn remove_file(&self, path: &str) -> Result<()>;
+
+    /// Removes one directory, which must be empty: a directory that gained
+    /// entries since it was planned for deletion is not silently wiped.
+    async fn remove_dir(&self, path: &str) -> Result<()>;
+
+    /// Creates a directory and any missing parents.
+    async fn create_dir(&self, path: &str) -> Result<()>;
+
+    /// Applies the attributes that are set in `attributes`.
+    async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()>;
+
+    /// Whether this backend can preserve an attribute.
+    fn supports(&self, capability: Capability) -> bool;
+}
+
+/// A file being read. An empty chunk means the end of the file.
+#[async_trait]
+pub trait FileReader: Send {
+    async fn read(&mut self, max: usize) -> Result<Bytes>;
+}
+
+/// A file being written; nothing is durable until `close` returns.
+#[async_trait]
+pub trait FileWriter: Send {
+    async fn write(&mut self, data: Bytes) -> Result<()>;
+    async fn close(self: Box<Self>) -> Result<()>;
+}
+
+/// Connects to the filesystem a spec describes.
+pub fn connect(spec: &FsSpec) -> Result<Arc<dyn Storage>> {
+    Ok(match spec {
+        FsSpec::Local => Arc::new(LocalStorage),
+        FsSpec::Hdfs(hdfs) => Arc::new(HdfsStorage::connect(hdfs)?),
+    })
+}

@@ -1,0 +1,249 @@
+//! The local filesystem backend: blocking `std::fs` calls moved off the
+//! async runtime, so a slow disk never stalls the scheduler.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use filetime::FileTime;
+
+use crate::{
+    Attributes, Capability, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result,
+    Storage, StorageError,
+};
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalStorage;
+
+async fn blocking<T: Send + 'static>(
+    op: &'static str,
+    path: &str,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T> {
+    let owned = path.to_string();
+    match tokio::task::spawn_blocking(f).await {
+        Ok(result) => result.map_err(|e| StorageError::from_io(op, &owned, e)),
+        Err(join) => Err(StorageError::new(op, &owned, crate::ErrorKind::Other, join)),
+    }
+}
+
+fn entry_from(name: String, meta: &fs::Metadata) -> Entry {
+    let kind = if meta.file_type().is_symlink() {
+        EntryKind::Symlink
+    } else if meta.is_dir() {
+        EntryKind::Dir
+    } else {
+        EntryKind::File
+    };
+    Entry {
+        name,
+        kind,
+        size: if kind == EntryKind::File { meta.len() } else { 0 },
+        mtime_ms: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
+        atime_ms: meta.atime() * 1000 + meta.atime_nsec() / 1_000_000,
+        permission: meta.mode() & 0o7777,
+        owner: names().user(meta.uid()),
+        group: names().group(meta.gid()),
+        replication: 1,
+        block_size: 0,
+    }
+}
+
+#[async_trait]
+impl Storage for LocalStorage {
+    async fn stat(&self, path: &str) -> Result<Option<Entry>> {
+        let p = path.to_string();
+        blocking("stat", path, move || match fs::symlink_metadata(&p) {
+            Ok(meta) => {
+                let name = Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned());
+                Ok(Some(entry_from(name.unwrap_or_default(), &meta)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn list_dir(&self, path: &str) -> Result<Vec<Entry>> {
+        let p = path.to_string();
+        blocking("list", path, move || {
+            let mut entries = Vec::new();
+            for dirent in fs::read_dir(&p)? {
+                let dirent = dirent?;
+                let meta = dirent.metadata()?;
+                entries.push(entry_from(dirent.file_name().to_string_lossy().into_owned(), &meta));
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn open(&self, path: &str) -> Result<Box<dyn FileReader>> {
+        let p = path.to_string();
+        let file = blocking("open", path, move || fs::File::open(p)).await?;
+        Ok(Box::new(LocalReader { file: Some(file), path: path.to_string() }))
+    }
+
+    async fn create(&self, path: &str, _options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
+        let p = path.to_string();
+        let file = blocking("create", path, move || fs::File::create(p)).await?;
+        Ok(Box::new(LocalWriter { file: Some(file), path: path.to_string() }))
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let (f, t) = (from.to_string(), to.to_string());
+        blocking("rename", from, move || fs::rename(f, t)).await
+    }
+
+    async fn remove_file(&self, path: &str) -> Result<()> {
+        let p = path.to_string();
+        blocking("delete", path, move || fs::remove_file(p)).await
+    }
+
+    async fn remove_dir(&self, path: &str) -> Result<()> {
+        let p = path.to_string();
+        blocking("delete", path, move || fs::remove_dir(p)).await
+    }
+
+    async fn create_dir(&self, path: &str) -> Result<()> {
+        let p = path.to_string();
+        blocking("mkdir", path, move || fs::create_dir_all(p)).await
+    }
+
+    async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()> {
+        let p = path.to_string();
+        let attrs = attributes.clone();
+        blocking("set attributes", path, move || {
+            if attrs.owner.is_some() || attrs.group.is_some() {
+                let uid = attrs.owner.as_deref().map(|o| names().uid(o)).transpose()?;
+                let gid = attrs.group.as_deref().map(|g| names().gid(g)).transpose()?;
+                std::os::unix::fs::chown(&p, uid, gid)?;
+            }
+            if let Some(mode) = attrs.permission {
+                fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
+            }
+            if let Some(mtime) = attrs.mtime_ms {
+                let atime = attrs.atime_ms.unwrap_or(mtime);
+                filetime::set_file_times(&p, file_time(atime), file_time(mtime))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn supports(&self, capability: Capability) -> bool {
+        use Capability::*;
+        matches!(capability, Times | Permission | Owner | Group)
+    }
+}
+
+fn file_time(ms: i64) -> FileTime {
+    FileTime::from_unix_time(ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as u32)
+}
+
+struct LocalReader {
+    file: Option<fs::File>,
+    path: String,
+}
+
+#[async_trait]
+impl FileReader for LocalReader {
+    async fn read(&mut self, max: usize) -> Result<Bytes> {
+        let mut file = self.file.take().expect("reader used after a failed read");
+        let (file, chunk) = blocking("read", &self.path, move || {
+            let mut buf = BytesMut::zeroed(max);
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok((file, buf.freeze()))
+        })
+        .await?;
+        self.file = Some(file);
+        Ok(chunk)
+    }
+}
+
+struct LocalWriter {
+    file: Option<fs::File>,
+    path: String,
+}
+
+#[async_trait]
+impl FileWriter for LocalWriter {
+    async fn write(&mut self, data: Bytes) -> Result<()> {
+        let mut file = self.file.take().expect("writer used after a failed write");
+        let file = blocking("write", &self.path, move || {
+            file.write_all(&data)?;
+            Ok(file)
+        })
+        .await?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    async fn close(mut self: Box<Self>) -> Result<()> {
+        let file = self.file.take().expect("writer closed twice");
+        // Durable before the rename that publishes it.
+        blocking("close", &self.path, move || file.sync_all()).await
+    }
+}
+
+/// User and group names from /etc/passwd and /etc/group, so owners read
+/// and written on the local side use the same names HDFS does.
+struct Names {
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+fn names() -> &'static Names {
+    static NAMES: OnceLock<Names> = OnceLock::new();
+    NAMES.get_or_init(|| Names {
+        users: read_id_table("/etc/passwd"),
+        groups: read_id_table("/etc/group"),
+    })
+}
+
+fn read_id_table(path: &str) -> HashMap<u32, String> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id = fields.nth(1)?.parse().ok()?;
+            Some((id, name.to_string()))
+        })
+        .collect()
+}
+
+impl Names {
+    fn user(&self, uid: u32) -> String {
+        self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+    }
+
+    fn group(&self, gid: u32) -> String {
+        self.groups.get(&gid).cloned().unwrap_or_else(|| gid.to_string())
+    }
+
+    fn uid(&self, name: &str) -> std::io::Result<u32> {
+        lookup(&self.users, name, "user")
+    }
+
+    fn gid(&self, name: &str) -> std::io::Result<u32> {
+        lookup(&self.groups, name, "group")
+    }
+}
+
+fn lookup(table: &HashMap<u32, String>, name: &str, what: &str) -> std::io::Result<u32> {
+    table
+        .iter()
+        .find(|(_, n)| n.as_str() == name)
+        .map(|(id, _)| *id)
+        .or_else(|| name.parse().ok())
+        .ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no local {what} named {name}"))
+        })
+}

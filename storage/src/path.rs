@@ -1,0 +1,58 @@
+//! Path helpers shared by every backend: paths are absolute `/`-separated
+//! strings on every filesystem, so one set of rules serves all.
+
+/// Joins a root and a relative path (`""` is the root itself).
+pub fn join(root: &str, relative: &str) -> String {
+    match (root.trim_end_matches('/'), relative) {
+        (root, "") if root.is_empty() => "/".to_string(),
+        (root, "") => root.to_string(),
+        (root, rel) => format!("{root}/{rel}"),
+    }
+}
+
+/// Splits `/a/b/c` into (`/a/b`, `c`).
+pub fn parent_and_name(path: &str) -> (&str, &str) {
+    let path = path.trim_end_matches('/');
+    match path.rfind('/') {
+        Some(0) => ("/", &path[1..]),
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => ("", path),
+    }
+}
+
+const TEMP_MARK: &str = ".hsync-tmp.";
+
+/// The temporary name a file is written under before it is renamed into
+/// place: a hidden sibling, so the rename stays inside one directory (and one
+/// filesystem) and is atomic. `tag` ties it to the plan that wrote it.
+pub fn temp_sibling(path: &str, tag: &str) -> String {
+    let (parent, name) = parent_and_name(path);
+    join(parent, &format!(".{name}{TEMP_MARK}{tag}"))
+}
+
+/// Whether a name is one of hsync's temporary names (of any plan).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TEMP_MARK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_handles_root_and_empty_relative() {
+        assert_eq!(join("/", "a"), "/a");
+        assert_eq!(join("/data/", "a/b"), "/data/a/b");
+        assert_eq!(join("/data", ""), "/data");
+        assert_eq!(join("/", ""), "/");
+    }
+
+    #[test]
+    fn temp_sibling_stays_in_the_same_directory() {
+        let temp = temp_sibling("/dst/a/file.txt", "abc123");
+        assert_eq!(temp, "/dst/a/.file.txt.hsync-tmp.abc123");
+        assert_eq!(parent_and_name(&temp).0, "/dst/a");
+        assert!(is_temp_name(parent_and_name(&temp).1));
+        assert!(!is_temp_name("file.txt"));
+    }
+}
