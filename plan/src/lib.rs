@@ -1,1 +1,15 @@
+//! The hsync plan file: the contract between `hsync plan` and `hsync apply`.
+//!
+//! A plan names every filesystem, root, option and action of a run, so that
+//! `apply` needs nothing else and does nothing else. It is deterministic
+//! (sorted, no wall-clock time) and sealed by a blake3 fingerprint of its own
+//! content; see [`file`] for how it is written and verified.
 
+mod file;
+mod schema;
+
+pub use file::{LoadError, FORMAT_VERSION};
+pub use schema::{
+    Action, Commit, Compare, CopyAction, DeleteAction, JobOptions, JobPlan, Layout, ManifestRef,
+    MkdirAction, Mode, Plan, Preserve, Reason, Seen, SetAttributesAction, SourceRef, Totals,
+};

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
-    parent_and_name, Attributes, Capability, CreateOptions, Entry, EntryKind, ErrorKind,
+    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind,
     FileReader, FileWriter, HdfsSpec, Result, Storage, StorageError,
 };
 
@@ -138,10 +138,6 @@ impl Storage for HdfsStorage {
             self.client.set_times(path, mtime as u64, atime as u64).await.map_err(err)?;
         }
         Ok(())
-    }
-
-    fn supports(&self, capability: Capability) -> bool {
-        !matches!(capability, Capability::Xattr | Capability::Acl)
     }
 }
 

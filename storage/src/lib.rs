@@ -78,9 +78,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Applies the attributes that are set in `attributes`.
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()>;
+}
 
-    /// Whether this backend can preserve an attribute.
-    fn supports(&self, capability: Capability) -> bool;
+/// Whether a filesystem can preserve an attribute; known from its kind
+/// alone, so a manifest is checked before anything is contacted.
+pub fn supports(spec: &FsSpec, capability: Capability) -> bool {
+    use Capability::*;
+    match spec {
+        FsSpec::Local => matches!(capability, Times | Permission | Owner | Group),
+        // ACLs and xattrs need NameNode calls hdfs-native lacks (issue 5).
+        FsSpec::Hdfs(_) => !matches!(capability, Acl | Xattr),
+    }
 }
 
 /// A file being read. An empty chunk means the end of the file.
@@ -102,4 +110,22 @@ pub fn connect(spec: &FsSpec) -> Result<Arc<dyn Storage>> {
         FsSpec::Local => Arc::new(LocalStorage),
         FsSpec::Hdfs(hdfs) => Arc::new(HdfsStorage::connect(hdfs)?),
     })
+}
+
+/// One connection per filesystem, shared by everything in a run.
+#[derive(Debug, Default)]
+pub struct Connections {
+    open: std::sync::Mutex<std::collections::BTreeMap<FsSpec, Arc<dyn Storage>>>,
+}
+
+impl Connections {
+    pub fn get(&self, spec: &FsSpec) -> Result<Arc<dyn Storage>> {
+        let mut open = self.open.lock().expect("connections lock poisoned");
+        if let Some(storage) = open.get(spec) {
+            return Ok(Arc::clone(storage));
+        }
+        let storage = connect(spec)?;
+        open.insert(spec.clone(), Arc::clone(&storage));
+        Ok(storage)
+    }
 }

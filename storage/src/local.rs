@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use filetime::FileTime;
 
 use crate::{
-    Attributes, Capability, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result,
+    Attributes, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result,
     Storage, StorageError,
 };
 
@@ -134,11 +134,6 @@ impl Storage for LocalStorage {
             Ok(())
         })
         .await
-    }
-
-    fn supports(&self, capability: Capability) -> bool {
-        use Capability::*;
-        matches!(capability, Times | Permission | Owner | Group)
     }
 }
 

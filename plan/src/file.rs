@@ -1,0 +1,82 @@
+//! Writing and loading plan files: the fingerprint seals the content, the
+//! format version guards the schema.
+
+use std::path::Path;
+
+use crate::Plan;
+
+/// The plan format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why a plan file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the plan {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("the plan {path} is not valid JSON: {source}")]
+    Syntax { path: String, source: serde_json::Error },
+    #[error(
+        "the plan {path} has format version {found}, this hsync reads version {FORMAT_VERSION}"
+    )]
+    Version { path: String, found: String },
+    #[error("the plan {path} does not match the plan schema: {source}")]
+    Schema { path: String, source: serde_json::Error },
+    #[error(
+        "the plan {path} was changed after it was written (fingerprint {recorded}, content {actual}); make a new plan with `hsync plan`"
+    )]
+    Tampered { path: String, recorded: String, actual: String },
+}
+
+impl Plan {
+    /// Seals the plan: computes and stores its fingerprint.
+    pub fn seal(mut self) -> Plan {
+        self.fingerprint = self.content_fingerprint();
+        self
+    }
+
+    /// The blake3 of the plan serialised with an empty fingerprint field.
+    pub fn content_fingerprint(&self) -> String {
+        let mut unsealed = self.clone();
+        unsealed.fingerprint = String::new();
+        let bytes = serde_json::to_vec(&unsealed).expect("a plan always serialises");
+        blake3::hash(&bytes).to_hex().to_string()
+    }
+
+    /// The plan file's text: pretty JSON ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a plan always serialises");
+        text.push('\n');
+        text
+    }
+
+    /// Parses and verifies a plan file's text.
+    pub fn from_json(text: &str, path: &str) -> Result<Plan, LoadError> {
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|source| LoadError::Syntax { path: path.to_string(), source })?;
+        // The version is checked before the schema, so a plan from another
+        // release gets that reason rather than a field-level complaint.
+        let version = value.get("format_version");
+        if version.and_then(|v| v.as_u64()) != Some(u64::from(FORMAT_VERSION)) {
+            let found = version.map_or_else(|| "none".to_string(), |v| v.to_string());
+            return Err(LoadError::Version { path: path.to_string(), found });
+        }
+        let plan: Plan = serde_json::from_value(value)
+            .map_err(|source| LoadError::Schema { path: path.to_string(), source })?;
+        let actual = plan.content_fingerprint();
+        if actual != plan.fingerprint {
+            return Err(LoadError::Tampered {
+                path: path.to_string(),
+                recorded: plan.fingerprint.clone(),
+                actual,
+            });
+        }
+        Ok(plan)
+    }
+
+    pub fn load(path: &Path) -> Result<Plan, LoadError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| LoadError::Read { path: shown.clone(), source })?;
+        Plan::from_json(&text, &shown)
+    }
+}

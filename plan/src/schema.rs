@@ -1,0 +1,241 @@
+use hsync_storage::{Attributes, EntryKind, FsSpec};
+use serde::{Deserialize, Serialize};
+
+/// A whole plan: one entry per manifest job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Bumped on any change a loader must know about; see [`crate::FORMAT_VERSION`].
+    pub format_version: u32,
+    pub manifest: ManifestRef,
+    pub jobs: Vec<JobPlan>,
+    /// blake3 of the plan serialised with this field empty.
+    pub fingerprint: String,
+}
+
+/// Which manifest the plan was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestRef {
+    pub path: String,
+    /// blake3 of the manifest's bytes.
+    pub digest: String,
+}
+
+/// One job: where from, where to, how, and what to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobPlan {
+    pub name: String,
+    pub source_fs: FsSpec,
+    /// Absolute source roots on `source_fs`; actions refer to them by index.
+    pub source_roots: Vec<String>,
+    pub target_fs: FsSpec,
+    /// Absolute target root on `target_fs`; action paths are relative to it.
+    pub target_root: String,
+    pub options: JobOptions,
+    /// Sorted by target path; copies and directories first, deletes last.
+    pub actions: Vec<Action>,
+    /// Files that are already in sync and left alone.
+    pub unchanged: Totals,
+}
+
+/// The job's options, resolved: defaults filled in, nothing left implicit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobOptions {
+    pub mode: Mode,
+    pub layout: Layout,
+    /// Per-depth include filter (DistCp+ semantics), as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// Exclude regexes on the path below the source root, as written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<String>,
+    pub compare: Vec<Compare>,
+    pub delete: bool,
+    pub preserve: Vec<Preserve>,
+    pub commit: Commit,
+    pub parallel: usize,
+    /// Bytes per second, for the whole job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Files that exist at the target are left alone (DistCp's default).
+    Skip,
+    /// Files that differ by the compare keys are rewritten (`-update`).
+    Update,
+    /// Every file is rewritten (`-overwrite`).
+    Overwrite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// The contents of each source go into the target.
+    Contents,
+    /// Each source goes into the target under its own name.
+    Nested,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compare {
+    Size,
+    Mtime,
+    Checksum,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preserve {
+    Times,
+    Permission,
+    Owner,
+    Group,
+    Replication,
+    Blocksize,
+    Acl,
+    Xattr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Commit {
+    /// Each file lands through a temporary name and a rename.
+    File,
+    /// The whole target is staged aside and renamed into place at the end.
+    Atomic,
+}
+
+/// One step of a job; every path is relative to the job's target root.
+/// The schema is open to more kinds (renames from snapshot diffs come next);
+/// a loader refuses a kind it does not know.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Action {
+    /// Create a missing directory; its attributes are set after its contents.
+    Mkdir(MkdirAction),
+    /// Copy one file through a temporary name.
+    Copy(CopyAction),
+    /// Delete one extraneous file, or directory once its contents are gone.
+    Delete(DeleteAction),
+    /// Set attributes on an existing directory, after its contents.
+    SetAttributes(SetAttributesAction),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MkdirAction {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyAction {
+    pub path: String,
+    pub reason: Reason,
+    pub source: SourceRef,
+    /// The source as the planner saw it; apply refuses a source that moved on.
+    pub size: u64,
+    pub mtime_ms: i64,
+    /// The target file the planner saw, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Seen>,
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetAttributesAction {
+    pub path: String,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAction {
+    pub path: String,
+    pub entry: EntryKind,
+    pub seen: Seen,
+}
+
+/// A source file: which root, and the path below it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceRef {
+    pub root: usize,
+    pub path: String,
+}
+
+/// Size and mtime of a path as the planner saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seen {
+    pub size: u64,
+    pub mtime_ms: i64,
+}
+
+/// Why an action exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    Missing,
+    SizeDiffers,
+    MtimeDiffers,
+    ChecksumDiffers,
+    Overwrite,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Totals {
+    pub files: u64,
+    pub bytes: u64,
+}
+
+impl Plan {
+    /// Whether applying the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.jobs.iter().any(|job| !job.actions.is_empty())
+    }
+}
+
+impl JobPlan {
+    pub fn preserves(&self, flag: Preserve) -> bool {
+        self.options.preserve.contains(&flag)
+    }
+}
+
+impl Action {
+    pub fn path(&self) -> &str {
+        match self {
+            Action::Mkdir(a) => &a.path,
+            Action::Copy(a) => &a.path,
+            Action::Delete(a) => &a.path,
+            Action::SetAttributes(a) => &a.path,
+        }
+    }
+}
+
+impl Reason {
+    /// The words a reviewer reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Missing => "missing",
+            Reason::SizeDiffers => "size differs",
+            Reason::MtimeDiffers => "mtime differs",
+            Reason::ChecksumDiffers => "checksum differs",
+            Reason::Overwrite => "overwrite",
+        }
+    }
+}

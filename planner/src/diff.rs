@@ -1,0 +1,261 @@
+//! The diff: from the listed source and target trees and a job's options,
+//! decide every action and why. Pure: no I/O happens here, so every DistCp
+//! rule is a unit test away.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hsync_plan::{
+    Action, Compare, CopyAction, DeleteAction, JobOptions, Layout, MkdirAction, Mode, Preserve,
+    Reason, Seen, SetAttributesAction, SourceRef, Totals,
+};
+use hsync_storage::{Attributes, Entry, EntryKind};
+
+use crate::filter::PathFilter;
+use crate::listing::{join_relative, Tree};
+use crate::PlanError;
+
+/// One listed source root.
+pub struct SourceSide<'a> {
+    pub root: &'a str,
+    /// The root's own status (a directory or a single file).
+    pub root_entry: &'a Entry,
+    pub tree: &'a Tree,
+}
+
+/// What the target should hold at one path, and where it comes from.
+#[derive(Debug, Clone)]
+pub struct Wanted<'a> {
+    pub source: SourceRef,
+    pub entry: &'a Entry,
+    /// A folder above the last include depth: created only for what is below it.
+    pub partial: bool,
+}
+
+/// Maps every source entry to its target path (relative to the target root).
+/// Two sources that put a file at the same target path are refused.
+pub fn wanted<'a>(
+    sources: &[SourceSide<'a>],
+    layout: Layout,
+    filter: &PathFilter,
+) -> Result<BTreeMap<String, Wanted<'a>>, PlanError> {
+    let mut wanted: BTreeMap<String, Wanted<'a>> = BTreeMap::new();
+    let mut add = |target: String, want: Wanted<'a>, source_path: String| -> Result<(), PlanError> {
+        if let Some(first) = wanted.get(&target) {
+            let both_dirs = first.entry.kind == EntryKind::Dir && want.entry.kind == EntryKind::Dir;
+            if !both_dirs {
+                let first_path = hsync_storage::join(sources[first.source.root].root, &first.source.path);
+                return Err(PlanError::Collision { target, first: first_path, second: source_path });
+            }
+            return Ok(());
+        }
+        wanted.insert(target, want);
+        Ok(())
+    };
+    for (index, side) in sources.iter().enumerate() {
+        let name = &side.root_entry.name;
+        let source = |path: &str| SourceRef { root: index, path: path.to_string() };
+        if side.root_entry.kind != EntryKind::Dir {
+            let want = Wanted { source: source(""), entry: side.root_entry, partial: false };
+            add(name.clone(), want, side.root.to_string())?;
+            continue;
+        }
+        let prefix = match layout {
+            Layout::Contents => String::new(),
+            Layout::Nested => {
+                let want = Wanted { source: source(""), entry: side.root_entry, partial: false };
+                add(name.clone(), want, side.root.to_string())?;
+                name.clone()
+            }
+        };
+        for (relative, entry) in &side.tree.entries {
+            if entry.kind == EntryKind::Symlink {
+                continue;
+            }
+            let partial = entry.kind == EntryKind::Dir && filter.is_partial(relative);
+            let want = Wanted { source: source(relative), entry, partial };
+            add(join_relative(&prefix, relative), want, hsync_storage::join(side.root, relative))?;
+        }
+    }
+    // A partial folder stays only if something below it is wanted.
+    let needed: BTreeSet<String> = wanted
+        .iter()
+        .filter(|(_, w)| !w.partial)
+        .flat_map(|(path, _)| ancestors(path))
+        .collect();
+    wanted.retain(|path, w| !w.partial || needed.contains(path));
+    Ok(wanted)
+}
+
+/// Whether a target path is governed by the job's filter, and so may be
+/// deleted when extraneous: paths the filter does not take are left alone.
+pub fn in_scope(target_relative: &str, layout: Layout, filter: &PathFilter) -> bool {
+    match layout {
+        Layout::Contents => filter.admits(target_relative),
+        Layout::Nested => match target_relative.split_once('/') {
+            Some((_, below)) => filter.admits(below),
+            None => true,
+        },
+    }
+}
+
+/// The decided actions of one job, before checksum comparison.
+#[derive(Debug, Default)]
+pub struct Decided {
+    pub actions: Vec<Action>,
+    pub unchanged: Totals,
+    /// Same-size files to compare by content; each becomes a copy if they differ.
+    pub to_checksum: Vec<CopyAction>,
+}
+
+pub fn decide(
+    wanted: &BTreeMap<String, Wanted<'_>>,
+    target: &Tree,
+    options: &JobOptions,
+    filter: &PathFilter,
+) -> Result<Decided, PlanError> {
+    let mut decided = Decided::default();
+    let mut existing_dirs = Vec::new();
+    for (path, want) in wanted {
+        let existing = target.entries.get(path);
+        if let Some(existing) = existing {
+            if (existing.kind == EntryKind::Dir) != (want.entry.kind == EntryKind::Dir) {
+                return Err(PlanError::TypeConflict {
+                    path: path.clone(),
+                    source_kind: want.entry.kind,
+                    target_kind: existing.kind,
+                });
+            }
+        }
+        let attributes = preserved(want.entry, &options.preserve);
+        match (want.entry.kind, existing) {
+            (EntryKind::Dir, None) => {
+                decided.actions.push(Action::Mkdir(MkdirAction { path: path.clone(), attributes }));
+            }
+            (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
+            (_, existing) => {
+                let copy = CopyAction {
+                    path: path.clone(),
+                    reason: Reason::Missing,
+                    source: want.source.clone(),
+                    size: want.entry.size,
+                    mtime_ms: want.entry.mtime_ms,
+                    replaces: existing.map(|e| Seen { size: e.size, mtime_ms: e.mtime_ms }),
+                    attributes,
+                    block_size: options
+                        .preserve
+                        .contains(&Preserve::Blocksize)
+                        .then_some(want.entry.block_size)
+                        .filter(|size| *size > 0),
+                };
+                match existing.map(|e| file_verdict(want.entry, e, options)) {
+                    None => decided.actions.push(Action::Copy(copy)),
+                    Some(Verdict::Same) => {
+                        decided.unchanged.files += 1;
+                        decided.unchanged.bytes += want.entry.size;
+                    }
+                    Some(Verdict::Differs(reason)) => {
+                        decided.actions.push(Action::Copy(CopyAction { reason, ..copy }))
+                    }
+                    Some(Verdict::CompareContent) => {
+                        decided.to_checksum.push(CopyAction { reason: Reason::ChecksumDiffers, ..copy })
+                    }
+                }
+            }
+        }
+    }
+    if options.delete {
+        for (path, entry) in &target.entries {
+            if !wanted.contains_key(path) && in_scope(path, options.layout, filter) {
+                let seen = Seen { size: entry.size, mtime_ms: entry.mtime_ms };
+                let delete = DeleteAction { path: path.clone(), entry: entry.kind, seen };
+                decided.actions.push(Action::Delete(delete));
+            }
+        }
+    }
+    // A folder's times change when its contents do, so with times preserved
+    // every folder that gets a change has its attributes set again after.
+    let touched: BTreeSet<String> = decided
+        .actions
+        .iter()
+        .map(Action::path)
+        .chain(decided.to_checksum.iter().map(|c| c.path.as_str()))
+        .map(|path| hsync_storage::parent_and_name(path).0.to_string())
+        .collect();
+    let times = options.preserve.contains(&Preserve::Times);
+    for (path, attributes, existing) in existing_dirs {
+        let differs = !same_attributes(&attributes, &preserved(existing, &options.preserve));
+        if differs || (times && touched.contains(path.as_str())) {
+            decided
+                .actions
+                .push(Action::SetAttributes(SetAttributesAction { path: path.clone(), attributes }));
+        }
+    }
+    Ok(decided)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    Same,
+    Differs(Reason),
+    CompareContent,
+}
+
+/// DistCp's rules for a file present on both sides.
+fn file_verdict(source: &Entry, target: &Entry, options: &JobOptions) -> Verdict {
+    match options.mode {
+        Mode::Skip => Verdict::Same,
+        Mode::Overwrite => Verdict::Differs(Reason::Overwrite),
+        Mode::Update => {
+            for key in &options.compare {
+                match key {
+                    Compare::Size if source.size != target.size => {
+                        return Verdict::Differs(Reason::SizeDiffers)
+                    }
+                    Compare::Mtime if source.mtime_ms != target.mtime_ms => {
+                        return Verdict::Differs(Reason::MtimeDiffers)
+                    }
+                    _ => {}
+                }
+            }
+            if options.compare.contains(&Compare::Checksum) {
+                // Different sizes always differ in content; equal ones need reading.
+                if source.size != target.size {
+                    return Verdict::Differs(Reason::SizeDiffers);
+                }
+                return Verdict::CompareContent;
+            }
+            Verdict::Same
+        }
+    }
+}
+
+/// The attributes a job preserves, taken from a source entry.
+fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
+    let mut attributes = Attributes::default();
+    for flag in preserve {
+        match flag {
+            Preserve::Times => {
+                attributes.mtime_ms = Some(entry.mtime_ms);
+                attributes.atime_ms = Some(entry.atime_ms);
+            }
+            Preserve::Permission => attributes.permission = Some(entry.permission),
+            Preserve::Owner => attributes.owner = Some(entry.owner.clone()),
+            Preserve::Group => attributes.group = Some(entry.group.clone()),
+            Preserve::Replication if entry.kind == EntryKind::File => {
+                attributes.replication = Some(entry.replication)
+            }
+            _ => {}
+        }
+    }
+    attributes
+}
+
+/// Access times change on every read, so they never make a difference.
+fn same_attributes(a: &Attributes, b: &Attributes) -> bool {
+    Attributes { atime_ms: None, ..a.clone() } == Attributes { atime_ms: None, ..b.clone() }
+}
+
+/// `a/b/c` → `a`, `a/b` (not the path itself, not the root).
+fn ancestors(path: &str) -> impl Iterator<Item = String> + '_ {
+    path.match_indices('/').map(move |(i, _)| path[..i].to_string())
+}
