@@ -1,1 +1,54 @@
+//! The hsync executor: runs a [`Plan`] as a DAG on tokio, at most
+//! `parallel` transfers per job, each file landing through a temporary name
+//! and a rename, every finished step recorded in a durable journal.
+//!
+//! [`dag`] orders the steps, [`run`] schedules and performs them,
+//! [`transfer`] moves bytes, [`journal`] makes a killed run resumable and
+//! [`report`] says what happened.
 
+mod dag;
+pub mod journal;
+mod report;
+mod run;
+mod throttle;
+mod transfer;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hsync_plan::Plan;
+use hsync_storage::Connections;
+
+pub use report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Overrides every job's `parallel`.
+    pub parallel: Option<usize>,
+    /// Go on past failures, as DistCp's `-i`; otherwise no new step starts
+    /// after the first failure (steps in flight finish and commit).
+    pub ignore_failures: bool,
+    /// Where the journal lives.
+    pub state_dir: PathBuf,
+}
+
+/// Why an apply could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("cannot open the journal {path}: {source}")]
+    Journal { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Storage(#[from] hsync_storage::StorageError),
+}
+
+/// Runs `plan` and returns its summary; failures of single paths are in the
+/// summary, not an error.
+pub async fn apply(
+    plan: &Plan,
+    connections: &Connections,
+    options: &ApplyOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<Summary, ApplyError> {
+    run::Run::prepare(plan, connections, options, observer)?.execute().await
+}

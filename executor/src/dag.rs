@@ -1,0 +1,173 @@
+//! The plan as a DAG: parents before children, data before attributes,
+//! copies before deletes, folder attributes after their contents.
+
+use std::collections::HashMap;
+
+use hsync_plan::{Action, Commit, Plan};
+use petgraph::graph::{DiGraph, NodeIndex};
+
+/// One unit of work. `job` and `action` index into the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Create the job's target root (or its staging root, for atomic commit).
+    Root { job: usize },
+    Mkdir { job: usize, action: usize },
+    /// Data through a temporary name, then the rename into place.
+    Copy { job: usize, action: usize },
+    /// A copied file's preserved attributes.
+    FileAttributes { job: usize, action: usize },
+    /// A folder's attributes, once everything inside it is done.
+    DirAttributes { job: usize, action: usize },
+    /// Nothing to do: deletes wait on it, so they start after every copy.
+    CopiesDone { job: usize },
+    Delete { job: usize, action: usize },
+    /// Atomic commit: the staged target renamed into place.
+    Publish { job: usize },
+}
+
+/// How a step depends on another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// The step needs the other's result (a file needs its folder).
+    Needs,
+    /// The step only comes after the other, whatever its outcome.
+    After,
+}
+
+impl Step {
+    /// A stable name for the journal: the same plan always gives the same keys.
+    pub fn key(&self) -> String {
+        match *self {
+            Step::Root { job } => format!("{job}/root"),
+            Step::Mkdir { job, action } => format!("{job}/{action}/mkdir"),
+            Step::Copy { job, action } => format!("{job}/{action}/copy"),
+            Step::FileAttributes { job, action } => format!("{job}/{action}/attributes"),
+            Step::DirAttributes { job, action } => format!("{job}/{action}/dir-attributes"),
+            Step::CopiesDone { job } => format!("{job}/copies-done"),
+            Step::Delete { job, action } => format!("{job}/{action}/delete"),
+            Step::Publish { job } => format!("{job}/publish"),
+        }
+    }
+}
+
+pub type Dag = DiGraph<Step, Edge>;
+
+/// Builds the DAG of a whole plan; jobs are independent of each other.
+pub fn build(plan: &Plan) -> Dag {
+    let mut dag = Dag::new();
+    for (job_index, job) in plan.jobs.iter().enumerate() {
+        add_job(&mut dag, job_index, &job.actions, job.options.commit);
+    }
+    dag
+}
+
+fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit) {
+    let root = dag.add_node(Step::Root { job });
+    let copies_done = dag.add_node(Step::CopiesDone { job });
+    dag.add_edge(root, copies_done, Edge::Needs);
+
+    // The step that makes each folder exist, and the steps inside each
+    // folder that its attributes must wait for.
+    let mut folder: HashMap<&str, NodeIndex> = HashMap::new();
+    let mut inside: HashMap<&str, Vec<NodeIndex>> = HashMap::new();
+    let mut dir_attributes: Vec<(&str, NodeIndex)> = Vec::new();
+    let mut deletes: Vec<(&Action, NodeIndex)> = Vec::new();
+
+    for (action_index, action) in actions.iter().enumerate() {
+        let (parent, _) = hsync_storage::parent_and_name(action.path());
+        match action {
+            Action::Mkdir(mkdir) => {
+                let node = dag.add_node(Step::Mkdir { job, action: action_index });
+                folder.insert(&mkdir.path, node);
+                inside.entry(parent).or_default().push(node);
+                let attributes = dag.add_node(Step::DirAttributes { job, action: action_index });
+                dag.add_edge(node, attributes, Edge::Needs);
+                inside.entry(parent).or_default().push(attributes);
+                dir_attributes.push((&mkdir.path, attributes));
+            }
+            Action::SetAttributes(set) => {
+                let node = dag.add_node(Step::DirAttributes { job, action: action_index });
+                inside.entry(parent).or_default().push(node);
+                dir_attributes.push((&set.path, node));
+            }
+            Action::Copy(copy) => {
+                let node = dag.add_node(Step::Copy { job, action: action_index });
+                dag.add_edge(node, copies_done, Edge::After);
+                inside.entry(parent).or_default().push(node);
+                if !copy.attributes.is_empty() {
+                    let attributes = dag.add_node(Step::FileAttributes { job, action: action_index });
+                    dag.add_edge(node, attributes, Edge::Needs);
+                    inside.entry(parent).or_default().push(attributes);
+                }
+            }
+            Action::Delete(_) => {
+                let node = dag.add_node(Step::Delete { job, action: action_index });
+                dag.add_edge(copies_done, node, Edge::After);
+                inside.entry(parent).or_default().push(node);
+                deletes.push((action, node));
+            }
+        }
+    }
+
+    // Every step needs its folder: the mkdir of the plan, or else the root.
+    for index in dag.node_indices().collect::<Vec<_>>() {
+        let Some(action) = action_of(dag[index]) else { continue };
+        if matches!(dag[index], Step::FileAttributes { .. }) {
+            continue;
+        }
+        if matches!(dag[index], Step::DirAttributes { .. }) && matches!(actions[action], Action::Mkdir(_)) {
+            continue;
+        }
+        let (parent, _) = hsync_storage::parent_and_name(actions[action].path());
+        let needed = folder.get(parent).copied().unwrap_or(root);
+        dag.add_edge(needed, index, Edge::Needs);
+    }
+    // A folder's attributes come after everything inside it.
+    for (path, attributes) in dir_attributes {
+        for &child in inside.get(path).map(Vec::as_slice).unwrap_or_default() {
+            dag.add_edge(child, attributes, Edge::After);
+        }
+    }
+    // A folder is deleted after what it contained.
+    let delete_of: HashMap<&str, NodeIndex> = deletes.iter().map(|(a, n)| (a.path(), *n)).collect();
+    for (action, node) in &deletes {
+        let (parent, _) = hsync_storage::parent_and_name(action.path());
+        if let Some(&parent_delete) = delete_of.get(parent) {
+            dag.add_edge(*node, parent_delete, Edge::Needs);
+        }
+    }
+    if commit == Commit::Atomic {
+        let publish = dag.add_node(Step::Publish { job });
+        for index in dag.node_indices().collect::<Vec<_>>() {
+            // Every step, not only the last ones: an `After` edge lets a
+            // failure through, and nothing may be published after one.
+            if job_of(dag[index]) == job && index != publish {
+                dag.add_edge(index, publish, Edge::Needs);
+            }
+        }
+    }
+}
+
+fn action_of(step: Step) -> Option<usize> {
+    match step {
+        Step::Mkdir { action, .. }
+        | Step::Copy { action, .. }
+        | Step::FileAttributes { action, .. }
+        | Step::DirAttributes { action, .. }
+        | Step::Delete { action, .. } => Some(action),
+        Step::Root { .. } | Step::CopiesDone { .. } | Step::Publish { .. } => None,
+    }
+}
+
+pub fn job_of(step: Step) -> usize {
+    match step {
+        Step::Root { job }
+        | Step::Mkdir { job, .. }
+        | Step::Copy { job, .. }
+        | Step::FileAttributes { job, .. }
+        | Step::DirAttributes { job, .. }
+        | Step::CopiesDone { job }
+        | Step::Delete { job, .. }
+        | Step::Publish { job } => job,
+    }
+}

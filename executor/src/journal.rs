@@ -1,0 +1,112 @@
+//! The durable journal of an apply: which steps finished, so that a killed
+//! run resumes without redoing them.
+//!
+//! One append-only JSON-lines file per plan fingerprint and shard. A copy
+//! is journaled twice: `committing` once its data is complete under the
+//! temporary name (before the rename), `done` once it is in place with its
+//! attributes. A resumed run that finds `committing` without `done` only
+//! finishes the rename, so no file is ever written twice. Writers are
+//! grouped: concurrent records share one write and one fsync.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    Committing,
+    Done,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    step: String,
+    mark: Mark,
+}
+
+/// What an earlier run of the same plan recorded.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    pub done: HashSet<String>,
+    pub committing: HashSet<String>,
+}
+
+/// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
+pub fn journal_path(state_dir: &Path, fingerprint: &str, shard: usize) -> PathBuf {
+    state_dir.join(fingerprint).join(format!("shard-{shard}.jsonl"))
+}
+
+/// Reads what a journal holds; a torn last line (a crash mid-write) is ignored.
+pub fn recover(path: &Path) -> std::io::Result<Recovered> {
+    let mut recovered = Recovered::default();
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(recovered),
+        Err(e) => return Err(e),
+    };
+    for line in BufReader::new(file).lines() {
+        let Ok(record) = serde_json::from_str::<Record>(&line?) else { continue };
+        match record.mark {
+            Mark::Committing => recovered.committing.insert(record.step),
+            Mark::Done => recovered.done.insert(record.step),
+        };
+    }
+    recovered.committing.retain(|step| !recovered.done.contains(step));
+    Ok(recovered)
+}
+
+type Request = (Record, oneshot::Sender<std::io::Result<()>>);
+
+/// A handle to the journal writer; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    sender: mpsc::UnboundedSender<Request>,
+}
+
+impl Journal {
+    /// Opens (or continues) the journal at `path` and starts its writer.
+    pub fn open(path: &Path) -> std::io::Result<Journal> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        std::thread::Builder::new()
+            .name("hsync-journal".into())
+            .spawn(move || write_loop(file, receiver))?;
+        Ok(Journal { sender })
+    }
+
+    /// Records a mark and returns once it is durable.
+    pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
+        let (ack, done) = oneshot::channel();
+        let record = Record { step: step.to_string(), mark };
+        let closed = || std::io::Error::other("the journal writer stopped");
+        self.sender.send((record, ack)).map_err(|_| closed())?;
+        done.await.map_err(|_| closed())?
+    }
+}
+
+/// Group commit: take every waiting record, write them, fsync once, ack all.
+fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
+    while let Some(first) = receiver.blocking_recv() {
+        let mut batch = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            batch.push(next);
+        }
+        let mut text = String::new();
+        for (record, _) in &batch {
+            text.push_str(&serde_json::to_string(record).expect("records serialise"));
+            text.push('\n');
+        }
+        let result = file.write_all(text.as_bytes()).and_then(|()| file.sync_data());
+        for (_, ack) in batch {
+            let _ = ack.send(result.as_ref().map(|_| ()).map_err(|e| std::io::Error::new(e.kind(), e.to_string())));
+        }
+    }
+}

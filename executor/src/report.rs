@@ -1,0 +1,76 @@
+//! What an apply tells the outside world: live events while it runs and a
+//! JSON summary at the end (in the spirit of pydistcp's Job Status).
+
+use serde::Serialize;
+
+/// Something that happened to one path, for live display and logs.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A file transfer started.
+    Started { path: String, size: u64 },
+    /// Bytes landed on the target.
+    Bytes(u64),
+    /// A path is finished, one way or another.
+    Finished { path: String, outcome: Outcome },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Copied { bytes: u64 },
+    /// Finished by an earlier, interrupted run of the same plan.
+    AlreadyDone,
+    Created,
+    Deleted,
+    AttributesSet,
+    Published,
+    Stale(String),
+    Failed(String),
+    /// Not started: something it needs failed, or the run stopped early.
+    NotDone(String),
+}
+
+/// Receives events; the CLI turns them into a progress bar or log lines.
+pub trait Observer: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// The end-of-run summary, printed as JSON.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub plan: String,
+    pub outcome: RunOutcome,
+    pub files_expected: u64,
+    pub bytes_expected: u64,
+    pub files_copied: u64,
+    pub bytes_copied: u64,
+    /// Finished by an earlier run of the same plan.
+    pub files_already_done: u64,
+    /// Left alone because they were already in sync at plan time.
+    pub files_skipped: u64,
+    pub files_failed: u64,
+    pub files_stale: u64,
+    pub files_deleted: u64,
+    pub dirs_created: u64,
+    pub dirs_deleted: u64,
+    pub steps_not_done: u64,
+    pub duration_secs: f64,
+    pub failures: Vec<Failure>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    #[default]
+    Success,
+    /// Some paths failed or were stale; everything else was done.
+    Partial,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    pub path: String,
+    pub cause: String,
+    /// `stale` (plan again), `failed` or `not-done`.
+    pub kind: &'static str,
+}

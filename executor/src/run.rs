@@ -1,0 +1,420 @@
+//! The scheduler: takes whatever step is ready next (no static split), runs
+//! it on tokio within the job's limits, and records every outcome.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan};
+use hsync_storage::{join, temp_sibling, Attributes, Connections, ErrorKind, Storage};
+use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::dag::{self, Dag, Edge, Step};
+use crate::journal::{self, Journal, Mark, Recovered};
+use crate::report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
+use crate::throttle::Throttle;
+use crate::transfer::{self, CopyError};
+use crate::{ApplyError, ApplyOptions};
+
+/// Metadata calls (mkdir, attributes, deletes) in flight at once.
+const METADATA_CONCURRENCY: usize = 64;
+/// Attempts at a transfer that fails for a transient cause.
+const ATTEMPTS: u32 = 3;
+
+/// Everything a step needs, shared by all running steps.
+struct Context {
+    plan: Plan,
+    jobs: Vec<JobContext>,
+    journal: Journal,
+    recovered: Recovered,
+    observer: Arc<dyn Observer>,
+    metadata: Semaphore,
+    /// Ties temporary names to this plan.
+    tag: String,
+}
+
+struct JobContext {
+    source: Arc<dyn Storage>,
+    target: Arc<dyn Storage>,
+    /// Where files land: the target root, or its staging sibling for atomic commit.
+    root: String,
+    transfers: Semaphore,
+    throttle: Option<Throttle>,
+}
+
+pub struct Run {
+    context: Arc<Context>,
+    dag: Dag,
+    ignore_failures: bool,
+}
+
+impl Run {
+    pub fn prepare(
+        plan: &Plan,
+        connections: &Connections,
+        options: &ApplyOptions,
+        observer: Arc<dyn Observer>,
+    ) -> Result<Run, ApplyError> {
+        let tag = plan.fingerprint.chars().take(16).collect::<String>();
+        let mut jobs = Vec::with_capacity(plan.jobs.len());
+        for job in &plan.jobs {
+            let parallel = options.parallel.unwrap_or(job.options.parallel).max(1);
+            jobs.push(JobContext {
+                source: connections.get(&job.source_fs)?,
+                target: connections.get(&job.target_fs)?,
+                root: match job.options.commit {
+                    Commit::File => job.target_root.clone(),
+                    Commit::Atomic => temp_sibling(&job.target_root, &tag),
+                },
+                transfers: Semaphore::new(parallel),
+                throttle: job.options.bandwidth.map(Throttle::new),
+            });
+        }
+        let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
+        let journal_error = |source| ApplyError::Journal { path: path.display().to_string(), source };
+        let recovered = journal::recover(&path).map_err(journal_error)?;
+        let journal = Journal::open(&path).map_err(journal_error)?;
+        let context = Context {
+            plan: plan.clone(),
+            jobs,
+            journal,
+            recovered,
+            observer,
+            metadata: Semaphore::new(METADATA_CONCURRENCY),
+            tag,
+        };
+        Ok(Run { context: Arc::new(context), dag: dag::build(plan), ignore_failures: options.ignore_failures })
+    }
+
+    pub async fn execute(self) -> Result<Summary, ApplyError> {
+        let started = Instant::now();
+        let mut summary = self.context.expected();
+        let mut waiting: Vec<usize> = self
+            .dag
+            .node_indices()
+            .map(|n| self.dag.edges_directed(n, Direction::Incoming).count())
+            .collect();
+        let mut blocked: Vec<Option<String>> = vec![None; self.dag.node_count()];
+        let mut ready: VecDeque<NodeIndex> =
+            self.dag.node_indices().filter(|n| waiting[n.index()] == 0).collect();
+        let mut settled: VecDeque<(NodeIndex, Outcome)> = VecDeque::new();
+        let mut running = JoinSet::new();
+        let mut stopping = false;
+        loop {
+            // Start every ready step, or settle it without running.
+            while let Some(node) = ready.pop_front() {
+                if let Some(cause) = blocked[node.index()].take() {
+                    settled.push_back((node, Outcome::NotDone(cause)));
+                } else if stopping {
+                    let cause = "the run stopped after a failure".to_string();
+                    settled.push_back((node, Outcome::NotDone(cause)));
+                } else {
+                    let context = Arc::clone(&self.context);
+                    let step = self.dag[node];
+                    running.spawn(async move { (node, context.perform(step).await) });
+                }
+            }
+            let (node, outcome) = match settled.pop_front() {
+                Some(settled) => settled,
+                None => match running.join_next().await {
+                    Some(joined) => joined.expect("a step panicked"),
+                    None => break,
+                },
+            };
+            let ok = self.context.account(self.dag[node], &outcome, &mut summary);
+            if !ok && !self.ignore_failures && !matches!(outcome, Outcome::NotDone(_)) {
+                stopping = true;
+            }
+            for edge in self.dag.edges_directed(node, Direction::Outgoing) {
+                let next = edge.target();
+                if !ok && *edge.weight() == Edge::Needs && blocked[next.index()].is_none() {
+                    blocked[next.index()] = Some(format!("needs {}, which was not done", self.context.describe(self.dag[node])));
+                }
+                waiting[next.index()] -= 1;
+                if waiting[next.index()] == 0 {
+                    ready.push_back(next);
+                }
+            }
+        }
+        summary.duration_secs = started.elapsed().as_secs_f64();
+        summary.outcome = match (summary.failures.is_empty() && summary.steps_not_done == 0, self.ignore_failures) {
+            (true, _) => RunOutcome::Success,
+            (false, true) => RunOutcome::Partial,
+            (false, false) => RunOutcome::Failed,
+        };
+        Ok(summary)
+    }
+}
+
+impl Context {
+    /// The summary's starting point: what the plan expects.
+    fn expected(&self) -> Summary {
+        let mut summary = Summary { plan: self.plan.fingerprint.clone(), ..Summary::default() };
+        for job in &self.plan.jobs {
+            summary.files_skipped += job.unchanged.files;
+            for action in &job.actions {
+                if let Action::Copy(copy) = action {
+                    summary.files_expected += 1;
+                    summary.bytes_expected += copy.size;
+                }
+            }
+        }
+        summary
+    }
+
+    /// Counts one outcome; returns whether the step succeeded.
+    fn account(&self, step: Step, outcome: &Outcome, summary: &mut Summary) -> bool {
+        let path = self.describe(step);
+        let fail = |summary: &mut Summary, kind, cause: &str| {
+            summary.failures.push(Failure { path: path.clone(), cause: cause.to_string(), kind });
+        };
+        match outcome {
+            Outcome::Copied { bytes } => {
+                summary.files_copied += 1;
+                summary.bytes_copied += bytes;
+            }
+            Outcome::AlreadyDone if matches!(step, Step::Copy { .. }) => summary.files_already_done += 1,
+            Outcome::Created => summary.dirs_created += 1,
+            Outcome::Deleted => match self.action(step) {
+                Some(Action::Delete(d)) if d.entry == hsync_storage::EntryKind::Dir => summary.dirs_deleted += 1,
+                _ => summary.files_deleted += 1,
+            },
+            Outcome::AlreadyDone | Outcome::AttributesSet | Outcome::Published => {}
+            Outcome::Stale(cause) => {
+                summary.files_stale += 1;
+                fail(summary, "stale", cause);
+            }
+            Outcome::Failed(cause) => {
+                if matches!(step, Step::Copy { .. }) {
+                    summary.files_failed += 1;
+                }
+                fail(summary, "failed", cause);
+            }
+            Outcome::NotDone(_) => summary.steps_not_done += 1,
+        }
+        let ok = !matches!(outcome, Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_));
+        if !matches!(step, Step::CopiesDone { .. } | Step::Root { .. }) || !ok {
+            self.observer.event(&Event::Finished { path: self.describe(step), outcome: outcome.clone() });
+        }
+        ok
+    }
+
+    fn action(&self, step: Step) -> Option<&Action> {
+        match step {
+            Step::Mkdir { job, action }
+            | Step::Copy { job, action }
+            | Step::FileAttributes { job, action }
+            | Step::DirAttributes { job, action }
+            | Step::Delete { job, action } => Some(&self.plan.jobs[job].actions[action]),
+            Step::Root { .. } | Step::CopiesDone { .. } | Step::Publish { .. } => None,
+        }
+    }
+
+    /// The target path a step is about, for messages.
+    fn describe(&self, step: Step) -> String {
+        let job = &self.plan.jobs[dag::job_of(step)];
+        match self.action(step) {
+            Some(action) => join(&job.target_root, action.path()),
+            None => job.target_root.clone(),
+        }
+    }
+
+    async fn perform(&self, step: Step) -> Outcome {
+        let key = step.key();
+        if self.recovered.done.contains(&key) {
+            return Outcome::AlreadyDone;
+        }
+        let job = dag::job_of(step);
+        let (plan, context) = (&self.plan.jobs[job], &self.jobs[job]);
+        let result = match (step, self.action(step)) {
+            (Step::Copy { .. }, Some(Action::Copy(copy))) => {
+                let _slot = context.transfers.acquire().await.expect("semaphore open");
+                self.copy(&key, plan, context, copy).await
+            }
+            (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
+            (step, action) => {
+                let _slot = self.metadata.acquire().await.expect("semaphore open");
+                self.metadata_step(step, action, plan, context).await
+            }
+        };
+        match result {
+            Ok(outcome) => {
+                let journaled = !matches!(step, Step::Root { .. } | Step::Copy { .. });
+                if journaled {
+                    if let Err(e) = self.journal.record(&key, Mark::Done).await {
+                        return Outcome::Failed(format!("journal: {e}"));
+                    }
+                }
+                outcome
+            }
+            Err(CopyError::Stale(cause)) => Outcome::Stale(cause),
+            Err(CopyError::Storage(e)) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    async fn metadata_step(
+        &self,
+        step: Step,
+        action: Option<&Action>,
+        plan: &JobPlan,
+        context: &JobContext,
+    ) -> Result<Outcome, CopyError> {
+        let target = &context.target;
+        let at = |path: &str| join(&context.root, path);
+        Ok(match (step, action) {
+            (Step::Root { .. }, _) => {
+                let published = Step::Publish { job: dag::job_of(step) }.key();
+                if !self.recovered.done.contains(&published) {
+                    target.create_dir(&context.root).await?;
+                }
+                Outcome::AlreadyDone
+            }
+            (Step::Mkdir { .. }, Some(Action::Mkdir(mkdir))) => {
+                target.create_dir(&at(&mkdir.path)).await?;
+                Outcome::Created
+            }
+            (Step::FileAttributes { .. }, Some(Action::Copy(copy))) => {
+                // Replication was given to the create call already.
+                let attributes = Attributes { replication: None, ..copy.attributes.clone() };
+                target.set_attributes(&at(&copy.path), &attributes).await?;
+                Outcome::AttributesSet
+            }
+            (Step::DirAttributes { .. }, Some(Action::Mkdir(a))) => {
+                set_dir_attributes(target, &at(&a.path), &a.attributes).await?
+            }
+            (Step::DirAttributes { .. }, Some(Action::SetAttributes(a))) => {
+                set_dir_attributes(target, &at(&a.path), &a.attributes).await?
+            }
+            (Step::Delete { .. }, Some(Action::Delete(delete))) => {
+                let path = at(&delete.path);
+                match target.stat(&path).await? {
+                    None => Outcome::AlreadyDone,
+                    Some(now) if now.kind != delete.entry
+                        || (now.kind == hsync_storage::EntryKind::File
+                            && (now.size, now.mtime_ms) != (delete.seen.size, delete.seen.mtime_ms)) =>
+                    {
+                        return Err(CopyError::Stale(format!("{path} changed since the plan; not deleted, plan again")));
+                    }
+                    Some(now) if now.kind == hsync_storage::EntryKind::Dir => {
+                        target.remove_dir(&path).await?;
+                        Outcome::Deleted
+                    }
+                    Some(_) => {
+                        target.remove_file(&path).await?;
+                        Outcome::Deleted
+                    }
+                }
+            }
+            (Step::Publish { .. }, _) => {
+                if target.stat(&context.root).await?.is_some() {
+                    if target.stat(&plan.target_root).await?.is_some() {
+                        return Err(CopyError::Stale(format!(
+                            "{} appeared while the atomic copy was staged; nothing published, plan again",
+                            plan.target_root
+                        )));
+                    }
+                    target.rename(&context.root, &plan.target_root).await?;
+                }
+                Outcome::Published
+            }
+            (step, _) => unreachable!("step {step:?} does not match its action"),
+        })
+    }
+
+    /// One file: check it is still what the plan saw, land it under a
+    /// temporary name, journal `committing`, rename, journal `done`.
+    async fn copy(
+        &self,
+        key: &str,
+        plan: &JobPlan,
+        context: &JobContext,
+        copy: &CopyAction,
+    ) -> Result<Outcome, CopyError> {
+        let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
+        let target = join(&context.root, &copy.path);
+        let temp = temp_sibling(&target, &self.tag);
+        if self.recovered.committing.contains(key) {
+            // An earlier run completed the data; only the rename may be missing.
+            if context.target.stat(&temp).await?.is_some() {
+                context.target.rename(&temp, &target).await?;
+            }
+            self.journal.record(key, Mark::Done).await.map_err(journal_failed)?;
+            return Ok(Outcome::AlreadyDone);
+        }
+        self.check_unchanged(&source, copy, context).await?;
+        if let Some(seen) = copy.replaces.filter(|_| plan.options.commit == Commit::File) {
+            let now = context.target.stat(&target).await?;
+            if now.map(|e| (e.size, e.mtime_ms)) != Some((seen.size, seen.mtime_ms)) {
+                return Err(CopyError::Stale(format!("{target} changed since the plan; not replaced, plan again")));
+            }
+        } else if plan.options.commit == Commit::File && context.target.stat(&target).await?.is_some() {
+            return Err(CopyError::Stale(format!("{target} appeared since the plan; not replaced, plan again")));
+        }
+
+        self.observer.event(&Event::Started { path: target.clone(), size: copy.size });
+        let on_bytes = |n| self.observer.event(&Event::Bytes(n));
+        let mut attempt = 1;
+        let landed = loop {
+            let result = transfer::copy_to_temp(
+                &context.source,
+                &source,
+                &context.target,
+                &temp,
+                copy,
+                context.throttle.as_ref(),
+                &on_bytes,
+            )
+            .await;
+            match result {
+                Err(CopyError::Storage(e)) if e.kind == ErrorKind::Transient && attempt < ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                    attempt += 1;
+                }
+                other => break other,
+            }
+        };
+        // The source must not have moved on while it was read.
+        let landed = match landed {
+            Ok(()) => self.check_unchanged(&source, copy, context).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = landed {
+            let _ = context.target.remove_file(&temp).await;
+            return Err(e);
+        }
+        self.journal.record(key, Mark::Committing).await.map_err(journal_failed)?;
+        context.target.rename(&temp, &target).await?;
+        self.journal.record(key, Mark::Done).await.map_err(journal_failed)?;
+        Ok(Outcome::Copied { bytes: copy.size })
+    }
+
+    async fn check_unchanged(&self, source: &str, copy: &CopyAction, context: &JobContext) -> Result<(), CopyError> {
+        match context.source.stat(source).await? {
+            None => Err(CopyError::Stale(format!("{source} no longer exists; plan again"))),
+            Some(now) if (now.size, now.mtime_ms) != (copy.size, copy.mtime_ms) => Err(CopyError::Stale(format!(
+                "{source} changed since the plan (size {} → {}, mtime {} → {}); plan again",
+                copy.size, now.size, copy.mtime_ms, now.mtime_ms
+            ))),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+async fn set_dir_attributes(
+    target: &Arc<dyn Storage>,
+    path: &str,
+    attributes: &Attributes,
+) -> Result<Outcome, CopyError> {
+    if !attributes.is_empty() {
+        target.set_attributes(path, attributes).await?;
+    }
+    Ok(Outcome::AttributesSet)
+}
+
+fn journal_failed(e: std::io::Error) -> CopyError {
+    CopyError::Storage(hsync_storage::StorageError::new("journal", "", ErrorKind::Other, e))
+}

@@ -1,0 +1,88 @@
+//! Moving one file's bytes: read and write run concurrently through a small
+//! queue of chunks; the file lands under a temporary name and is renamed into
+//! place only when complete and the source proved unchanged.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use hsync_plan::CopyAction;
+use hsync_storage::{CreateOptions, Storage, StorageError};
+use tokio::sync::mpsc;
+
+use crate::throttle::Throttle;
+
+/// Bytes per read; HDFS packets are 64 KiB, a few of them per chunk.
+pub const CHUNK: usize = 1 << 20;
+/// Chunks buffered between the reader and the writer.
+const READ_AHEAD: usize = 4;
+
+/// Why one file was not copied.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The source is not what the plan saw: not an error of the copy, a
+    /// reason to plan again.
+    #[error("{0}")]
+    Stale(String),
+}
+
+/// Copies `source` to `temp` on the target, checking the planned size, and
+/// reports progress through `on_bytes`.
+pub async fn copy_to_temp(
+    source_fs: &Arc<dyn Storage>,
+    source: &str,
+    target_fs: &Arc<dyn Storage>,
+    temp: &str,
+    copy: &CopyAction,
+    throttle: Option<&Throttle>,
+    on_bytes: &(dyn Fn(u64) + Sync),
+) -> Result<(), CopyError> {
+    let mut reader = source_fs.open(source).await?;
+    let options = CreateOptions { block_size: copy.block_size, replication: copy.attributes.replication };
+    let mut writer = target_fs.create(temp, &options).await?;
+
+    let (sender, mut receiver) = mpsc::channel::<Bytes>(READ_AHEAD);
+    let read = async move {
+        let mut total = 0u64;
+        loop {
+            let chunk = reader.read(CHUNK).await?;
+            if chunk.is_empty() {
+                return Ok::<u64, CopyError>(total);
+            }
+            total += chunk.len() as u64;
+            if total > copy.size {
+                return Err(grew(source, copy.size));
+            }
+            if sender.send(chunk).await.is_err() {
+                return Ok(total); // the writer failed; its error is the one to report
+            }
+        }
+    };
+    let write = async {
+        while let Some(chunk) = receiver.recv().await {
+            if let Some(throttle) = throttle {
+                throttle.take(chunk.len()).await;
+            }
+            let len = chunk.len() as u64;
+            writer.write(chunk).await?;
+            on_bytes(len);
+        }
+        Ok::<_, CopyError>(writer)
+    };
+    let (read, write) = tokio::join!(read, write);
+    let writer = write?;
+    let total = read?;
+    if total != copy.size {
+        return Err(CopyError::Stale(format!(
+            "{source}: read {total} bytes but the plan saw {}; the source changed, plan again",
+            copy.size
+        )));
+    }
+    writer.close().await?;
+    Ok(())
+}
+
+fn grew(source: &str, planned: u64) -> CopyError {
+    CopyError::Stale(format!("{source}: grew beyond the planned {planned} bytes while being copied; plan again"))
+}
