@@ -10,19 +10,40 @@ use petgraph::graph::{DiGraph, NodeIndex};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Step {
     /// Create the job's target root (or its staging root, for atomic commit).
-    Root { job: usize },
-    Mkdir { job: usize, action: usize },
+    Root {
+        job: usize,
+    },
+    Mkdir {
+        job: usize,
+        action: usize,
+    },
     /// Data through a temporary name, then the rename into place.
-    Copy { job: usize, action: usize },
+    Copy {
+        job: usize,
+        action: usize,
+    },
     /// A copied file's preserved attributes.
-    FileAttributes { job: usize, action: usize },
+    FileAttributes {
+        job: usize,
+        action: usize,
+    },
     /// A folder's attributes, once everything inside it is done.
-    DirAttributes { job: usize, action: usize },
+    DirAttributes {
+        job: usize,
+        action: usize,
+    },
     /// Nothing to do: deletes wait on it, so they start after every copy.
-    CopiesDone { job: usize },
-    Delete { job: usize, action: usize },
+    CopiesDone {
+        job: usize,
+    },
+    Delete {
+        job: usize,
+        action: usize,
+    },
     /// Atomic commit: the staged target renamed into place.
-    Publish { job: usize },
+    Publish {
+        job: usize,
+    },
 }
 
 /// How a step depends on another.
@@ -77,31 +98,49 @@ fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit) {
         let (parent, _) = hsync_storage::parent_and_name(action.path());
         match action {
             Action::Mkdir(mkdir) => {
-                let node = dag.add_node(Step::Mkdir { job, action: action_index });
+                let node = dag.add_node(Step::Mkdir {
+                    job,
+                    action: action_index,
+                });
                 folder.insert(&mkdir.path, node);
                 inside.entry(parent).or_default().push(node);
-                let attributes = dag.add_node(Step::DirAttributes { job, action: action_index });
+                let attributes = dag.add_node(Step::DirAttributes {
+                    job,
+                    action: action_index,
+                });
                 dag.add_edge(node, attributes, Edge::Needs);
                 inside.entry(parent).or_default().push(attributes);
                 dir_attributes.push((&mkdir.path, attributes));
             }
             Action::SetAttributes(set) => {
-                let node = dag.add_node(Step::DirAttributes { job, action: action_index });
+                let node = dag.add_node(Step::DirAttributes {
+                    job,
+                    action: action_index,
+                });
                 inside.entry(parent).or_default().push(node);
                 dir_attributes.push((&set.path, node));
             }
             Action::Copy(copy) => {
-                let node = dag.add_node(Step::Copy { job, action: action_index });
+                let node = dag.add_node(Step::Copy {
+                    job,
+                    action: action_index,
+                });
                 dag.add_edge(node, copies_done, Edge::After);
                 inside.entry(parent).or_default().push(node);
                 if !copy.attributes.is_empty() {
-                    let attributes = dag.add_node(Step::FileAttributes { job, action: action_index });
+                    let attributes = dag.add_node(Step::FileAttributes {
+                        job,
+                        action: action_index,
+                    });
                     dag.add_edge(node, attributes, Edge::Needs);
                     inside.entry(parent).or_default().push(attributes);
                 }
             }
             Action::Delete(_) => {
-                let node = dag.add_node(Step::Delete { job, action: action_index });
+                let node = dag.add_node(Step::Delete {
+                    job,
+                    action: action_index,
+                });
                 dag.add_edge(copies_done, node, Edge::After);
                 inside.entry(parent).or_default().push(node);
                 deletes.push((action, node));
@@ -111,11 +150,15 @@ fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit) {
 
     // Every step needs its folder: the mkdir of the plan, or else the root.
     for index in dag.node_indices().collect::<Vec<_>>() {
-        let Some(action) = action_of(dag[index]) else { continue };
+        let Some(action) = action_of(dag[index]) else {
+            continue;
+        };
         if matches!(dag[index], Step::FileAttributes { .. }) {
             continue;
         }
-        if matches!(dag[index], Step::DirAttributes { .. }) && matches!(actions[action], Action::Mkdir(_)) {
+        if matches!(dag[index], Step::DirAttributes { .. })
+            && matches!(actions[action], Action::Mkdir(_))
+        {
             continue;
         }
         let (parent, _) = hsync_storage::parent_and_name(actions[action].path());

@@ -38,7 +38,9 @@ pub struct Recovered {
 
 /// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
 pub fn journal_path(state_dir: &Path, fingerprint: &str, shard: usize) -> PathBuf {
-    state_dir.join(fingerprint).join(format!("shard-{shard}.jsonl"))
+    state_dir
+        .join(fingerprint)
+        .join(format!("shard-{shard}.jsonl"))
 }
 
 /// Reads what a journal holds; a torn last line (a crash mid-write) is ignored.
@@ -50,13 +52,17 @@ pub fn recover(path: &Path) -> std::io::Result<Recovered> {
         Err(e) => return Err(e),
     };
     for line in BufReader::new(file).lines() {
-        let Ok(record) = serde_json::from_str::<Record>(&line?) else { continue };
+        let Ok(record) = serde_json::from_str::<Record>(&line?) else {
+            continue;
+        };
         match record.mark {
             Mark::Committing => recovered.committing.insert(record.step),
             Mark::Done => recovered.done.insert(record.step),
         };
     }
-    recovered.committing.retain(|step| !recovered.done.contains(step));
+    recovered
+        .committing
+        .retain(|step| !recovered.done.contains(step));
     Ok(recovered)
 }
 
@@ -85,7 +91,10 @@ impl Journal {
     /// Records a mark and returns once it is durable.
     pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
         let (ack, done) = oneshot::channel();
-        let record = Record { step: step.to_string(), mark };
+        let record = Record {
+            step: step.to_string(),
+            mark,
+        };
         let closed = || std::io::Error::other("the journal writer stopped");
         self.sender.send((record, ack)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
@@ -104,9 +113,16 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
-        let result = file.write_all(text.as_bytes()).and_then(|()| file.sync_data());
+        let result = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_data());
         for (_, ack) in batch {
-            let _ = ack.send(result.as_ref().map(|_| ()).map_err(|e| std::io::Error::new(e.kind(), e.to_string())));
+            let _ = ack.send(
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
+            );
         }
     }
 }

@@ -37,7 +37,10 @@ pub struct ApplyOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("cannot open the journal {path}: {source}")]
-    Journal { path: String, source: std::io::Error },
+    Journal {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Storage(#[from] hsync_storage::StorageError),
 }
@@ -50,5 +53,7 @@ pub async fn apply(
     options: &ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<Summary, ApplyError> {
-    run::Run::prepare(plan, connections, options, observer)?.execute().await
+    run::Run::prepare(plan, connections, options, observer)?
+        .execute()
+        .await
 }

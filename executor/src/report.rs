@@ -16,7 +16,9 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Copied { bytes: u64 },
+    Copied {
+        bytes: u64,
+    },
     /// Finished by an earlier, interrupted run of the same plan.
     AlreadyDone,
     Created,

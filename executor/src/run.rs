@@ -75,7 +75,10 @@ impl Run {
             });
         }
         let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
-        let journal_error = |source| ApplyError::Journal { path: path.display().to_string(), source };
+        let journal_error = |source| ApplyError::Journal {
+            path: path.display().to_string(),
+            source,
+        };
         let recovered = journal::recover(&path).map_err(journal_error)?;
         let journal = Journal::open(&path).map_err(journal_error)?;
         let context = Context {
@@ -87,7 +90,11 @@ impl Run {
             metadata: Semaphore::new(METADATA_CONCURRENCY),
             tag,
         };
-        Ok(Run { context: Arc::new(context), dag: dag::build(plan), ignore_failures: options.ignore_failures })
+        Ok(Run {
+            context: Arc::new(context),
+            dag: dag::build(plan),
+            ignore_failures: options.ignore_failures,
+        })
     }
 
     pub async fn execute(self) -> Result<Summary, ApplyError> {
@@ -99,8 +106,11 @@ impl Run {
             .map(|n| self.dag.edges_directed(n, Direction::Incoming).count())
             .collect();
         let mut blocked: Vec<Option<String>> = vec![None; self.dag.node_count()];
-        let mut ready: VecDeque<NodeIndex> =
-            self.dag.node_indices().filter(|n| waiting[n.index()] == 0).collect();
+        let mut ready: VecDeque<NodeIndex> = self
+            .dag
+            .node_indices()
+            .filter(|n| waiting[n.index()] == 0)
+            .collect();
         let mut settled: VecDeque<(NodeIndex, Outcome)> = VecDeque::new();
         let mut running = JoinSet::new();
         let mut stopping = false;
@@ -132,7 +142,10 @@ impl Run {
             for edge in self.dag.edges_directed(node, Direction::Outgoing) {
                 let next = edge.target();
                 if !ok && *edge.weight() == Edge::Needs && blocked[next.index()].is_none() {
-                    blocked[next.index()] = Some(format!("needs {}, which was not done", self.context.describe(self.dag[node])));
+                    blocked[next.index()] = Some(format!(
+                        "needs {}, which was not done",
+                        self.context.describe(self.dag[node])
+                    ));
                 }
                 waiting[next.index()] -= 1;
                 if waiting[next.index()] == 0 {
@@ -141,7 +154,10 @@ impl Run {
             }
         }
         summary.duration_secs = started.elapsed().as_secs_f64();
-        summary.outcome = match (summary.failures.is_empty() && summary.steps_not_done == 0, self.ignore_failures) {
+        summary.outcome = match (
+            summary.failures.is_empty() && summary.steps_not_done == 0,
+            self.ignore_failures,
+        ) {
             (true, _) => RunOutcome::Success,
             (false, true) => RunOutcome::Partial,
             (false, false) => RunOutcome::Failed,
@@ -153,7 +169,10 @@ impl Run {
 impl Context {
     /// The summary's starting point: what the plan expects.
     fn expected(&self) -> Summary {
-        let mut summary = Summary { plan: self.plan.fingerprint.clone(), ..Summary::default() };
+        let mut summary = Summary {
+            plan: self.plan.fingerprint.clone(),
+            ..Summary::default()
+        };
         for job in &self.plan.jobs {
             summary.files_skipped += job.unchanged.files;
             for action in &job.actions {
@@ -170,17 +189,25 @@ impl Context {
     fn account(&self, step: Step, outcome: &Outcome, summary: &mut Summary) -> bool {
         let path = self.describe(step);
         let fail = |summary: &mut Summary, kind, cause: &str| {
-            summary.failures.push(Failure { path: path.clone(), cause: cause.to_string(), kind });
+            summary.failures.push(Failure {
+                path: path.clone(),
+                cause: cause.to_string(),
+                kind,
+            });
         };
         match outcome {
             Outcome::Copied { bytes } => {
                 summary.files_copied += 1;
                 summary.bytes_copied += bytes;
             }
-            Outcome::AlreadyDone if matches!(step, Step::Copy { .. }) => summary.files_already_done += 1,
+            Outcome::AlreadyDone if matches!(step, Step::Copy { .. }) => {
+                summary.files_already_done += 1
+            }
             Outcome::Created => summary.dirs_created += 1,
             Outcome::Deleted => match self.action(step) {
-                Some(Action::Delete(d)) if d.entry == hsync_storage::EntryKind::Dir => summary.dirs_deleted += 1,
+                Some(Action::Delete(d)) if d.entry == hsync_storage::EntryKind::Dir => {
+                    summary.dirs_deleted += 1
+                }
                 _ => summary.files_deleted += 1,
             },
             Outcome::AlreadyDone | Outcome::AttributesSet | Outcome::Published => {}
@@ -196,9 +223,15 @@ impl Context {
             }
             Outcome::NotDone(_) => summary.steps_not_done += 1,
         }
-        let ok = !matches!(outcome, Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_));
+        let ok = !matches!(
+            outcome,
+            Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_)
+        );
         if !matches!(step, Step::CopiesDone { .. } | Step::Root { .. }) || !ok {
-            self.observer.event(&Event::Finished { path: self.describe(step), outcome: outcome.clone() });
+            self.observer.event(&Event::Finished {
+                path: self.describe(step),
+                outcome: outcome.clone(),
+            });
         }
         ok
     }
@@ -267,7 +300,10 @@ impl Context {
         let at = |path: &str| join(&context.root, path);
         Ok(match (step, action) {
             (Step::Root { .. }, _) => {
-                let published = Step::Publish { job: dag::job_of(step) }.key();
+                let published = Step::Publish {
+                    job: dag::job_of(step),
+                }
+                .key();
                 if !self.recovered.done.contains(&published) {
                     target.create_dir(&context.root).await?;
                 }
@@ -279,7 +315,10 @@ impl Context {
             }
             (Step::FileAttributes { .. }, Some(Action::Copy(copy))) => {
                 // Replication was given to the create call already.
-                let attributes = Attributes { replication: None, ..copy.attributes.clone() };
+                let attributes = Attributes {
+                    replication: None,
+                    ..copy.attributes.clone()
+                };
                 target.set_attributes(&at(&copy.path), &attributes).await?;
                 Outcome::AttributesSet
             }
@@ -293,11 +332,15 @@ impl Context {
                 let path = at(&delete.path);
                 match target.stat(&path).await? {
                     None => Outcome::AlreadyDone,
-                    Some(now) if now.kind != delete.entry
-                        || (now.kind == hsync_storage::EntryKind::File
-                            && (now.size, now.mtime_ms) != (delete.seen.size, delete.seen.mtime_ms)) =>
+                    Some(now)
+                        if now.kind != delete.entry
+                            || (now.kind == hsync_storage::EntryKind::File
+                                && (now.size, now.mtime_ms)
+                                    != (delete.seen.size, delete.seen.mtime_ms)) =>
                     {
-                        return Err(CopyError::Stale(format!("{path} changed since the plan; not deleted, plan again")));
+                        return Err(CopyError::Stale(format!(
+                            "{path} changed since the plan; not deleted, plan again"
+                        )));
                     }
                     Some(now) if now.kind == hsync_storage::EntryKind::Dir => {
                         target.remove_dir(&path).await?;
@@ -342,20 +385,35 @@ impl Context {
             if context.target.stat(&temp).await?.is_some() {
                 context.target.rename(&temp, &target).await?;
             }
-            self.journal.record(key, Mark::Done).await.map_err(journal_failed)?;
+            self.journal
+                .record(key, Mark::Done)
+                .await
+                .map_err(journal_failed)?;
             return Ok(Outcome::AlreadyDone);
         }
         self.check_unchanged(&source, copy, context).await?;
-        if let Some(seen) = copy.replaces.filter(|_| plan.options.commit == Commit::File) {
+        if let Some(seen) = copy
+            .replaces
+            .filter(|_| plan.options.commit == Commit::File)
+        {
             let now = context.target.stat(&target).await?;
             if now.map(|e| (e.size, e.mtime_ms)) != Some((seen.size, seen.mtime_ms)) {
-                return Err(CopyError::Stale(format!("{target} changed since the plan; not replaced, plan again")));
+                return Err(CopyError::Stale(format!(
+                    "{target} changed since the plan; not replaced, plan again"
+                )));
             }
-        } else if plan.options.commit == Commit::File && context.target.stat(&target).await?.is_some() {
-            return Err(CopyError::Stale(format!("{target} appeared since the plan; not replaced, plan again")));
+        } else if plan.options.commit == Commit::File
+            && context.target.stat(&target).await?.is_some()
+        {
+            return Err(CopyError::Stale(format!(
+                "{target} appeared since the plan; not replaced, plan again"
+            )));
         }
 
-        self.observer.event(&Event::Started { path: target.clone(), size: copy.size });
+        self.observer.event(&Event::Started {
+            path: target.clone(),
+            size: copy.size,
+        });
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
         let mut attempt = 1;
         let landed = loop {
@@ -370,7 +428,9 @@ impl Context {
             )
             .await;
             match result {
-                Err(CopyError::Storage(e)) if e.kind == ErrorKind::Transient && attempt < ATTEMPTS => {
+                Err(CopyError::Storage(e))
+                    if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>
+                {
                     tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
                     attempt += 1;
                 }
@@ -386,19 +446,34 @@ impl Context {
             let _ = context.target.remove_file(&temp).await;
             return Err(e);
         }
-        self.journal.record(key, Mark::Committing).await.map_err(journal_failed)?;
+        self.journal
+            .record(key, Mark::Committing)
+            .await
+            .map_err(journal_failed)?;
         context.target.rename(&temp, &target).await?;
-        self.journal.record(key, Mark::Done).await.map_err(journal_failed)?;
+        self.journal
+            .record(key, Mark::Done)
+            .await
+            .map_err(journal_failed)?;
         Ok(Outcome::Copied { bytes: copy.size })
     }
 
-    async fn check_unchanged(&self, source: &str, copy: &CopyAction, context: &JobContext) -> Result<(), CopyError> {
+    async fn check_unchanged(
+        &self,
+        source: &str,
+        copy: &CopyAction,
+        context: &JobContext,
+    ) -> Result<(), CopyError> {
         match context.source.stat(source).await? {
-            None => Err(CopyError::Stale(format!("{source} no longer exists; plan again"))),
-            Some(now) if (now.size, now.mtime_ms) != (copy.size, copy.mtime_ms) => Err(CopyError::Stale(format!(
-                "{source} changed since the plan (size {} → {}, mtime {} → {}); plan again",
-                copy.size, now.size, copy.mtime_ms, now.mtime_ms
+            None => Err(CopyError::Stale(format!(
+                "{source} no longer exists; plan again"
             ))),
+            Some(now) if (now.size, now.mtime_ms) != (copy.size, copy.mtime_ms) => {
+                Err(CopyError::Stale(format!(
+                    "{source} changed since the plan (size {} → {}, mtime {} → {}); plan again",
+                    copy.size, now.size, copy.mtime_ms, now.mtime_ms
+                )))
+            }
             Some(_) => Ok(()),
         }
     }
@@ -416,5 +491,10 @@ async fn set_dir_attributes(
 }
 
 fn journal_failed(e: std::io::Error) -> CopyError {
-    CopyError::Storage(hsync_storage::StorageError::new("journal", "", ErrorKind::Other, e))
+    CopyError::Storage(hsync_storage::StorageError::new(
+        "journal",
+        "",
+        ErrorKind::Other,
+        e,
+    ))
 }

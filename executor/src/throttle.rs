@@ -14,7 +14,10 @@ pub struct Throttle {
 
 impl Throttle {
     pub fn new(bytes_per_second: u64) -> Throttle {
-        Throttle { bytes_per_second: bytes_per_second as f64, next_free: Mutex::new(Instant::now()) }
+        Throttle {
+            bytes_per_second: bytes_per_second as f64,
+            next_free: Mutex::new(Instant::now()),
+        }
     }
 
     /// Waits until `bytes` more may be sent without exceeding the cap.

@@ -39,7 +39,10 @@ pub async fn copy_to_temp(
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<(), CopyError> {
     let mut reader = source_fs.open(source).await?;
-    let options = CreateOptions { block_size: copy.block_size, replication: copy.attributes.replication };
+    let options = CreateOptions {
+        block_size: copy.block_size,
+        replication: copy.attributes.replication,
+    };
     let mut writer = target_fs.create(temp, &options).await?;
 
     let (sender, mut receiver) = mpsc::channel::<Bytes>(READ_AHEAD);
@@ -84,5 +87,7 @@ pub async fn copy_to_temp(
 }
 
 fn grew(source: &str, planned: u64) -> CopyError {
-    CopyError::Stale(format!("{source}: grew beyond the planned {planned} bytes while being copied; plan again"))
+    CopyError::Stale(format!(
+        "{source}: grew beyond the planned {planned} bytes while being copied; plan again"
+    ))
 }

@@ -12,19 +12,32 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read the plan {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the plan {path} is not valid JSON: {source}")]
-    Syntax { path: String, source: serde_json::Error },
+    Syntax {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error(
         "the plan {path} has format version {found}, this hsync reads version {FORMAT_VERSION}"
     )]
     Version { path: String, found: String },
     #[error("the plan {path} does not match the plan schema: {source}")]
-    Schema { path: String, source: serde_json::Error },
+    Schema {
+        path: String,
+        source: serde_json::Error,
+    },
     #[error(
         "the plan {path} was changed after it was written (fingerprint {recorded}, content {actual}); make a new plan with `hsync plan`"
     )]
-    Tampered { path: String, recorded: String, actual: String },
+    Tampered {
+        path: String,
+        recorded: String,
+        actual: String,
+    },
 }
 
 impl Plan {
@@ -51,17 +64,25 @@ impl Plan {
 
     /// Parses and verifies a plan file's text.
     pub fn from_json(text: &str, path: &str) -> Result<Plan, LoadError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|source| LoadError::Syntax { path: path.to_string(), source })?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| LoadError::Syntax {
+                path: path.to_string(),
+                source,
+            })?;
         // The version is checked before the schema, so a plan from another
         // release gets that reason rather than a field-level complaint.
         let version = value.get("format_version");
         if version.and_then(|v| v.as_u64()) != Some(u64::from(FORMAT_VERSION)) {
             let found = version.map_or_else(|| "none".to_string(), |v| v.to_string());
-            return Err(LoadError::Version { path: path.to_string(), found });
+            return Err(LoadError::Version {
+                path: path.to_string(),
+                found,
+            });
         }
-        let plan: Plan = serde_json::from_value(value)
-            .map_err(|source| LoadError::Schema { path: path.to_string(), source })?;
+        let plan: Plan = serde_json::from_value(value).map_err(|source| LoadError::Schema {
+            path: path.to_string(),
+            source,
+        })?;
         let actual = plan.content_fingerprint();
         if actual != plan.fingerprint {
             return Err(LoadError::Tampered {
@@ -75,8 +96,10 @@ impl Plan {
 
     pub fn load(path: &Path) -> Result<Plan, LoadError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| LoadError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         Plan::from_json(&text, &shown)
     }
 }

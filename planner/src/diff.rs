@@ -39,30 +39,48 @@ pub fn wanted<'a>(
     filter: &PathFilter,
 ) -> Result<BTreeMap<String, Wanted<'a>>, PlanError> {
     let mut wanted: BTreeMap<String, Wanted<'a>> = BTreeMap::new();
-    let mut add = |target: String, want: Wanted<'a>, source_path: String| -> Result<(), PlanError> {
-        if let Some(first) = wanted.get(&target) {
-            let both_dirs = first.entry.kind == EntryKind::Dir && want.entry.kind == EntryKind::Dir;
-            if !both_dirs {
-                let first_path = hsync_storage::join(sources[first.source.root].root, &first.source.path);
-                return Err(PlanError::Collision { target, first: first_path, second: source_path });
+    let mut add =
+        |target: String, want: Wanted<'a>, source_path: String| -> Result<(), PlanError> {
+            if let Some(first) = wanted.get(&target) {
+                let both_dirs =
+                    first.entry.kind == EntryKind::Dir && want.entry.kind == EntryKind::Dir;
+                if !both_dirs {
+                    let first_path =
+                        hsync_storage::join(sources[first.source.root].root, &first.source.path);
+                    return Err(PlanError::Collision {
+                        target,
+                        first: first_path,
+                        second: source_path,
+                    });
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        wanted.insert(target, want);
-        Ok(())
-    };
+            wanted.insert(target, want);
+            Ok(())
+        };
     for (index, side) in sources.iter().enumerate() {
         let name = &side.root_entry.name;
-        let source = |path: &str| SourceRef { root: index, path: path.to_string() };
+        let source = |path: &str| SourceRef {
+            root: index,
+            path: path.to_string(),
+        };
         if side.root_entry.kind != EntryKind::Dir {
-            let want = Wanted { source: source(""), entry: side.root_entry, partial: false };
+            let want = Wanted {
+                source: source(""),
+                entry: side.root_entry,
+                partial: false,
+            };
             add(name.clone(), want, side.root.to_string())?;
             continue;
         }
         let prefix = match layout {
             Layout::Contents => String::new(),
             Layout::Nested => {
-                let want = Wanted { source: source(""), entry: side.root_entry, partial: false };
+                let want = Wanted {
+                    source: source(""),
+                    entry: side.root_entry,
+                    partial: false,
+                };
                 add(name.clone(), want, side.root.to_string())?;
                 name.clone()
             }
@@ -72,8 +90,16 @@ pub fn wanted<'a>(
                 continue;
             }
             let partial = entry.kind == EntryKind::Dir && filter.is_partial(relative);
-            let want = Wanted { source: source(relative), entry, partial };
-            add(join_relative(&prefix, relative), want, hsync_storage::join(side.root, relative))?;
+            let want = Wanted {
+                source: source(relative),
+                entry,
+                partial,
+            };
+            add(
+                join_relative(&prefix, relative),
+                want,
+                hsync_storage::join(side.root, relative),
+            )?;
         }
     }
     // A partial folder stays only if something below it is wanted.
@@ -129,7 +155,10 @@ pub fn decide(
         let attributes = preserved(want.entry, &options.preserve);
         match (want.entry.kind, existing) {
             (EntryKind::Dir, None) => {
-                decided.actions.push(Action::Mkdir(MkdirAction { path: path.clone(), attributes }));
+                decided.actions.push(Action::Mkdir(MkdirAction {
+                    path: path.clone(),
+                    attributes,
+                }));
             }
             (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
             (_, existing) => {
@@ -139,7 +168,10 @@ pub fn decide(
                     source: want.source.clone(),
                     size: want.entry.size,
                     mtime_ms: want.entry.mtime_ms,
-                    replaces: existing.map(|e| Seen { size: e.size, mtime_ms: e.mtime_ms }),
+                    replaces: existing.map(|e| Seen {
+                        size: e.size,
+                        mtime_ms: e.mtime_ms,
+                    }),
                     attributes,
                     block_size: options
                         .preserve
@@ -153,12 +185,13 @@ pub fn decide(
                         decided.unchanged.files += 1;
                         decided.unchanged.bytes += want.entry.size;
                     }
-                    Some(Verdict::Differs(reason)) => {
-                        decided.actions.push(Action::Copy(CopyAction { reason, ..copy }))
-                    }
-                    Some(Verdict::CompareContent) => {
-                        decided.to_checksum.push(CopyAction { reason: Reason::ChecksumDiffers, ..copy })
-                    }
+                    Some(Verdict::Differs(reason)) => decided
+                        .actions
+                        .push(Action::Copy(CopyAction { reason, ..copy })),
+                    Some(Verdict::CompareContent) => decided.to_checksum.push(CopyAction {
+                        reason: Reason::ChecksumDiffers,
+                        ..copy
+                    }),
                 }
             }
         }
@@ -166,8 +199,15 @@ pub fn decide(
     if options.delete {
         for (path, entry) in &target.entries {
             if !wanted.contains_key(path) && in_scope(path, options.layout, filter) {
-                let seen = Seen { size: entry.size, mtime_ms: entry.mtime_ms };
-                let delete = DeleteAction { path: path.clone(), entry: entry.kind, seen };
+                let seen = Seen {
+                    size: entry.size,
+                    mtime_ms: entry.mtime_ms,
+                };
+                let delete = DeleteAction {
+                    path: path.clone(),
+                    entry: entry.kind,
+                    seen,
+                };
                 decided.actions.push(Action::Delete(delete));
             }
         }
@@ -187,7 +227,10 @@ pub fn decide(
         if differs || (times && touched.contains(path.as_str())) {
             decided
                 .actions
-                .push(Action::SetAttributes(SetAttributesAction { path: path.clone(), attributes }));
+                .push(Action::SetAttributes(SetAttributesAction {
+                    path: path.clone(),
+                    attributes,
+                }));
         }
     }
     Ok(decided)
@@ -252,10 +295,17 @@ fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
 
 /// Access times change on every read, so they never make a difference.
 fn same_attributes(a: &Attributes, b: &Attributes) -> bool {
-    Attributes { atime_ms: None, ..a.clone() } == Attributes { atime_ms: None, ..b.clone() }
+    Attributes {
+        atime_ms: None,
+        ..a.clone()
+    } == Attributes {
+        atime_ms: None,
+        ..b.clone()
+    }
 }
 
 /// `a/b/c` → `a`, `a/b` (not the path itself, not the root).
 fn ancestors(path: &str) -> impl Iterator<Item = String> + '_ {
-    path.match_indices('/').map(move |(i, _)| path[..i].to_string())
+    path.match_indices('/')
+        .map(move |(i, _)| path[..i].to_string())
 }

@@ -22,7 +22,10 @@ impl PathFilter {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
-        let exclude = exclude.iter().map(|e| Regex::new(e)).collect::<Result<_, _>>()?;
+        let exclude = exclude
+            .iter()
+            .map(|e| Regex::new(e))
+            .collect::<Result<_, _>>()?;
         Ok(PathFilter { include, exclude })
     }
 

@@ -28,12 +28,25 @@ pub enum PlanError {
     #[error("two sources map to the same target path `{target}`: {first} and {second}")]
     #[diagnostic(
         code(hsync::plan::collision),
-        help("DistCp aborts here too: rename one source, split the job, or use layout = \"nested\"")
+        help(
+            "DistCp aborts here too: rename one source, split the job, or use layout = \"nested\""
+        )
     )]
-    Collision { target: String, first: String, second: String },
+    Collision {
+        target: String,
+        first: String,
+        second: String,
+    },
     #[error("`{path}` is a {source_kind:?} in the source but a {target_kind:?} in the target")]
-    #[diagnostic(code(hsync::plan::type_conflict), help("remove or rename the target entry, then plan again"))]
-    TypeConflict { path: String, source_kind: EntryKind, target_kind: EntryKind },
+    #[diagnostic(
+        code(hsync::plan::type_conflict),
+        help("remove or rename the target entry, then plan again")
+    )]
+    TypeConflict {
+        path: String,
+        source_kind: EntryKind,
+        target_kind: EntryKind,
+    },
     #[error("job `{job}`: the source {path} does not exist")]
     #[diagnostic(code(hsync::plan::missing_source))]
     MissingSource { job: String, path: String },
@@ -43,7 +56,9 @@ pub enum PlanError {
     #[error("job `{job}`: commit = \"atomic\" publishes a new target, but {path} already exists")]
     #[diagnostic(
         code(hsync::plan::atomic_target_exists),
-        help("remove the target first, or use commit = \"file\" with mode = \"update\" to sync it")
+        help(
+            "remove the target first, or use commit = \"file\" with mode = \"update\" to sync it"
+        )
     )]
     AtomicTargetExists { job: String, path: String },
     #[error("job `{job}`: {source}")]
@@ -83,7 +98,10 @@ async fn plan_job(
     connections: &Connections,
     stats: &ListingStats,
 ) -> Result<JobPlan, PlanError> {
-    let storage_error = |source| PlanError::Storage { job: job.name.clone(), source };
+    let storage_error = |source| PlanError::Storage {
+        job: job.name.clone(),
+        source,
+    };
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
     let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
 
@@ -91,11 +109,16 @@ async fn plan_job(
     let mut roots = Vec::with_capacity(job.sources.len());
     for root in &job.sources {
         let entry = source_fs.stat(root).await.map_err(storage_error)?;
-        let entry = entry.ok_or_else(|| PlanError::MissingSource { job: job.name.clone(), path: root.clone() })?;
+        let entry = entry.ok_or_else(|| PlanError::MissingSource {
+            job: job.name.clone(),
+            path: root.clone(),
+        })?;
         let tree = match entry.kind {
             EntryKind::Dir => {
                 let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
-                listing::walk(&source_fs, root, admit, LISTING_CONCURRENCY, stats).await.map_err(storage_error)?
+                listing::walk(&source_fs, root, admit, LISTING_CONCURRENCY, stats)
+                    .await
+                    .map_err(storage_error)?
             }
             _ => listing::Tree::default(),
         };
@@ -105,17 +128,27 @@ async fn plan_job(
         .sources
         .iter()
         .zip(&roots)
-        .map(|(root, (root_entry, tree))| diff::SourceSide { root, root_entry, tree })
+        .map(|(root, (root_entry, tree))| diff::SourceSide {
+            root,
+            root_entry,
+            tree,
+        })
         .collect();
     let wanted = diff::wanted(&sides, job.options.layout, &job.filter)?;
 
     let target_tree = match target_fs.stat(&job.target).await.map_err(storage_error)? {
         None => listing::Tree::default(),
         Some(entry) if entry.kind != EntryKind::Dir => {
-            return Err(PlanError::TargetNotDir { job: job.name.clone(), path: job.target.clone() })
+            return Err(PlanError::TargetNotDir {
+                job: job.name.clone(),
+                path: job.target.clone(),
+            })
         }
         Some(_) if job.options.commit == hsync_plan::Commit::Atomic => {
-            return Err(PlanError::AtomicTargetExists { job: job.name.clone(), path: job.target.clone() })
+            return Err(PlanError::AtomicTargetExists {
+                job: job.name.clone(),
+                path: job.target.clone(),
+            })
         }
         Some(_) => {
             // Only what the sources want is listed, unless deletes need the rest.
@@ -172,7 +205,8 @@ async fn compare_contents(
         .map(|copy| async move {
             let source = join(&job.sources[copy.source.root], &copy.source.path);
             let target = join(&job.target, &copy.path);
-            let (a, b) = futures::try_join!(digest(source_fs, &source), digest(target_fs, &target))?;
+            let (a, b) =
+                futures::try_join!(digest(source_fs, &source), digest(target_fs, &target))?;
             Ok((copy, a != b))
         })
         .buffered(job.options.parallel)

@@ -52,10 +52,14 @@ pub async fn walk(
             let path = join(root, &relative);
             in_flight.push(async move { (relative, storage.list_dir(&path).await) });
         }
-        let Some((parent, listed)) = in_flight.next().await else { break };
+        let Some((parent, listed)) = in_flight.next().await else {
+            break;
+        };
         stats.calls.fetch_add(1, Ordering::Relaxed);
         let listed = listed?;
-        stats.entries.fetch_add(listed.len() as u64, Ordering::Relaxed);
+        stats
+            .entries
+            .fetch_add(listed.len() as u64, Ordering::Relaxed);
         for entry in listed {
             if is_temp_name(&entry.name) {
                 continue;

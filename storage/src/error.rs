@@ -26,7 +26,12 @@ pub enum ErrorKind {
 
 impl StorageError {
     pub fn new(op: &'static str, path: &str, kind: ErrorKind, message: impl fmt::Display) -> Self {
-        StorageError { op, path: path.to_string(), kind, message: message.to_string() }
+        StorageError {
+            op,
+            path: path.to_string(),
+            kind,
+            message: message.to_string(),
+        }
     }
 
     pub fn from_io(op: &'static str, path: &str, err: std::io::Error) -> Self {

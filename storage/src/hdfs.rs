@@ -7,8 +7,8 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
-    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind,
-    FileReader, FileWriter, HdfsSpec, Result, Storage, StorageError,
+    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind, FileReader,
+    FileWriter, HdfsSpec, Result, Storage, StorageError,
 };
 
 #[derive(Debug)]
@@ -20,8 +20,11 @@ impl HdfsStorage {
     pub fn connect(spec: &HdfsSpec) -> Result<Self> {
         let mut builder = ClientBuilder::new().with_url(spec.url.clone());
         if !spec.config.is_empty() {
-            let config: HashMap<String, String> =
-                spec.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let config: HashMap<String, String> = spec
+                .config
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             builder = builder.with_config(config);
         }
         if let Some(dir) = &spec.config_dir {
@@ -30,7 +33,9 @@ impl HdfsStorage {
         if let Some(user) = &spec.user {
             builder = builder.with_user(user.clone());
         }
-        let client = builder.build().map_err(|e| hdfs_error("connect", &spec.url, e))?;
+        let client = builder
+            .build()
+            .map_err(|e| hdfs_error("connect", &spec.url, e))?;
         Ok(HdfsStorage { client })
     }
 }
@@ -59,7 +64,11 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
     let name = parent_and_name(&status.path).1.to_string();
     Entry {
         name,
-        kind: if status.isdir { EntryKind::Dir } else { EntryKind::File },
+        kind: if status.isdir {
+            EntryKind::Dir
+        } else {
+            EntryKind::File
+        },
         size: status.length as u64,
         mtime_ms: status.modification_time as i64,
         atime_ms: status.access_time as i64,
@@ -82,14 +91,24 @@ impl Storage for HdfsStorage {
     }
 
     async fn list_dir(&self, path: &str) -> Result<Vec<Entry>> {
-        let statuses =
-            self.client.list_status(path, false).await.map_err(|e| hdfs_error("list", path, e))?;
+        let statuses = self
+            .client
+            .list_status(path, false)
+            .await
+            .map_err(|e| hdfs_error("list", path, e))?;
         Ok(statuses.into_iter().map(entry_from).collect())
     }
 
     async fn open(&self, path: &str) -> Result<Box<dyn FileReader>> {
-        let reader = self.client.read(path).await.map_err(|e| hdfs_error("open", path, e))?;
-        Ok(Box::new(HdfsReader { reader, path: path.to_string() }))
+        let reader = self
+            .client
+            .read(path)
+            .await
+            .map_err(|e| hdfs_error("open", path, e))?;
+        Ok(Box::new(HdfsReader {
+            reader,
+            path: path.to_string(),
+        }))
     }
 
     async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
@@ -100,13 +119,22 @@ impl Storage for HdfsStorage {
         if let Some(replication) = options.replication {
             write = write.replication(u32::from(replication));
         }
-        let writer =
-            self.client.create(path, write).await.map_err(|e| hdfs_error("create", path, e))?;
-        Ok(Box::new(HdfsWriter { writer, path: path.to_string() }))
+        let writer = self
+            .client
+            .create(path, write)
+            .await
+            .map_err(|e| hdfs_error("create", path, e))?;
+        Ok(Box::new(HdfsWriter {
+            writer,
+            path: path.to_string(),
+        }))
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
-        self.client.rename(from, to, true).await.map_err(|e| hdfs_error("rename", from, e))
+        self.client
+            .rename(from, to, true)
+            .await
+            .map_err(|e| hdfs_error("rename", from, e))
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {
@@ -118,24 +146,36 @@ impl Storage for HdfsStorage {
     }
 
     async fn create_dir(&self, path: &str) -> Result<()> {
-        self.client.mkdirs(path, 0o755, true).await.map_err(|e| hdfs_error("mkdir", path, e))
+        self.client
+            .mkdirs(path, 0o755, true)
+            .await
+            .map_err(|e| hdfs_error("mkdir", path, e))
     }
 
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()> {
         let err = |e| hdfs_error("set attributes", path, e);
         if attributes.owner.is_some() || attributes.group.is_some() {
             let (owner, group) = (attributes.owner.as_deref(), attributes.group.as_deref());
-            self.client.set_owner(path, owner, group).await.map_err(err)?;
+            self.client
+                .set_owner(path, owner, group)
+                .await
+                .map_err(err)?;
         }
         if let Some(mode) = attributes.permission {
             self.client.set_permission(path, mode).await.map_err(err)?;
         }
         if let Some(replication) = attributes.replication {
-            self.client.set_replication(path, u32::from(replication)).await.map_err(err)?;
+            self.client
+                .set_replication(path, u32::from(replication))
+                .await
+                .map_err(err)?;
         }
         if let Some(mtime) = attributes.mtime_ms {
             let atime = attributes.atime_ms.unwrap_or(mtime);
-            self.client.set_times(path, mtime as u64, atime as u64).await.map_err(err)?;
+            self.client
+                .set_times(path, mtime as u64, atime as u64)
+                .await
+                .map_err(err)?;
         }
         Ok(())
     }
@@ -146,7 +186,12 @@ impl HdfsStorage {
     async fn delete(&self, path: &str) -> Result<()> {
         match self.client.delete(path, false).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(StorageError::new("delete", path, ErrorKind::NotFound, "not found")),
+            Ok(false) => Err(StorageError::new(
+                "delete",
+                path,
+                ErrorKind::NotFound,
+                "not found",
+            )),
             Err(e) => Err(hdfs_error("delete", path, e)),
         }
     }
@@ -161,7 +206,10 @@ struct HdfsReader {
 impl FileReader for HdfsReader {
     async fn read(&mut self, max: usize) -> Result<Bytes> {
         let len = max.min(self.reader.remaining());
-        self.reader.read_bytes(len).await.map_err(|e| hdfs_error("read", &self.path, e))
+        self.reader
+            .read_bytes(len)
+            .await
+            .map_err(|e| hdfs_error("read", &self.path, e))
     }
 }
 
@@ -173,11 +221,17 @@ struct HdfsWriter {
 #[async_trait]
 impl FileWriter for HdfsWriter {
     async fn write(&mut self, data: Bytes) -> Result<()> {
-        self.writer.write_bytes(data).await.map_err(|e| hdfs_error("write", &self.path, e))?;
+        self.writer
+            .write_bytes(data)
+            .await
+            .map_err(|e| hdfs_error("write", &self.path, e))?;
         Ok(())
     }
 
     async fn close(mut self: Box<Self>) -> Result<()> {
-        self.writer.close().await.map_err(|e| hdfs_error("close", &self.path, e))
+        self.writer
+            .close()
+            .await
+            .map_err(|e| hdfs_error("close", &self.path, e))
     }
 }

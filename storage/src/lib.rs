@@ -21,7 +21,7 @@ pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
-pub use path::{join, parent_and_name, temp_sibling, is_temp_name};
+pub use path::{is_temp_name, join, parent_and_name, temp_sibling};
 pub use spec::{FsSpec, HdfsSpec};
 
 /// What a create call should do beyond writing bytes.

@@ -13,8 +13,8 @@ use bytes::{Bytes, BytesMut};
 use filetime::FileTime;
 
 use crate::{
-    Attributes, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result,
-    Storage, StorageError,
+    Attributes, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result, Storage,
+    StorageError,
 };
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -43,7 +43,11 @@ fn entry_from(name: String, meta: &fs::Metadata) -> Entry {
     Entry {
         name,
         kind,
-        size: if kind == EntryKind::File { meta.len() } else { 0 },
+        size: if kind == EntryKind::File {
+            meta.len()
+        } else {
+            0
+        },
         mtime_ms: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
         atime_ms: meta.atime() * 1000 + meta.atime_nsec() / 1_000_000,
         permission: meta.mode() & 0o7777,
@@ -60,7 +64,9 @@ impl Storage for LocalStorage {
         let p = path.to_string();
         blocking("stat", path, move || match fs::symlink_metadata(&p) {
             Ok(meta) => {
-                let name = Path::new(&p).file_name().map(|n| n.to_string_lossy().into_owned());
+                let name = Path::new(&p)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
                 Ok(Some(entry_from(name.unwrap_or_default(), &meta)))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -76,7 +82,10 @@ impl Storage for LocalStorage {
             for dirent in fs::read_dir(&p)? {
                 let dirent = dirent?;
                 let meta = dirent.metadata()?;
-                entries.push(entry_from(dirent.file_name().to_string_lossy().into_owned(), &meta));
+                entries.push(entry_from(
+                    dirent.file_name().to_string_lossy().into_owned(),
+                    &meta,
+                ));
             }
             Ok(entries)
         })
@@ -86,13 +95,19 @@ impl Storage for LocalStorage {
     async fn open(&self, path: &str) -> Result<Box<dyn FileReader>> {
         let p = path.to_string();
         let file = blocking("open", path, move || fs::File::open(p)).await?;
-        Ok(Box::new(LocalReader { file: Some(file), path: path.to_string() }))
+        Ok(Box::new(LocalReader {
+            file: Some(file),
+            path: path.to_string(),
+        }))
     }
 
     async fn create(&self, path: &str, _options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
         let p = path.to_string();
         let file = blocking("create", path, move || fs::File::create(p)).await?;
-        Ok(Box::new(LocalWriter { file: Some(file), path: path.to_string() }))
+        Ok(Box::new(LocalWriter {
+            file: Some(file),
+            path: path.to_string(),
+        }))
     }
 
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
@@ -138,7 +153,10 @@ impl Storage for LocalStorage {
 }
 
 fn file_time(ms: i64) -> FileTime {
-    FileTime::from_unix_time(ms.div_euclid(1000), (ms.rem_euclid(1000) * 1_000_000) as u32)
+    FileTime::from_unix_time(
+        ms.div_euclid(1000),
+        (ms.rem_euclid(1000) * 1_000_000) as u32,
+    )
 }
 
 struct LocalReader {
@@ -216,11 +234,17 @@ fn read_id_table(path: &str) -> HashMap<u32, String> {
 
 impl Names {
     fn user(&self, uid: u32) -> String {
-        self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+        self.users
+            .get(&uid)
+            .cloned()
+            .unwrap_or_else(|| uid.to_string())
     }
 
     fn group(&self, gid: u32) -> String {
-        self.groups.get(&gid).cloned().unwrap_or_else(|| gid.to_string())
+        self.groups
+            .get(&gid)
+            .cloned()
+            .unwrap_or_else(|| gid.to_string())
     }
 
     fn uid(&self, name: &str) -> std::io::Result<u32> {
@@ -239,6 +263,9 @@ fn lookup(table: &HashMap<u32, String>, name: &str, what: &str) -> std::io::Resu
         .map(|(id, _)| *id)
         .or_else(|| name.parse().ok())
         .ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::NotFound, format!("no local {what} named {name}"))
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no local {what} named {name}"),
+            )
         })
 }

@@ -4,7 +4,7 @@
 /// Joins a root and a relative path (`""` is the root itself).
 pub fn join(root: &str, relative: &str) -> String {
     match (root.trim_end_matches('/'), relative) {
-        (root, "") if root.is_empty() => "/".to_string(),
+        ("", "") => "/".to_string(),
         (root, "") => root.to_string(),
         (root, rel) => format!("{root}/{rel}"),
     }

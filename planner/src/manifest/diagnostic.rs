@@ -45,13 +45,20 @@ pub struct InvalidManifest {
 }
 
 fn count(n: usize) -> String {
-    if n == 1 { "1 mistake".to_string() } else { format!("{n} mistakes") }
+    if n == 1 {
+        "1 mistake".to_string()
+    } else {
+        format!("{n} mistakes")
+    }
 }
 
 /// A manifest that could not be read at all.
 #[derive(Debug, thiserror::Error, Diagnostic)]
 #[error("cannot read the manifest {path}: {source}")]
-#[diagnostic(code(hsync::manifest::read), help("name another manifest with -m FILE"))]
+#[diagnostic(
+    code(hsync::manifest::read),
+    help("name another manifest with -m FILE")
+)]
 pub struct UnreadableManifest {
     pub path: String,
     pub source: std::io::Error,

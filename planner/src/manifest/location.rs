@@ -34,15 +34,24 @@ pub fn parse(
         }
         let url = format!("hdfs://{authority}");
         let known = clusters.values().find(|spec| spec.url == url).cloned();
-        let spec = known.unwrap_or(HdfsSpec { url, ..HdfsSpec::default() });
-        return Ok(Location { fs: FsSpec::Hdfs(spec), path: normalize(if path.is_empty() { "/" } else { path }) });
+        let spec = known.unwrap_or(HdfsSpec {
+            url,
+            ..HdfsSpec::default()
+        });
+        return Ok(Location {
+            fs: FsSpec::Hdfs(spec),
+            path: normalize(if path.is_empty() { "/" } else { path }),
+        });
     }
     if let Some(path) = text.strip_prefix("file://") {
         return Ok(local(Path::new(path), base));
     }
     if let Some((alias, path)) = alias_split(text) {
         return match clusters.get(alias) {
-            Some(spec) => Ok(Location { fs: FsSpec::Hdfs(spec.clone()), path: normalize(path) }),
+            Some(spec) => Ok(Location {
+                fs: FsSpec::Hdfs(spec.clone()),
+                path: normalize(path),
+            }),
             None => Err(LocationError::UnknownAlias(alias.to_string())),
         };
     }
@@ -53,14 +62,23 @@ pub fn parse(
 fn alias_split(text: &str) -> Option<(&str, &str)> {
     let (alias, path) = text.split_once(':')?;
     let looks_like_alias = !alias.is_empty()
-        && alias.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && path.starts_with('/');
     looks_like_alias.then_some((alias, path))
 }
 
 fn local(path: &Path, base: &Path) -> Location {
-    let absolute: PathBuf = if path.is_absolute() { path.to_path_buf() } else { base.join(path) };
-    Location { fs: FsSpec::Local, path: normalize(&absolute.to_string_lossy()) }
+    let absolute: PathBuf = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    Location {
+        fs: FsSpec::Local,
+        path: normalize(&absolute.to_string_lossy()),
+    }
 }
 
 /// Removes `.`, `..` and repeated slashes without touching the filesystem
@@ -84,14 +102,23 @@ mod tests {
     use super::*;
 
     fn clusters() -> BTreeMap<String, HdfsSpec> {
-        let spec = HdfsSpec { url: "hdfs://nn1:8020".into(), ..HdfsSpec::default() };
+        let spec = HdfsSpec {
+            url: "hdfs://nn1:8020".into(),
+            ..HdfsSpec::default()
+        };
         BTreeMap::from([("prod".to_string(), spec)])
     }
 
     #[test]
     fn relative_local_paths_resolve_against_the_manifest_folder() {
         let loc = parse("data/../src/a", Path::new("/work/repo"), &clusters()).unwrap();
-        assert_eq!(loc, Location { fs: FsSpec::Local, path: "/work/repo/src/a".into() });
+        assert_eq!(
+            loc,
+            Location {
+                fs: FsSpec::Local,
+                path: "/work/repo/src/a".into()
+            }
+        );
     }
 
     #[test]

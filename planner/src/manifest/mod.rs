@@ -63,7 +63,10 @@ impl Manifest {
             path: path.display().to_string(),
             source,
         })?;
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let base = std::path::absolute(base).unwrap_or_else(|_| base.to_path_buf());
         Manifest::parse(&text, path, &base)
     }
@@ -79,7 +82,11 @@ impl Manifest {
             let message = e.message().trim().to_string();
             invalid(vec![ManifestError::at(span, message, "here")])
         })?;
-        let mut checker = Checker { base, errors: Vec::new(), clusters: BTreeMap::new() };
+        let mut checker = Checker {
+            base,
+            errors: Vec::new(),
+            clusters: BTreeMap::new(),
+        };
         checker.clusters(&raw);
         let jobs = checker.jobs(&raw);
         if !checker.errors.is_empty() {
@@ -101,7 +108,12 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn error(&mut self, span: Range<usize>, message: impl Into<String>, label: &str) -> &mut ManifestError {
+    fn error(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+        label: &str,
+    ) -> &mut ManifestError {
         self.errors.push(ManifestError::at(span, message, label));
         self.errors.last_mut().expect("just pushed")
     }
@@ -110,8 +122,12 @@ impl Checker<'_> {
         for (alias, cluster) in &raw.clusters {
             let cluster = cluster.get_ref();
             if !cluster.url.get_ref().starts_with("hdfs://") {
-                self.error(cluster.url.span(), format!("cluster `{alias}` needs an hdfs:// URL"), "not hdfs://")
-                    .help = Some("write it as url = \"hdfs://namenode:8020\"".into());
+                self.error(
+                    cluster.url.span(),
+                    format!("cluster `{alias}` needs an hdfs:// URL"),
+                    "not hdfs://",
+                )
+                .help = Some("write it as url = \"hdfs://namenode:8020\"".into());
                 continue;
             }
             let spec = HdfsSpec {
@@ -135,8 +151,10 @@ impl Checker<'_> {
             let name = &job.get_ref().name;
             if let Some(first) = names.insert(name.get_ref(), name.span()) {
                 let message = format!("two jobs are named `{}`", name.get_ref());
-                self.error(name.span(), message, "second use").help =
-                    Some(format!("the first is at bytes {}..{}; job names must be unique", first.start, first.end));
+                self.error(name.span(), message, "second use").help = Some(format!(
+                    "the first is at bytes {}..{}; job names must be unique",
+                    first.start, first.end
+                ));
             }
             if let Some(job) = self.job(job.get_ref()) {
                 jobs.push(job);
@@ -155,12 +173,20 @@ impl Checker<'_> {
                 } else {
                     format!("known clusters: {}", known.join(", "))
                 };
-                self.error(text.span(), format!("unknown cluster alias `{alias}`"), "not declared in [clusters]")
-                    .help = Some(help);
+                self.error(
+                    text.span(),
+                    format!("unknown cluster alias `{alias}`"),
+                    "not declared in [clusters]",
+                )
+                .help = Some(help);
                 None
             }
             Err(location::LocationError::BadUrl(url)) => {
-                self.error(text.span(), format!("`{url}` is not a valid hdfs:// URL"), "no host");
+                self.error(
+                    text.span(),
+                    format!("`{url}` is not a valid hdfs:// URL"),
+                    "no host",
+                );
                 None
             }
         }
@@ -169,7 +195,11 @@ impl Checker<'_> {
     fn source_texts(&mut self, job: &RawJob) -> Vec<Spanned<String>> {
         match (&job.sources, &job.source_list) {
             (Some(_), Some(list)) => {
-                self.error(list.span(), "a job takes `sources` or `source_list`, not both", "second list");
+                self.error(
+                    list.span(),
+                    "a job takes `sources` or `source_list`, not both",
+                    "second list",
+                );
                 Vec::new()
             }
             (Some(sources), None) => {
@@ -189,14 +219,22 @@ impl Checker<'_> {
                         .map(|l| Spanned::new(list.span(), l.to_string()))
                         .collect(),
                     Err(e) => {
-                        self.error(list.span(), format!("cannot read the source list {}: {e}", file.display()), "here");
+                        self.error(
+                            list.span(),
+                            format!("cannot read the source list {}: {e}", file.display()),
+                            "here",
+                        );
                         Vec::new()
                     }
                 }
             }
             (None, None) => {
-                self.error(job.name.span(), format!("job `{}` has no sources", job.name.get_ref()), "this job")
-                    .help = Some("add sources = [\"path\", ...] or source_list = \"file\"".into());
+                self.error(
+                    job.name.span(),
+                    format!("job `{}` has no sources", job.name.get_ref()),
+                    "this job",
+                )
+                .help = Some("add sources = [\"path\", ...] or source_list = \"file\"".into());
                 Vec::new()
             }
         }
@@ -207,12 +245,23 @@ impl Checker<'_> {
         let mut sources = Vec::new();
         let mut source_fs: Option<(FsSpec, Range<usize>)> = None;
         for text in self.source_texts(job) {
-            let Some(location) = self.location(&text) else { continue };
+            let Some(location) = self.location(&text) else {
+                continue;
+            };
             match &source_fs {
                 Some((fs, first)) if *fs != location.fs => {
                     let message = "all sources of a job must be on one filesystem";
-                    self.error(text.span(), message, format!("on {}", location.fs.describe()).as_str())
-                        .help = Some(format!("the first source (bytes {}..{}) is on {}; split the job in two", first.start, first.end, fs.describe()));
+                    self.error(
+                        text.span(),
+                        message,
+                        format!("on {}", location.fs.describe()).as_str(),
+                    )
+                    .help = Some(format!(
+                        "the first source (bytes {}..{}) is on {}; split the job in two",
+                        first.start,
+                        first.end,
+                        fs.describe()
+                    ));
                 }
                 Some(_) => {}
                 None => source_fs = Some((location.fs.clone(), text.span())),
@@ -247,12 +296,24 @@ impl Checker<'_> {
             None => vec![Compare::Size],
         };
         let delete = job.delete.as_ref().map(|d| *d.get_ref()).unwrap_or(false);
-        if let Some(d) = job.delete.as_ref().filter(|d| *d.get_ref() && mode == Mode::Skip) {
+        if let Some(d) = job
+            .delete
+            .as_ref()
+            .filter(|d| *d.get_ref() && mode == Mode::Skip)
+        {
             self.error(d.span(), "`delete` needs mode = \"update\" or \"overwrite\"", "delete in skip mode")
                 .help = Some("as with DistCp, deleting extraneous files only makes sense when the target is kept in sync".into());
         }
-        let commit = job.commit.as_ref().map(|c| *c.get_ref()).unwrap_or(Commit::File);
-        if let Some(c) = job.commit.as_ref().filter(|c| *c.get_ref() == Commit::Atomic && (mode != Mode::Skip || delete)) {
+        let commit = job
+            .commit
+            .as_ref()
+            .map(|c| *c.get_ref())
+            .unwrap_or(Commit::File);
+        if let Some(c) = job
+            .commit
+            .as_ref()
+            .filter(|c| *c.get_ref() == Commit::Atomic && (mode != Mode::Skip || delete))
+        {
             self.error(c.span(), "`commit = \"atomic\"` publishes a whole new target and works only with mode = \"skip\" and no delete", "atomic")
                 .help = Some("as with DistCp's -atomic, the target must not exist yet; use commit = \"file\" to sync an existing target".into());
         }
@@ -264,22 +325,38 @@ impl Checker<'_> {
             Some(p) => *p.get_ref(),
             None => DEFAULT_PARALLEL,
         };
-        let bandwidth = job.bandwidth.as_ref().and_then(|b| match parse_bandwidth(b.get_ref()) {
-            Some(rate) => Some(rate),
-            None => {
-                self.error(b.span(), format!("`{}` is not a bandwidth", b.get_ref()), "expected e.g. \"200MiB/s\"")
-                    .help = Some("a number with an optional unit: B, KB, MB, GB, KiB, MiB, GiB, then /s".into());
-                None
-            }
-        });
+        let bandwidth = job
+            .bandwidth
+            .as_ref()
+            .and_then(|b| match parse_bandwidth(b.get_ref()) {
+                Some(rate) => Some(rate),
+                None => {
+                    self.error(
+                        b.span(),
+                        format!("`{}` is not a bandwidth", b.get_ref()),
+                        "expected e.g. \"200MiB/s\"",
+                    )
+                    .help = Some(
+                        "a number with an optional unit: B, KB, MB, GB, KiB, MiB, GiB, then /s"
+                            .into(),
+                    );
+                    None
+                }
+            });
         let filter = self.filter(job);
 
         if let Some(target) = &target {
             for flag in &job.preserve {
                 if !backend_supports(&target.fs, *flag.get_ref()) {
-                    let message = format!("the target filesystem ({}) cannot preserve `{}`", target.fs.describe(), preserve_name(*flag.get_ref()));
-                    self.error(flag.span(), message, "not supported there")
-                        .help = Some("remove it from `preserve`: hsync never drops a preserve flag silently".into());
+                    let message = format!(
+                        "the target filesystem ({}) cannot preserve `{}`",
+                        target.fs.describe(),
+                        preserve_name(*flag.get_ref())
+                    );
+                    self.error(flag.span(), message, "not supported there").help = Some(
+                        "remove it from `preserve`: hsync never drops a preserve flag silently"
+                            .into(),
+                    );
                 }
             }
         }
@@ -315,13 +392,15 @@ impl Checker<'_> {
         let mut ok = true;
         let include = job.include.as_ref().map(|i| i.get_ref().as_str());
         if let (Some(text), Err(e)) = (&job.include, PathFilter::new(include, &[])) {
-            self.error(text.span(), "`include` is not a valid regex", "bad regex").help = Some(e.to_string());
+            self.error(text.span(), "`include` is not a valid regex", "bad regex")
+                .help = Some(e.to_string());
             ok = false;
         }
         let excludes: Vec<String> = job.exclude.iter().map(|e| e.get_ref().clone()).collect();
         for text in &job.exclude {
             if let Err(e) = regex::Regex::new(text.get_ref()) {
-                self.error(text.span(), "`exclude` is not a valid regex", "bad regex").help = Some(e.to_string());
+                self.error(text.span(), "`exclude` is not a valid regex", "bad regex")
+                    .help = Some(e.to_string());
                 ok = false;
             }
         }
@@ -336,7 +415,9 @@ impl Checker<'_> {
 fn parse_bandwidth(text: &str) -> Option<u64> {
     let text = text.trim();
     let text = text.strip_suffix("/s").unwrap_or(text).trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let number: f64 = number.parse().ok()?;
     let scale: f64 = match unit.trim() {

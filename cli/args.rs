@@ -1,0 +1,62 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Declarative, reviewable, resumable replication of HDFS and local file trees.
+#[derive(Debug, Parser)]
+#[command(name = "hsync", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a manifest without contacting any filesystem.
+    Validate {
+        /// The manifest.
+        #[arg(short, long, default_value = "hsync.toml")]
+        manifest: PathBuf,
+    },
+    /// List both sides of every job and write the plan (JSON) to stdout;
+    /// a human summary goes to stderr.
+    Plan {
+        #[arg(short, long, default_value = "hsync.toml")]
+        manifest: PathBuf,
+        /// Write the plan to this file instead of stdout.
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+        /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Show a saved plan as a human reads it.
+    Show {
+        plan: PathBuf,
+        /// Print the plan's JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Execute exactly the given plan; a killed apply resumes where it stopped
+    /// when run again.
+    Apply {
+        plan: PathBuf,
+        /// Refuse the plan unless it was made from this manifest.
+        #[arg(short, long)]
+        manifest: Option<PathBuf>,
+        /// Transfers in flight per job (overrides the manifest).
+        #[arg(long)]
+        parallel: Option<usize>,
+        /// Go on past failed files and report each, as DistCp's -i.
+        #[arg(long)]
+        ignore_failures: bool,
+        /// Also write the JSON summary to this file.
+        #[arg(long)]
+        summary: Option<PathBuf>,
+        /// Where the journal lives [default: .hsync beside the plan].
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+    },
+}

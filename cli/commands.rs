@@ -1,0 +1,166 @@
+//! One function per subcommand; each returns the process exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hsync_executor::{ApplyOptions, RunOutcome};
+use hsync_plan::Plan;
+use hsync_planner::manifest::Manifest;
+use hsync_storage::Connections;
+use miette::{miette, Context, IntoDiagnostic, Result};
+
+use crate::args::Command;
+use crate::{progress, render};
+
+pub async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Validate { manifest } => validate(&manifest),
+        Command::Plan {
+            manifest,
+            out,
+            detailed_exitcode,
+        } => plan(&manifest, out.as_deref(), detailed_exitcode).await,
+        Command::Show { plan, json } => show(&plan, json),
+        Command::Apply {
+            plan,
+            manifest,
+            parallel,
+            ignore_failures,
+            summary,
+            state_dir,
+        } => {
+            let state_dir = state_dir.unwrap_or_else(|| beside(&plan, ".hsync"));
+            let options = ApplyOptions {
+                parallel,
+                ignore_failures,
+                state_dir,
+            };
+            apply(&plan, manifest.as_deref(), &options, summary.as_deref()).await
+        }
+    }
+}
+
+fn validate(path: &Path) -> Result<ExitCode> {
+    let manifest = Manifest::load(path)?;
+    let names: Vec<&str> = manifest.jobs.iter().map(|j| j.name.as_str()).collect();
+    println!(
+        "{} is valid: {} ({})",
+        path.display(),
+        render::count(names.len() as u64, "job"),
+        names.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn plan(path: &Path, out: Option<&Path>, detailed_exitcode: bool) -> Result<ExitCode> {
+    let manifest = Manifest::load(path)?;
+    let planned = hsync_planner::plan(&manifest, &Connections::default()).await?;
+    let plan = planned.plan;
+    eprint!("{}", render::plan(&plan));
+    tracing::info!(
+        listing_calls = planned.listing.calls(),
+        entries = planned.listing.entries(),
+        "listed"
+    );
+    let json = plan.to_json();
+    match out {
+        Some(out) => std::fs::write(out, json)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write the plan to {}", out.display()))?,
+        None => print!("{json}"),
+    }
+    Ok(match (detailed_exitcode, plan.has_changes()) {
+        (true, true) => ExitCode::from(2),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn show(path: &Path, json: bool) -> Result<ExitCode> {
+    let plan = load_plan(path)?;
+    if json {
+        print!("{}", plan.to_json());
+    } else {
+        print!("{}", render::plan(&plan));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn apply(
+    path: &Path,
+    manifest: Option<&Path>,
+    options: &ApplyOptions,
+    summary_file: Option<&Path>,
+) -> Result<ExitCode> {
+    let plan = load_plan(path)?;
+    if let Some(manifest) = manifest {
+        let text = std::fs::read(manifest)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read the manifest {}", manifest.display()))?;
+        let digest = blake3::hash(&text).to_hex().to_string();
+        if digest != plan.manifest.digest {
+            return Err(miette!(
+                help = "make a new plan from this manifest with `hsync plan`",
+                "the plan {} was made from the manifest {} as it was then, not from {} as it is now",
+                path.display(),
+                plan.manifest.path,
+                manifest.display()
+            ));
+        }
+    }
+    let (files, bytes) =
+        plan.jobs
+            .iter()
+            .flat_map(|j| &j.actions)
+            .fold((0, 0), |(f, b), a| match a {
+                hsync_plan::Action::Copy(c) => (f + 1, b + c.size),
+                _ => (f, b),
+            });
+    let observer = progress::observer(files, bytes);
+    let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)
+        .await
+        .map_err(|e| miette!("{e}"))?;
+    let json = serde_json::to_string_pretty(&summary).into_diagnostic()? + "\n";
+    print!("{json}");
+    if let Some(file) = summary_file {
+        std::fs::write(file, &json)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot write the summary to {}", file.display()))?;
+    }
+    eprintln!(
+        "apply {}: {} copied ({}), {} already done, {} deleted, {} failed, {} stale, {} not done",
+        match summary.outcome {
+            RunOutcome::Success => "complete",
+            RunOutcome::Partial => "partial",
+            RunOutcome::Failed => "FAILED",
+        },
+        render::count(summary.files_copied, "file"),
+        render::bytes(summary.bytes_copied),
+        summary.files_already_done,
+        summary.files_deleted + summary.dirs_deleted,
+        summary.files_failed,
+        summary.files_stale,
+        summary.steps_not_done,
+    );
+    if summary.files_stale > 0 {
+        eprintln!(
+            "some sources or targets changed since the plan was made: run `hsync plan` again"
+        );
+    }
+    Ok(if summary.outcome == RunOutcome::Success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn load_plan(path: &Path) -> Result<Plan> {
+    Plan::load(path).map_err(|e| miette!(help = "make a new plan with `hsync plan`", "{e}"))
+}
+
+/// A path beside `file` (in the same folder).
+fn beside(file: &Path, name: &str) -> PathBuf {
+    file.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .join(name)
+}

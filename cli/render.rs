@@ -1,0 +1,188 @@
+//! Human views of a plan (Terraform style) and of sizes. Rendering lives
+//! here, apart from the planner that decides.
+
+use std::fmt::Write;
+
+use hsync_plan::{Action, JobPlan, Plan, Reason};
+use hsync_storage::EntryKind;
+
+/// The whole plan: one block per job, then the totals line.
+pub fn plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut totals = Totals::default();
+    for job in &plan.jobs {
+        render_job(&mut out, job, &mut totals);
+    }
+    if totals.is_empty() {
+        let _ = writeln!(
+            out,
+            "No changes. The target is in sync ({} unchanged, {}).",
+            count(totals.unchanged, "file"),
+            bytes(totals.unchanged_bytes)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Plan: {} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged.",
+            count(totals.copy, "file"),
+            bytes(totals.copy_bytes),
+            count(totals.update, "file"),
+            bytes(totals.update_bytes),
+            count(totals.delete, "path"),
+            count(totals.mkdir, "directory"),
+            count(totals.unchanged, "file"),
+        );
+    }
+    out
+}
+
+#[derive(Default)]
+struct Totals {
+    copy: u64,
+    copy_bytes: u64,
+    update: u64,
+    update_bytes: u64,
+    delete: u64,
+    mkdir: u64,
+    unchanged: u64,
+    unchanged_bytes: u64,
+}
+
+impl Totals {
+    fn is_empty(&self) -> bool {
+        self.copy + self.update + self.delete + self.mkdir == 0
+    }
+}
+
+fn render_job(out: &mut String, job: &JobPlan, totals: &mut Totals) {
+    let options = &job.options;
+    let sources = job.source_roots.join(", ");
+    let _ = writeln!(
+        out,
+        "job {} ({} mode, {} layout{})",
+        job.name,
+        name(options.mode),
+        name(options.layout),
+        if options.delete { ", delete" } else { "" }
+    );
+    let _ = writeln!(
+        out,
+        "  {} {} -> {} {}",
+        job.source_fs.describe(),
+        sources,
+        job.target_fs.describe(),
+        job.target_root
+    );
+    let width = job
+        .actions
+        .iter()
+        .map(|a| display_path(a).len())
+        .max()
+        .unwrap_or(0);
+    for action in &job.actions {
+        let path = display_path(action);
+        let (sign, size, why) = match action {
+            Action::Mkdir(_) => {
+                totals.mkdir += 1;
+                ('+', String::new(), "new directory".to_string())
+            }
+            Action::Copy(copy) if copy.reason == Reason::Missing => {
+                totals.copy += 1;
+                totals.copy_bytes += copy.size;
+                ('+', bytes(copy.size), copy.reason.describe().to_string())
+            }
+            Action::Copy(copy) => {
+                totals.update += 1;
+                totals.update_bytes += copy.size;
+                let was = copy
+                    .replaces
+                    .map(|seen| format!(" (target {})", bytes(seen.size)))
+                    .unwrap_or_default();
+                (
+                    '~',
+                    bytes(copy.size),
+                    format!("{}{was}", copy.reason.describe()),
+                )
+            }
+            Action::SetAttributes(_) => ('~', String::new(), "attributes".to_string()),
+            Action::Delete(delete) => {
+                totals.delete += 1;
+                let size = if delete.entry == EntryKind::File {
+                    bytes(delete.seen.size)
+                } else {
+                    String::new()
+                };
+                ('-', size, "extraneous".to_string())
+            }
+        };
+        let _ = writeln!(out, "  {sign} {path:<width$}  {size:>10}  {why}");
+    }
+    totals.unchanged += job.unchanged.files;
+    totals.unchanged_bytes += job.unchanged.bytes;
+    if job.unchanged.files > 0 {
+        let _ = writeln!(
+            out,
+            "  = {} unchanged ({})",
+            count(job.unchanged.files, "file"),
+            bytes(job.unchanged.bytes)
+        );
+    }
+    out.push('\n');
+}
+
+/// An option's name as the manifest spells it.
+fn name(value: impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Folders end in `/` so a reviewer tells them from files at a glance.
+fn display_path(action: &Action) -> String {
+    let is_dir = match action {
+        Action::Mkdir(_) | Action::SetAttributes(_) => true,
+        Action::Delete(delete) => delete.entry == EntryKind::Dir,
+        Action::Copy(_) => false,
+    };
+    if is_dir {
+        format!("{}/", action.path())
+    } else {
+        action.path().to_string()
+    }
+}
+
+pub fn count(n: u64, noun: &str) -> String {
+    let plural = match noun {
+        "directory" => "directories".to_string(),
+        _ => format!("{noun}s"),
+    };
+    format!("{n} {}", if n == 1 { noun } else { &plural })
+}
+
+/// `1023 B`, `1.5 KiB`, `2.0 GiB`.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_a_person_writes_them() {
+        assert_eq!(bytes(32), "32 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(3 << 30), "3.0 GiB");
+    }
+}
