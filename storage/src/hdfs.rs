@@ -57,7 +57,10 @@ fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
         }
         _ => ErrorKind::Other,
     };
-    StorageError::new(op, path, kind, err)
+    // A remote exception carries the NameNode's Java stack trace; its first
+    // line says what went wrong.
+    let message = err.to_string();
+    StorageError::new(op, path, kind, message.lines().next().unwrap_or_default())
 }
 
 fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
