@@ -58,5 +58,8 @@ pub enum Command {
         /// Where the journal lives [default: .hsync beside the plan].
         #[arg(long)]
         state_dir: Option<PathBuf>,
+        /// Size of each read and write of a transfer, in KiB.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=65536))]
+        buffer_kib: u32,
     },
 }

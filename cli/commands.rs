@@ -28,12 +28,14 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             ignore_failures,
             summary,
             state_dir,
+            buffer_kib,
         } => {
             let state_dir = state_dir.unwrap_or_else(|| beside(&plan, ".hsync"));
             let options = ApplyOptions {
                 parallel,
                 ignore_failures,
                 state_dir,
+                buffer_size: buffer_kib as usize * 1024,
             };
             apply(&plan, manifest.as_deref(), &options, summary.as_deref()).await
         }

@@ -31,6 +31,8 @@ pub struct ApplyOptions {
     pub ignore_failures: bool,
     /// Where the journal lives.
     pub state_dir: PathBuf,
+    /// Bytes per read and write of a transfer.
+    pub buffer_size: usize,
 }
 
 /// Why an apply could not run at all.

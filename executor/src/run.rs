@@ -35,6 +35,7 @@ struct Context {
     metadata: Semaphore,
     /// Ties temporary names to this plan.
     tag: String,
+    buffer_size: usize,
 }
 
 struct JobContext {
@@ -89,6 +90,7 @@ impl Run {
             observer,
             metadata: Semaphore::new(METADATA_CONCURRENCY),
             tag,
+            buffer_size: options.buffer_size.max(4096),
         };
         Ok(Run {
             context: Arc::new(context),
@@ -423,6 +425,7 @@ impl Context {
                 &context.target,
                 &temp,
                 copy,
+                self.buffer_size,
                 context.throttle.as_ref(),
                 &on_bytes,
             )

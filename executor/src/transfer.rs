@@ -11,8 +11,6 @@ use tokio::sync::mpsc;
 
 use crate::throttle::Throttle;
 
-/// Bytes per read; HDFS packets are 64 KiB, a few of them per chunk.
-pub const CHUNK: usize = 1 << 20;
 /// Chunks buffered between the reader and the writer.
 const READ_AHEAD: usize = 4;
 
@@ -35,6 +33,7 @@ pub async fn copy_to_temp(
     target_fs: &Arc<dyn Storage>,
     temp: &str,
     copy: &CopyAction,
+    chunk_size: usize,
     throttle: Option<&Throttle>,
     on_bytes: &(dyn Fn(u64) + Sync),
 ) -> Result<(), CopyError> {
@@ -49,7 +48,7 @@ pub async fn copy_to_temp(
     let read = async move {
         let mut total = 0u64;
         loop {
-            let chunk = reader.read(CHUNK).await?;
+            let chunk = reader.read(chunk_size).await?;
             if chunk.is_empty() {
                 return Ok::<u64, CopyError>(total);
             }
