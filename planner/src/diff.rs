@@ -113,15 +113,19 @@ pub fn wanted<'a>(
 }
 
 /// Whether a target path is governed by the job's filter, and so may be
-/// deleted when extraneous: paths the filter does not take are left alone.
+/// deleted when extraneous: paths the filter does not take, or that lie
+/// below a folder it does not take, are left alone.
 pub fn in_scope(target_relative: &str, layout: Layout, filter: &PathFilter) -> bool {
-    match layout {
-        Layout::Contents => filter.admits(target_relative),
+    let below_source = match layout {
+        Layout::Contents => target_relative,
         Layout::Nested => match target_relative.split_once('/') {
-            Some((_, below)) => filter.admits(below),
-            None => true,
+            Some((_, below)) => below,
+            None => return true,
         },
-    }
+    };
+    ancestors(below_source)
+        .chain(std::iter::once(below_source.to_string()))
+        .all(|path| filter.admits(&path))
 }
 
 /// The decided actions of one job, before checksum comparison.
@@ -129,8 +133,29 @@ pub fn in_scope(target_relative: &str, layout: Layout, filter: &PathFilter) -> b
 pub struct Decided {
     pub actions: Vec<Action>,
     pub unchanged: Totals,
-    /// Same-size files to compare by content; each becomes a copy if they differ.
+    /// Same-size files to compare by content; each is [settled](Self::settle).
     pub to_checksum: Vec<CopyAction>,
+    /// With times preserved: existing folders with nothing changed in them
+    /// yet, and the attributes they get should a checksum find a change.
+    quiet_folders: BTreeMap<String, Attributes>,
+}
+
+impl Decided {
+    /// Settles a checksum candidate: a copy if the contents differ (its
+    /// folder then gets its times set again), unchanged otherwise.
+    pub fn settle(&mut self, copy: CopyAction, differs: bool) {
+        if !differs {
+            self.unchanged.files += 1;
+            self.unchanged.bytes += copy.size;
+            return;
+        }
+        let parent = hsync_storage::parent_and_name(&copy.path).0;
+        if let Some((path, attributes)) = self.quiet_folders.remove_entry(parent) {
+            let set = SetAttributesAction { path, attributes };
+            self.actions.push(Action::SetAttributes(set));
+        }
+        self.actions.push(Action::Copy(copy));
+    }
 }
 
 pub fn decide(
@@ -197,8 +222,16 @@ pub fn decide(
         }
     }
     if options.delete {
+        // A folder is removed only once empty: one holding entries the walk
+        // left out, or above one, stays.
+        let kept: BTreeSet<String> = target
+            .partly_listed
+            .iter()
+            .flat_map(|path| ancestors(path).chain(std::iter::once(path.clone())))
+            .collect();
         for (path, entry) in &target.entries {
-            if !wanted.contains_key(path) && in_scope(path, options.layout, filter) {
+            let keep = entry.kind == EntryKind::Dir && kept.contains(path);
+            if !keep && !wanted.contains_key(path) && in_scope(path, options.layout, filter) {
                 let seen = Seen {
                     size: entry.size,
                     mtime_ms: entry.mtime_ms,
@@ -214,12 +247,11 @@ pub fn decide(
     }
     // A folder's times change when its contents do, so with times preserved
     // every folder that gets a change has its attributes set again after.
+    // A checksum candidate is no change until its contents are compared.
     let touched: BTreeSet<String> = decided
         .actions
         .iter()
-        .map(Action::path)
-        .chain(decided.to_checksum.iter().map(|c| c.path.as_str()))
-        .map(|path| hsync_storage::parent_and_name(path).0.to_string())
+        .map(|action| hsync_storage::parent_and_name(action.path()).0.to_string())
         .collect();
     let times = options.preserve.contains(&Preserve::Times);
     for (path, attributes, existing) in existing_dirs {
@@ -231,6 +263,8 @@ pub fn decide(
                     path: path.clone(),
                     attributes,
                 }));
+        } else if times {
+            decided.quiet_folders.insert(path.clone(), attributes);
         }
     }
     Ok(decided)
@@ -309,3 +343,6 @@ fn ancestors(path: &str) -> impl Iterator<Item = String> + '_ {
     path.match_indices('/')
         .map(move |(i, _)| path[..i].to_string())
 }
+
+#[cfg(test)]
+mod tests;

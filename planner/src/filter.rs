@@ -18,7 +18,12 @@ impl PathFilter {
         let include = match include {
             Some(text) => text
                 .split('/')
-                .map(|part| Regex::new(&format!("^(?:{part})$")))
+                .map(|part| {
+                    // On its own first: `a)|(?:b` would otherwise pair with
+                    // the anchoring group and stop matching whole names.
+                    Regex::new(part)?;
+                    Regex::new(&format!("^(?:{part})$"))
+                })
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
@@ -83,6 +88,12 @@ mod tests {
         assert!(f.admits("server1/today/anything/deeper.log"));
         assert!(f.is_partial("server1"));
         assert!(!f.is_partial("server1/today"));
+    }
+
+    #[test]
+    fn each_include_sub_expression_must_be_a_regex_on_its_own() {
+        assert!(PathFilter::new(Some("a)|(?:b"), &[]).is_err());
+        assert!(PathFilter::new(Some("server(1/2)"), &[]).is_err());
     }
 
     #[test]

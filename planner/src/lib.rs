@@ -37,7 +37,11 @@ pub enum PlanError {
         first: String,
         second: String,
     },
-    #[error("`{path}` is a {source_kind:?} in the source but a {target_kind:?} in the target")]
+    #[error(
+        "`{path}` is a {} in the source but a {} in the target",
+        kind_name(*.source_kind),
+        kind_name(*.target_kind)
+    )]
     #[diagnostic(
         code(hsync::plan::type_conflict),
         help("remove or rename the target entry, then plan again")
@@ -64,6 +68,14 @@ pub enum PlanError {
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
+}
+
+fn kind_name(kind: EntryKind) -> &'static str {
+    match kind {
+        EntryKind::File => "file",
+        EntryKind::Dir => "directory",
+        EntryKind::Symlink => "symbolic link",
+    }
 }
 
 /// A plan and what it cost to make.
@@ -169,12 +181,7 @@ async fn plan_job(
         .await
         .map_err(storage_error)?;
     for (copy, differs) in differing {
-        if differs {
-            decided.actions.push(Action::Copy(copy));
-        } else {
-            decided.unchanged.files += 1;
-            decided.unchanged.bytes += copy.size;
-        }
+        decided.settle(copy, differs);
     }
     // Deterministic order: everything by path, deletes after the rest.
     decided.actions.sort_by(|a, b| {

@@ -2,7 +2,7 @@
 //! a bound, cached as a flat tree of statuses the diff reads from. Single
 //! files are never stat'ed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -13,6 +13,10 @@ use hsync_storage::{is_temp_name, join, Entry, EntryKind, Storage, StorageError}
 #[derive(Debug, Default)]
 pub struct Tree {
     pub entries: BTreeMap<String, Entry>,
+    /// Folders (relative; `""` for the root) holding entries the walk left
+    /// out: the filter's, or hsync's temporaries. Such a folder is never
+    /// empty, so it can never be deleted.
+    pub partly_listed: BTreeSet<String>,
 }
 
 /// Counters a plan reports, so "one listing per directory" can be checked.
@@ -34,7 +38,7 @@ impl ListingStats {
 
 /// Lists `root` and the directories below it that `admit` lets through,
 /// at most `concurrency` listings at a time. hsync's own temporary files
-/// are never part of a tree.
+/// are never part of a tree; the folders of what is left out are noted.
 pub async fn walk(
     storage: &Arc<dyn Storage>,
     root: &str,
@@ -61,11 +65,9 @@ pub async fn walk(
             .entries
             .fetch_add(listed.len() as u64, Ordering::Relaxed);
         for entry in listed {
-            if is_temp_name(&entry.name) {
-                continue;
-            }
             let relative = join_relative(&parent, &entry.name);
-            if !admit(&relative, &entry) {
+            if is_temp_name(&entry.name) || !admit(&relative, &entry) {
+                tree.partly_listed.insert(parent.clone());
                 continue;
             }
             if entry.kind == EntryKind::Dir {
@@ -82,5 +84,37 @@ pub fn join_relative(parent: &str, name: &str) -> String {
         name.to_string()
     } else {
         format!("{parent}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hsync_storage::{temp_sibling, LocalStorage};
+
+    #[tokio::test]
+    async fn the_walk_notes_the_folders_whose_entries_it_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_str().unwrap();
+        std::fs::create_dir_all(dir.path().join("keep/deeper")).unwrap();
+        std::fs::create_dir_all(dir.path().join("skipped")).unwrap();
+        std::fs::write(dir.path().join("keep/a"), "a").unwrap();
+        std::fs::write(dir.path().join("keep/b.tmp"), "b").unwrap();
+        std::fs::write(dir.path().join("keep/deeper/c"), "c").unwrap();
+        let leftover = temp_sibling(&join(root, "keep/deeper/c"), "abc123");
+        std::fs::write(leftover, "c").unwrap();
+
+        let storage: Arc<dyn Storage> = Arc::new(LocalStorage);
+        let stats = ListingStats::default();
+        let admit =
+            |relative: &str, _: &Entry| relative != "skipped" && !relative.ends_with(".tmp");
+        let tree = walk(&storage, root, admit, 4, &stats).await.unwrap();
+
+        let listed: Vec<&str> = tree.entries.keys().map(String::as_str).collect();
+        assert_eq!(listed, ["keep", "keep/a", "keep/deeper", "keep/deeper/c"]);
+        // The root left out `skipped`, keep/ the .tmp, keep/deeper/ a temporary.
+        let partly: Vec<&str> = tree.partly_listed.iter().map(String::as_str).collect();
+        assert_eq!(partly, ["", "keep", "keep/deeper"]);
+        assert_eq!(stats.calls(), 3);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use miette::{Diagnostic, NamedSource, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
 
 /// One mistake in a manifest, pointing at the span that holds it.
 #[derive(Debug, thiserror::Error, Diagnostic)]
@@ -13,6 +13,9 @@ pub struct ManifestError {
     #[label("{label}")]
     pub span: Option<SourceSpan>,
     pub label: String,
+    /// Other spans the mistake involves, such as the first of two duplicates.
+    #[label(collection)]
+    pub also: Vec<LabeledSpan>,
     #[help]
     pub help: Option<String>,
 }
@@ -23,8 +26,17 @@ impl ManifestError {
             message: message.into(),
             span: Some(span.into()),
             label: label.into(),
+            also: Vec::new(),
             help: None,
         }
+    }
+
+    /// Points at one more span the mistake involves.
+    pub fn also(&mut self, span: Range<usize>, label: impl Into<String>) -> &mut Self {
+        let span = SourceSpan::from(span);
+        self.also
+            .push(LabeledSpan::new_with_span(Some(label.into()), span));
+        self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {

@@ -6,7 +6,7 @@ mod diagnostic;
 mod location;
 mod raw;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -77,15 +77,13 @@ impl Manifest {
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             errors,
         };
-        let raw: RawManifest = toml::from_str(text).map_err(|e| {
-            let span = e.span().unwrap_or(0..0);
-            let message = e.message().trim().to_string();
-            invalid(vec![ManifestError::at(span, message, "here")])
-        })?;
+        let raw: RawManifest = toml::from_str(text).map_err(|e| invalid(vec![toml_error(&e)]))?;
         let mut checker = Checker {
+            text,
             base,
             errors: Vec::new(),
             clusters: BTreeMap::new(),
+            broken_clusters: BTreeSet::new(),
         };
         checker.clusters(&raw);
         let jobs = checker.jobs(&raw);
@@ -100,11 +98,81 @@ impl Manifest {
     }
 }
 
+/// A TOML or shape mistake, as the toml crate reports it, with a label that
+/// says what is wrong and a suggestion for a misspelt key or value.
+fn toml_error(error: &toml::de::Error) -> ManifestError {
+    let span = error.span().unwrap_or(0..0);
+    let message = error.message().trim().to_string();
+    // serde's wording: "unknown field `mdoe`, expected one of `name`, ...".
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    let (label, suggest) = if message.starts_with("unknown field") {
+        ("unknown key".to_string(), true)
+    } else if message.starts_with("unknown variant") {
+        ("not an allowed value".to_string(), true)
+    } else if let (true, Some(field)) = (message.starts_with("missing field"), quoted.first()) {
+        (format!("this table has no `{field}`"), false)
+    } else {
+        ("here".to_string(), false)
+    };
+    let mut mistake = ManifestError::at(span, message.clone(), label);
+    if let (true, Some((written, expected))) = (suggest, quoted.split_first()) {
+        if let Some(close) = closest(written, expected) {
+            mistake.help = Some(format!("did you mean `{close}`?"));
+        }
+    }
+    mistake
+}
+
+/// The candidate a typo most likely meant: one or two edits away (a swap
+/// of neighbours counts as one), or one the text is the start of.
+fn closest<'c>(text: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    let text = text.to_lowercase();
+    let limit = (text.chars().count() / 3).max(1);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&text, c), *c))
+        .filter(|(distance, c)| {
+            *distance <= limit || (text.chars().count() >= 3 && c.starts_with(text.as_str()))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions
+/// and swaps of two neighbours.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// Validates a raw manifest, collecting every mistake rather than the first.
 struct Checker<'a> {
+    /// The manifest's text, to point inside a string value.
+    text: &'a str,
     base: &'a Path,
     errors: Vec<ManifestError>,
     clusters: BTreeMap<String, HdfsSpec>,
+    /// Declared clusters whose URL was refused (already reported).
+    broken_clusters: BTreeSet<String>,
 }
 
 impl Checker<'_> {
@@ -112,7 +180,7 @@ impl Checker<'_> {
         &mut self,
         span: Range<usize>,
         message: impl Into<String>,
-        label: &str,
+        label: impl Into<String>,
     ) -> &mut ManifestError {
         self.errors.push(ManifestError::at(span, message, label));
         self.errors.last_mut().expect("just pushed")
@@ -121,13 +189,19 @@ impl Checker<'_> {
     fn clusters(&mut self, raw: &RawManifest) {
         for (alias, cluster) in &raw.clusters {
             let cluster = cluster.get_ref();
-            if !cluster.url.get_ref().starts_with("hdfs://") {
+            let label = match cluster.url.get_ref().strip_prefix("hdfs://") {
+                None => Some("not hdfs://"),
+                Some(host) if host.is_empty() || host.starts_with('/') => Some("no host"),
+                Some(_) => None,
+            };
+            if let Some(label) = label {
                 self.error(
                     cluster.url.span(),
                     format!("cluster `{alias}` needs an hdfs:// URL"),
-                    "not hdfs://",
+                    label,
                 )
                 .help = Some("write it as url = \"hdfs://namenode:8020\"".into());
+                self.broken_clusters.insert(alias.clone());
                 continue;
             }
             let spec = HdfsSpec {
@@ -149,12 +223,15 @@ impl Checker<'_> {
         let mut jobs = Vec::new();
         for job in &raw.job {
             let name = &job.get_ref().name;
-            if let Some(first) = names.insert(name.get_ref(), name.span()) {
+            if let Some(first) = names.get(name.get_ref().as_str()) {
                 let message = format!("two jobs are named `{}`", name.get_ref());
-                self.error(name.span(), message, "second use").help = Some(format!(
-                    "the first is at bytes {}..{}; job names must be unique",
-                    first.start, first.end
-                ));
+                self.error(name.span(), message, "second use")
+                    .also(first.clone(), "first use")
+                    .help = Some(
+                    "job names must be unique: a plan and its journal refer to jobs by name".into(),
+                );
+            } else {
+                names.insert(name.get_ref(), name.span());
             }
             if let Some(job) = self.job(job.get_ref()) {
                 jobs.push(job);
@@ -166,6 +243,12 @@ impl Checker<'_> {
     fn location(&mut self, text: &Spanned<String>) -> Option<Location> {
         match location::parse(text.get_ref(), self.base, &self.clusters) {
             Ok(location) => Some(location),
+            // Its declaration was refused already; that is the mistake to fix.
+            Err(location::LocationError::UnknownAlias(alias))
+                if self.broken_clusters.contains(&alias) =>
+            {
+                None
+            }
             Err(location::LocationError::UnknownAlias(alias)) => {
                 let known: Vec<_> = self.clusters.keys().map(String::as_str).collect();
                 let help = if known.is_empty() {
@@ -185,7 +268,11 @@ impl Checker<'_> {
                 self.error(
                     text.span(),
                     format!("`{url}` is not a valid hdfs:// URL"),
-                    "no host",
+                    "no namenode host",
+                )
+                .help = Some(
+                    "write hdfs://namenode:8020/path, or alias:/path with a cluster declared in [clusters]"
+                        .into(),
                 );
                 None
             }
@@ -194,12 +281,14 @@ impl Checker<'_> {
 
     fn source_texts(&mut self, job: &RawJob) -> Vec<Spanned<String>> {
         match (&job.sources, &job.source_list) {
-            (Some(_), Some(list)) => {
+            (Some(sources), Some(list)) => {
                 self.error(
                     list.span(),
                     "a job takes `sources` or `source_list`, not both",
                     "second list",
-                );
+                )
+                .also(sources.span(), "first list")
+                .help = Some("keep one: list the sources inline, or in the file".into());
                 Vec::new()
             }
             (Some(sources), None) => {
@@ -222,8 +311,9 @@ impl Checker<'_> {
                         self.error(
                             list.span(),
                             format!("cannot read the source list {}: {e}", file.display()),
-                            "here",
-                        );
+                            "this file",
+                        )
+                        .help = Some("a relative path is read from the manifest's folder".into());
                         Vec::new()
                     }
                 }
@@ -251,17 +341,14 @@ impl Checker<'_> {
             match &source_fs {
                 Some((fs, first)) if *fs != location.fs => {
                     let message = "all sources of a job must be on one filesystem";
+                    let first_label = format!("on {}", fs.describe());
                     self.error(
                         text.span(),
                         message,
-                        format!("on {}", location.fs.describe()).as_str(),
+                        format!("on {}", location.fs.describe()),
                     )
-                    .help = Some(format!(
-                        "the first source (bytes {}..{}) is on {}; split the job in two",
-                        first.start,
-                        first.end,
-                        fs.describe()
-                    ));
+                    .also(first.clone(), first_label)
+                    .help = Some("split the job in two, one per filesystem".into());
                 }
                 Some(_) => {}
                 None => source_fs = Some((location.fs.clone(), text.span())),
@@ -270,7 +357,11 @@ impl Checker<'_> {
         }
         let target = self.location(&job.target);
 
-        let mode = job.mode.unwrap_or(Mode::Skip);
+        let mode = job
+            .mode
+            .as_ref()
+            .map(|m| *m.get_ref())
+            .unwrap_or(Mode::Skip);
         let layout = job.layout.unwrap_or(match mode {
             Mode::Skip => Layout::Nested,
             Mode::Update | Mode::Overwrite => Layout::Contents,
@@ -285,10 +376,11 @@ impl Checker<'_> {
                 keys.dedup();
                 if keys.contains(&Compare::Mtime) && !preserve.contains(&Preserve::Times) {
                     self.error(compare.span(), "comparing `mtime` needs preserve = [\"times\"]", "mtime compared")
-                        .help = Some("without preserved times every copied file has a new mtime, so every file would differ on the next run".into());
+                        .help = Some("add \"times\" to `preserve`, or compare by size only: without preserved times every copied file gets a new mtime, so it would differ again on the next run".into());
                 }
                 if keys.is_empty() {
-                    self.error(compare.span(), "`compare` needs at least one key", "empty");
+                    self.error(compare.span(), "`compare` needs at least one key", "empty")
+                        .help = Some("leave `compare` out for the default: size, and mtime when times are preserved".into());
                 }
                 keys
             }
@@ -301,8 +393,19 @@ impl Checker<'_> {
             .as_ref()
             .filter(|d| *d.get_ref() && mode == Mode::Skip)
         {
-            self.error(d.span(), "`delete` needs mode = \"update\" or \"overwrite\"", "delete in skip mode")
-                .help = Some("as with DistCp, deleting extraneous files only makes sense when the target is kept in sync".into());
+            let mistake = self.error(
+                d.span(),
+                "`delete` needs mode = \"update\" or \"overwrite\"",
+                "delete in skip mode",
+            );
+            let mode_is = match &job.mode {
+                Some(m) => {
+                    mistake.also(m.span(), "skip mode");
+                    "mode is \"skip\""
+                }
+                None => "mode defaults to \"skip\"",
+            };
+            mistake.help = Some(format!("{mode_is}, which leaves existing files alone; as with DistCp's -delete, removing extraneous files needs a target kept in sync: set mode = \"update\""));
         }
         let commit = job
             .commit
@@ -314,12 +417,25 @@ impl Checker<'_> {
             .as_ref()
             .filter(|c| *c.get_ref() == Commit::Atomic && (mode != Mode::Skip || delete))
         {
-            self.error(c.span(), "`commit = \"atomic\"` publishes a whole new target and works only with mode = \"skip\" and no delete", "atomic")
-                .help = Some("as with DistCp's -atomic, the target must not exist yet; use commit = \"file\" to sync an existing target".into());
+            let mistake = self.error(
+                c.span(),
+                "`commit = \"atomic\"` needs mode = \"skip\" and no delete",
+                "atomic commit",
+            );
+            if let Some(m) = job.mode.as_ref().filter(|m| *m.get_ref() != Mode::Skip) {
+                mistake.also(m.span(), "not skip");
+            }
+            if let Some(d) = job.delete.as_ref().filter(|d| *d.get_ref()) {
+                mistake.also(d.span(), "delete");
+            }
+            mistake.help = Some("an atomic commit publishes a whole new target, as DistCp's -atomic does, so there is nothing to update or delete; use commit = \"file\" to sync an existing target".into());
         }
         let parallel = match &job.parallel {
             Some(p) if *p.get_ref() == 0 => {
-                self.error(p.span(), "`parallel` must be at least 1", "zero");
+                self.error(p.span(), "`parallel` must be at least 1", "zero")
+                    .help = Some(format!(
+                    "it is how many files a job copies at once; leave it out for {DEFAULT_PARALLEL}"
+                ));
                 1
             }
             Some(p) => *p.get_ref(),
@@ -353,10 +469,15 @@ impl Checker<'_> {
                         target.fs.describe(),
                         preserve_name(*flag.get_ref())
                     );
-                    self.error(flag.span(), message, "not supported there").help = Some(
-                        "remove it from `preserve`: hsync never drops a preserve flag silently"
-                            .into(),
-                    );
+                    let supported: Vec<&str> = ALL_PRESERVE
+                        .into_iter()
+                        .filter(|f| backend_supports(&target.fs, *f))
+                        .map(preserve_name)
+                        .collect();
+                    self.error(flag.span(), message, "not supported there").help = Some(format!(
+                        "remove it from `preserve` (hsync never drops a flag silently); this target preserves {}",
+                        supported.join(", ")
+                    ));
                 }
             }
         }
@@ -390,16 +511,13 @@ impl Checker<'_> {
 
     fn filter(&mut self, job: &RawJob) -> Option<PathFilter> {
         let mut ok = true;
-        let include = job.include.as_ref().map(|i| i.get_ref().as_str());
-        if let (Some(text), Err(e)) = (&job.include, PathFilter::new(include, &[])) {
-            self.error(text.span(), "`include` is not a valid regex", "bad regex")
-                .help = Some(e.to_string());
-            ok = false;
+        if let Some(text) = &job.include {
+            ok &= self.include(text);
         }
         let excludes: Vec<String> = job.exclude.iter().map(|e| e.get_ref().clone()).collect();
         for text in &job.exclude {
             if let Err(e) = regex::Regex::new(text.get_ref()) {
-                self.error(text.span(), "`exclude` is not a valid regex", "bad regex")
+                self.error(text.span(), "`exclude` is not a valid regex", "not a regex")
                     .help = Some(e.to_string());
                 ok = false;
             }
@@ -407,7 +525,73 @@ impl Checker<'_> {
         if !ok {
             return None;
         }
+        let include = job.include.as_ref().map(|i| i.get_ref().as_str());
         PathFilter::new(include, &excludes).ok()
+    }
+
+    /// Checks each `/`-separated sub-expression of `include` on its own,
+    /// pointing at the one that is wrong.
+    fn include(&mut self, text: &Spanned<String>) -> bool {
+        let value = text.get_ref();
+        if value.is_empty() {
+            self.error(text.span(), "`include` is empty", "matches nothing")
+                .help = Some("leave `include` out to take everything".into());
+            return false;
+        }
+        let depths = value.split('/').count();
+        let per_depth = "`include` is split on `/` into one regex per depth below the source";
+        let mut ok = true;
+        let mut start = 0;
+        for (index, part) in value.split('/').enumerate() {
+            let range = start..start + part.len();
+            start = range.end + 1;
+            let depth = if depths > 1 {
+                format!("depth {} of {depths}", index + 1)
+            } else {
+                String::new()
+            };
+            if part.is_empty() {
+                // Point at the `/` next to the empty sub-expression.
+                let slash = if range.start > 0 {
+                    range.start - 1..range.start
+                } else {
+                    0..1
+                };
+                let span = self.inside(text, slash);
+                self.error(span, "`include` has an empty sub-expression", format!("{depth} is empty"))
+                    .help = Some(format!("{per_depth}; an empty one matches no name, so nothing below it would be copied: remove the extra `/`"));
+                ok = false;
+            } else if let Err(e) = regex::Regex::new(part) {
+                let span = self.inside(text, range);
+                let label = if depths > 1 {
+                    format!("{depth}: not a regex")
+                } else {
+                    "not a regex".to_string()
+                };
+                let mut help = e.to_string();
+                if depths > 1 {
+                    help = format!("{help}\n{per_depth}, each a regex on its own");
+                }
+                self.error(span, "`include` is not a valid regex", label)
+                    .help = Some(help);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// The span of `range` (bytes of a string value) in the manifest, when
+    /// the value is written without escapes; else the whole value's span.
+    fn inside(&self, value: &Spanned<String>, range: Range<usize>) -> Range<usize> {
+        let span = value.span();
+        let written = self.text.get(span.clone()).unwrap_or_default();
+        let quotes_around = written.len() == value.get_ref().len() + 2
+            && written.get(1..written.len() - 1) == Some(value.get_ref().as_str());
+        if quotes_around {
+            span.start + 1 + range.start..span.start + 1 + range.end
+        } else {
+            span
+        }
     }
 }
 
@@ -433,6 +617,17 @@ fn parse_bandwidth(text: &str) -> Option<u64> {
     let rate = (number * scale).round();
     (rate >= 1.0).then_some(rate as u64)
 }
+
+const ALL_PRESERVE: [Preserve; 8] = [
+    Preserve::Times,
+    Preserve::Permission,
+    Preserve::Owner,
+    Preserve::Group,
+    Preserve::Replication,
+    Preserve::Blocksize,
+    Preserve::Acl,
+    Preserve::Xattr,
+];
 
 fn capability(flag: Preserve) -> Capability {
     match flag {
@@ -465,15 +660,4 @@ fn preserve_name(flag: Preserve) -> &'static str {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::parse_bandwidth;
-
-    #[test]
-    fn bandwidth_units() {
-        assert_eq!(parse_bandwidth("200MiB/s"), Some(200 * 1024 * 1024));
-        assert_eq!(parse_bandwidth("50MB/s"), Some(50_000_000));
-        assert_eq!(parse_bandwidth("1048576"), Some(1_048_576));
-        assert_eq!(parse_bandwidth("fast"), None);
-        assert_eq!(parse_bandwidth("0"), None);
-    }
-}
+mod tests;

@@ -33,7 +33,7 @@ pub(super) struct RawJob {
     pub sources: Option<Spanned<Vec<Spanned<String>>>>,
     pub source_list: Option<Spanned<String>>,
     pub target: Spanned<String>,
-    pub mode: Option<Mode>,
+    pub mode: Option<Spanned<Mode>>,
     pub layout: Option<Layout>,
     pub compare: Option<Spanned<Vec<Compare>>>,
     pub delete: Option<Spanned<bool>>,
