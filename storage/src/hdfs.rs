@@ -33,6 +33,15 @@ impl HdfsStorage {
         if let Some(user) = &spec.user {
             builder = builder.with_user(user.clone());
         }
+        if let Some(principal) = &spec.kerberos_principal {
+            builder = builder.with_kerberos_principal(principal.clone());
+        }
+        if let Some(keytab) = &spec.kerberos_keytab {
+            builder = builder.with_kerberos_keytab(keytab.clone());
+        }
+        if let Some(cache) = &spec.kerberos_cache {
+            builder = builder.with_kerberos_cache(cache.clone());
+        }
         let client = builder
             .build()
             .map_err(|e| hdfs_error("connect", &spec.url, e))?;

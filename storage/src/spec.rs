@@ -25,6 +25,14 @@ pub struct HdfsSpec {
     /// Hadoop configuration keys (HA name services, failover, Kerberos...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, String>,
+    /// Kerberos, passed through to hdfs-native: the principal to log in as,
+    /// from a keytab or an existing ticket cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kerberos_principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kerberos_keytab: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kerberos_cache: Option<String>,
 }
 
 impl FsSpec {

@@ -209,6 +209,9 @@ impl Checker<'_> {
                 user: cluster.user.clone(),
                 config_dir: cluster.config_dir.clone(),
                 config: cluster.config.clone(),
+                kerberos_principal: cluster.kerberos_principal.clone(),
+                kerberos_keytab: cluster.kerberos_keytab.clone(),
+                kerberos_cache: cluster.kerberos_cache.clone(),
             };
             self.clusters.insert(alias.clone(), spec);
         }

@@ -22,6 +22,9 @@ pub(super) struct RawCluster {
     pub url: Spanned<String>,
     pub user: Option<String>,
     pub config_dir: Option<String>,
+    pub kerberos_principal: Option<String>,
+    pub kerberos_keytab: Option<String>,
+    pub kerberos_cache: Option<String>,
     #[serde(default)]
     pub config: BTreeMap<String, String>,
 }
