@@ -38,6 +38,8 @@ pub enum LoadError {
         recorded: String,
         actual: String,
     },
+    #[error("the plan {path} reaches outside its roots: {reason}")]
+    Escapes { path: String, reason: String },
 }
 
 impl Plan {
@@ -91,7 +93,49 @@ impl Plan {
                 actual,
             });
         }
+        plan.check_containment()
+            .map_err(|reason| LoadError::Escapes {
+                path: path.to_string(),
+                reason,
+            })?;
         Ok(plan)
+    }
+
+    /// Every path an action touches must stay under its job's roots: roots
+    /// are absolute and normal, action paths relative and normal (no `..`,
+    /// no `.`, no empty segment), source references name an existing root.
+    fn check_containment(&self) -> Result<(), String> {
+        for job in &self.jobs {
+            for root in job.source_roots.iter().chain([&job.target_root]) {
+                if !root.starts_with('/') || (root != "/" && !is_normal_relative(&root[1..])) {
+                    return Err(format!(
+                        "job `{}`: root `{root}` is not an absolute, normal path",
+                        job.name
+                    ));
+                }
+            }
+            for action in &job.actions {
+                if !is_normal_relative(action.path()) {
+                    return Err(format!(
+                        "job `{}`: action path `{}` is not a normal relative path",
+                        job.name,
+                        action.path()
+                    ));
+                }
+                if let crate::Action::Copy(copy) = action {
+                    let known_root = copy.source.root < job.source_roots.len();
+                    let normal =
+                        copy.source.path.is_empty() || is_normal_relative(&copy.source.path);
+                    if !known_root || !normal {
+                        return Err(format!(
+                            "job `{}`: copy source `{}` of root {} is outside the job's sources",
+                            job.name, copy.source.path, copy.source.root
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn load(path: &Path) -> Result<Plan, LoadError> {
@@ -101,5 +145,27 @@ impl Plan {
             source,
         })?;
         Plan::from_json(&text, &shown)
+    }
+}
+
+/// `a/b/c`: no leading or trailing `/`, no empty, `.` or `..` segment.
+fn is_normal_relative(path: &str) -> bool {
+    !path.is_empty()
+        && path
+            .split('/')
+            .all(|segment| !matches!(segment, "" | "." | ".."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_normal_relative;
+
+    #[test]
+    fn only_normal_relative_paths_stay_inside_a_root() {
+        assert!(is_normal_relative("a/b.txt"));
+        assert!(is_normal_relative("..hidden"));
+        for escaping in ["", "/etc/passwd", "a/../../b", "..", "a//b", "./a", "a/"] {
+            assert!(!is_normal_relative(escaping), "{escaping}");
+        }
     }
 }
