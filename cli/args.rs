@@ -62,4 +62,13 @@ pub enum Command {
         #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=65536))]
         buffer_kib: u32,
     },
+    /// Remove the lock an interrupted apply left on a target, after showing
+    /// who held it.
+    Unlock {
+        /// The target: a local path, hdfs://host:port/path or alias:/path.
+        target: String,
+        /// The manifest that declares the alias [default: hsync.toml, if present].
+        #[arg(short, long)]
+        manifest: Option<PathBuf>,
+    },
 }

@@ -39,7 +39,29 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             };
             apply(&plan, manifest.as_deref(), &options, summary.as_deref()).await
         }
+        Command::Unlock { target, manifest } => unlock(&target, manifest.as_deref()).await,
     }
+}
+
+async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
+    let default = Path::new("hsync.toml");
+    let manifest = match manifest {
+        Some(path) => Some(Manifest::load(path)?),
+        None if default.exists() => Some(Manifest::load(default)?),
+        None => None,
+    };
+    let cwd = std::env::current_dir().into_diagnostic()?;
+    let location = hsync_planner::manifest::locate(target, &cwd, manifest.as_ref())
+        .map_err(|e| miette!("{e}"))?;
+    let storage = Connections::default().get(&location.fs).into_diagnostic()?;
+    match hsync_executor::lock::unlock(&storage, &location.path)
+        .await
+        .into_diagnostic()?
+    {
+        Some(holder) => println!("removed the lock of {target}, held by {holder}"),
+        None => println!("{target} is not locked"),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn validate(path: &Path) -> Result<ExitCode> {

@@ -1,1 +1,11 @@
+//! Integration tests: the real `hsync` binary on temporary trees, each test
+//! named after the rule it checks. `util` is the harness; every module but
+//! `hdfs` (which needs the test clusters of `scripts/hdfs`) is local only.
 
+mod apply;
+mod filters;
+mod hdfs;
+mod modes;
+mod plan_file;
+mod resume;
+mod util;

@@ -8,6 +8,7 @@
 
 mod dag;
 pub mod journal;
+pub mod lock;
 mod report;
 mod run;
 mod throttle;
@@ -45,6 +46,8 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Storage(#[from] hsync_storage::StorageError),
+    #[error(transparent)]
+    Locked(#[from] lock::LockError),
 }
 
 /// Runs `plan` and returns its summary; failures of single paths are in the
@@ -55,7 +58,36 @@ pub async fn apply(
     options: &ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<Summary, ApplyError> {
-    run::Run::prepare(plan, connections, options, observer)?
-        .execute()
-        .await
+    // One writer per target: every target root is locked for the whole run.
+    let mut locks = Vec::new();
+    let mut roots: Vec<_> = plan
+        .jobs
+        .iter()
+        .map(|j| (&j.target_fs, &j.target_root))
+        .collect();
+    roots.sort();
+    roots.dedup();
+    for (fs, root) in roots {
+        let storage = connections.get(fs)?;
+        match lock::Lock::acquire(&storage, root, &plan.fingerprint).await {
+            Ok(lock) => locks.push(lock),
+            Err(e) => {
+                release(locks).await?;
+                return Err(e.into());
+            }
+        }
+    }
+    let result = match run::Run::prepare(plan, connections, options, observer) {
+        Ok(run) => run.execute().await,
+        Err(e) => Err(e),
+    };
+    release(locks).await?;
+    result
+}
+
+async fn release(locks: Vec<lock::Lock>) -> Result<(), ApplyError> {
+    for lock in locks {
+        lock.release().await?;
+    }
+    Ok(())
 }

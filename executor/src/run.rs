@@ -17,7 +17,7 @@ use crate::dag::{self, Dag, Edge, Step};
 use crate::journal::{self, Journal, Mark, Recovered};
 use crate::report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
 use crate::throttle::Throttle;
-use crate::transfer::{self, CopyError};
+use crate::transfer::{CopyError, Transfer};
 use crate::{ApplyError, ApplyOptions};
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
@@ -419,17 +419,16 @@ impl Context {
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
         let mut attempt = 1;
         let landed = loop {
-            let result = transfer::copy_to_temp(
-                &context.source,
-                &source,
-                &context.target,
-                &temp,
+            let transfer = Transfer {
+                source_fs: &context.source,
+                source: &source,
+                target_fs: &context.target,
+                temp: &temp,
                 copy,
-                self.buffer_size,
-                context.throttle.as_ref(),
-                &on_bytes,
-            )
-            .await;
+                chunk_size: self.buffer_size,
+                throttle: context.throttle.as_ref(),
+            };
+            let result = transfer.to_temp(&on_bytes).await;
             match result {
                 Err(CopyError::Storage(e))
                     if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>

@@ -25,64 +25,79 @@ pub enum CopyError {
     Stale(String),
 }
 
-/// Copies `source` to `temp` on the target, checking the planned size, and
-/// reports progress through `on_bytes`.
-pub async fn copy_to_temp(
-    source_fs: &Arc<dyn Storage>,
-    source: &str,
-    target_fs: &Arc<dyn Storage>,
-    temp: &str,
-    copy: &CopyAction,
-    chunk_size: usize,
-    throttle: Option<&Throttle>,
-    on_bytes: &(dyn Fn(u64) + Sync),
-) -> Result<(), CopyError> {
-    let mut reader = source_fs.open(source).await?;
-    let options = CreateOptions {
-        block_size: copy.block_size,
-        replication: copy.attributes.replication,
-    };
-    let mut writer = target_fs.create(temp, &options).await?;
+/// One file to move: from `source` to the temporary name `temp`.
+pub struct Transfer<'a> {
+    pub source_fs: &'a Arc<dyn Storage>,
+    pub source: &'a str,
+    pub target_fs: &'a Arc<dyn Storage>,
+    pub temp: &'a str,
+    pub copy: &'a CopyAction,
+    /// Bytes per read and write.
+    pub chunk_size: usize,
+    pub throttle: Option<&'a Throttle>,
+}
 
-    let (sender, mut receiver) = mpsc::channel::<Bytes>(READ_AHEAD);
-    let read = async move {
-        let mut total = 0u64;
-        loop {
-            let chunk = reader.read(chunk_size).await?;
-            if chunk.is_empty() {
-                return Ok::<u64, CopyError>(total);
+impl Transfer<'_> {
+    /// Copies the source to the temporary name, checking the planned size,
+    /// and reports progress through `on_bytes`.
+    pub async fn to_temp(&self, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<(), CopyError> {
+        let Transfer {
+            source_fs,
+            source,
+            target_fs,
+            temp,
+            copy,
+            chunk_size,
+            throttle,
+        } = *self;
+        let mut reader = source_fs.open(source).await?;
+        let options = CreateOptions {
+            block_size: copy.block_size,
+            replication: copy.attributes.replication,
+            exclusive: false,
+        };
+        let mut writer = target_fs.create(temp, &options).await?;
+
+        let (sender, mut receiver) = mpsc::channel::<Bytes>(READ_AHEAD);
+        let read = async move {
+            let mut total = 0u64;
+            loop {
+                let chunk = reader.read(chunk_size).await?;
+                if chunk.is_empty() {
+                    return Ok::<u64, CopyError>(total);
+                }
+                total += chunk.len() as u64;
+                if total > copy.size {
+                    return Err(grew(source, copy.size));
+                }
+                if sender.send(chunk).await.is_err() {
+                    return Ok(total); // the writer failed; its error is the one to report
+                }
             }
-            total += chunk.len() as u64;
-            if total > copy.size {
-                return Err(grew(source, copy.size));
+        };
+        let write = async {
+            while let Some(chunk) = receiver.recv().await {
+                if let Some(throttle) = throttle {
+                    throttle.take(chunk.len()).await;
+                }
+                let len = chunk.len() as u64;
+                writer.write(chunk).await?;
+                on_bytes(len);
             }
-            if sender.send(chunk).await.is_err() {
-                return Ok(total); // the writer failed; its error is the one to report
-            }
+            Ok::<_, CopyError>(writer)
+        };
+        let (read, write) = tokio::join!(read, write);
+        let writer = write?;
+        let total = read?;
+        if total != copy.size {
+            return Err(CopyError::Stale(format!(
+                "{source}: read {total} bytes but the plan saw {}; the source changed, plan again",
+                copy.size
+            )));
         }
-    };
-    let write = async {
-        while let Some(chunk) = receiver.recv().await {
-            if let Some(throttle) = throttle {
-                throttle.take(chunk.len()).await;
-            }
-            let len = chunk.len() as u64;
-            writer.write(chunk).await?;
-            on_bytes(len);
-        }
-        Ok::<_, CopyError>(writer)
-    };
-    let (read, write) = tokio::join!(read, write);
-    let writer = write?;
-    let total = read?;
-    if total != copy.size {
-        return Err(CopyError::Stale(format!(
-            "{source}: read {total} bytes but the plan saw {}; the source changed, plan again",
-            copy.size
-        )));
+        writer.close().await?;
+        Ok(())
     }
-    writer.close().await?;
-    Ok(())
 }
 
 fn grew(source: &str, planned: u64) -> CopyError {

@@ -124,7 +124,7 @@ impl Storage for HdfsStorage {
     }
 
     async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
-        let mut write = WriteOptions::default().overwrite(true);
+        let mut write = WriteOptions::default().overwrite(!options.exclusive);
         if let Some(size) = options.block_size {
             write = write.block_size(size);
         }

@@ -31,6 +31,8 @@ pub struct CreateOptions {
     pub block_size: Option<u64>,
     /// Replication factor for the new file, where the backend replicates.
     pub replication: Option<u16>,
+    /// Fail with `AlreadyExists` rather than replace an existing file.
+    pub exclusive: bool,
 }
 
 /// Preserve flags a backend may or may not be able to honour.

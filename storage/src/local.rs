@@ -101,9 +101,20 @@ impl Storage for LocalStorage {
         }))
     }
 
-    async fn create(&self, path: &str, _options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
+    async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
         let p = path.to_string();
-        let file = blocking("create", path, move || fs::File::create(p)).await?;
+        let exclusive = options.exclusive;
+        let file = blocking("create", path, move || {
+            let mut open = fs::OpenOptions::new();
+            open.write(true);
+            if exclusive {
+                open.create_new(true);
+            } else {
+                open.create(true).truncate(true);
+            }
+            open.open(p)
+        })
+        .await?;
         Ok(Box::new(LocalWriter {
             file: Some(file),
             path: path.to_string(),

@@ -32,6 +32,8 @@ pub struct Manifest {
     /// blake3 of the manifest's bytes.
     pub digest: String,
     pub jobs: Vec<Job>,
+    /// The declared cluster aliases.
+    pub clusters: BTreeMap<String, HdfsSpec>,
 }
 
 /// One job, with every location resolved and every default filled in.
@@ -94,8 +96,22 @@ impl Manifest {
             path: path.to_path_buf(),
             digest: blake3::hash(text.as_bytes()).to_hex().to_string(),
             jobs,
+            clusters: checker.clusters,
         })
     }
+}
+
+/// Resolves a location written on the command line: an alias of `manifest`
+/// (if any), an hdfs:// URL, or a local path relative to `base`.
+pub fn locate(text: &str, base: &Path, manifest: Option<&Manifest>) -> Result<Location, String> {
+    let no_clusters = BTreeMap::new();
+    let clusters = manifest.map_or(&no_clusters, |m| &m.clusters);
+    location::parse(text, base, clusters).map_err(|e| match e {
+        location::LocationError::UnknownAlias(alias) => {
+            format!("unknown cluster alias `{alias}`: declare it in the manifest's [clusters]")
+        }
+        location::LocationError::BadUrl(url) => format!("`{url}` is not a valid hdfs:// URL"),
+    })
 }
 
 /// A TOML or shape mistake, as the toml crate reports it, with a label that

@@ -1,0 +1,248 @@
+//! `hsync apply`: exactly the plan, nothing stale, nothing twice, and an
+//! atomic commit that publishes the whole target or nothing.
+
+use std::time::{Duration, Instant};
+
+use crate::util::{guide_example, noise, one_job, says, Dir, Tree, MTIME};
+
+const SOURCES: &[&str] = &["source/first", "source/second"];
+
+/// The guide's example in update mode with an extraneous file to delete.
+fn update_job(dir: &Dir, extra: &str) {
+    guide_example(dir, "target");
+    dir.fill("target/old.csv", 16, b'z');
+    dir.set_mtime("target/old.csv", MTIME);
+    let options = format!("mode = \"update\"\ndelete = true\n{extra}");
+    dir.manifest(&one_job(SOURCES, "target", &options));
+}
+
+#[test]
+fn stale_source_is_refused_and_reported() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+    // Same size, other content, later mtime: changed since the plan.
+    dir.fill("source/first/2", 32, b'!');
+    dir.set_mtime("source/first/2", MTIME + 60);
+
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "failed");
+    assert_eq!(summary["files_stale"], 1);
+    let failure = &summary["failures"][0];
+    assert_eq!(failure["kind"], "stale");
+    let target = dir.join("target/2").display().to_string();
+    assert_eq!(failure["path"], target.as_str());
+    let cause = failure["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("source/first/2 changed since the plan"),
+        "{cause}"
+    );
+    assert!(
+        out.stderr.contains("run `hsync plan` again"),
+        "no hint to plan again:\n{out}"
+    );
+    assert!(!dir.exists("target/2"), "a stale source was copied");
+    assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
+
+    // Planning again picks up the new content.
+    dir.plan();
+    dir.apply();
+    assert_eq!(dir.read("target/2"), vec![b'!'; 32]);
+}
+
+#[test]
+fn target_changed_since_the_plan_is_neither_replaced_nor_deleted() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+    // Someone writes to the target after the plan was reviewed.
+    dir.create("target/10", "edited by hand");
+    dir.fill("target/old.csv", 16, b'z');
+    dir.set_mtime("target/old.csv", MTIME + 60);
+
+    let out = dir
+        .hsync(["apply", "--ignore-failures", "plan.json"])
+        .code(1);
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "partial");
+    assert_eq!(summary["files_stale"], 2);
+    assert_eq!(summary["files_copied"], 2, "the others go on: {summary}");
+    assert_eq!(summary["files_deleted"], 0);
+    assert_eq!(dir.read_to_string("target/10"), "edited by hand");
+    assert!(dir.exists("target/old.csv"));
+    assert_eq!(dir.read("target/2"), dir.read("source/first/2"));
+    assert_eq!(dir.read("target/20"), dir.read("source/second/20"));
+}
+
+#[test]
+fn applying_the_same_plan_twice_does_nothing_the_second_time() {
+    let dir = Dir::new();
+    update_job(&dir, "preserve = [\"times\"]");
+    dir.plan();
+    let first = dir.apply();
+    assert_eq!(first["files_copied"], 3);
+    assert_eq!(first["files_deleted"], 1);
+    let tree = dir.tree("target");
+    let identities: Vec<_> = ["1", "2", "10", "20"]
+        .iter()
+        .map(|f| dir.identity(&format!("target/{f}")))
+        .collect();
+
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let second = out.json();
+    assert_eq!(second["outcome"], "success");
+    assert_eq!(second["files_copied"], 0);
+    assert_eq!(second["bytes_copied"], 0);
+    assert_eq!(second["files_already_done"], 3);
+    assert_eq!(second["files_deleted"], 0);
+    assert!(
+        out.stderr.contains("done     ")
+            && out.stderr.contains("(by an earlier run)")
+            && !out.stderr.contains("copied   "),
+        "{out}"
+    );
+    assert_eq!(dir.tree("target"), tree);
+    let after: Vec<_> = ["1", "2", "10", "20"]
+        .iter()
+        .map(|f| dir.identity(&format!("target/{f}")))
+        .collect();
+    assert_eq!(after, identities);
+}
+
+#[test]
+fn plan_from_another_manifest_is_refused_with_dash_m() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+    let manifest = dir.read_to_string("hsync.toml");
+    let before = dir.tree("target");
+
+    dir.create("other.toml", format!("{manifest}parallel = 2\n"));
+    let out = dir
+        .hsync(["apply", "-m", "other.toml", "plan.json"])
+        .code(1);
+    assert_eq!(out.stdout, "");
+    {
+        let _settings = dir.snapshot_settings().bind_to_scope();
+        insta::assert_snapshot!("manifest_mismatch_error", out.stderr);
+    }
+
+    // The manifest the plan names, edited since: refused as well.
+    dir.manifest(&format!("{manifest}# reviewed\n"));
+    let out = dir
+        .hsync(["apply", "--manifest", "hsync.toml", "plan.json"])
+        .code(1);
+    assert!(says(&out.stderr, "as it was then"), "{out}");
+    assert_eq!(dir.tree("target"), before);
+    assert!(!dir.exists(".hsync"));
+
+    // As it was: accepted.
+    dir.manifest(&manifest);
+    dir.hsync(["apply", "-m", "hsync.toml", "plan.json"]).ok();
+    assert_eq!(dir.read("target/10"), dir.read("source/second/10"));
+}
+
+#[test]
+fn atomic_commit_publishes_whole_target() {
+    let dir = Dir::new();
+    for i in 0..8 {
+        dir.create(&format!("source/first/f{i}"), noise(256 << 10, i));
+    }
+    dir.create("source/first/sub/g", noise(1000, 99));
+    dir.mkdir("out");
+    let options = "commit = \"atomic\"\nparallel = 2\nbandwidth = \"4MiB/s\"";
+    dir.manifest(&one_job(&["source/first"], "out/target", options));
+    dir.plan();
+    let expected = dir.tree("source/first").under("first");
+
+    // While the apply runs, the target is absent or complete, never partial.
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(&dir, "apply");
+    let (mut saw_absent, mut saw_staging) = (false, false);
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait on hsync") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "apply hangs");
+        if dir.exists("out/target") {
+            assert_eq!(dir.tree("out/target"), expected, "a partial target");
+        } else {
+            saw_absent = true;
+        }
+        // Listed by name only: the staging folder may be renamed meanwhile.
+        saw_staging |= std::fs::read_dir(dir.join("out"))
+            .expect("list out/")
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().contains(".hsync-tmp."));
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+    assert!(saw_absent && saw_staging, "the staging was never seen");
+    assert_eq!(dir.tree("out/target"), expected);
+    assert_eq!(dir.temp_leftovers("out"), Vec::<String>::new());
+    assert!(dir
+        .read_to_string("apply.stderr")
+        .contains(&format!("published {}", dir.join("out/target").display())));
+}
+
+#[test]
+fn atomic_commit_refuses_an_existing_target() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.mkdir("target");
+    dir.manifest(&one_job(&["source"], "target", "commit = \"atomic\""));
+
+    let out = dir.hsync(["plan"]).code(1);
+    assert!(says(&out.stderr, "already exists"), "{out}");
+}
+
+#[test]
+fn summary_file_holds_the_json_summary() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+
+    let out = dir
+        .hsync(["apply", "--summary", "summary.json", "plan.json"])
+        .ok();
+    assert_eq!(dir.read_to_string("summary.json"), out.stdout);
+    let summary = out.json();
+    assert_eq!(summary["plan"], dir.plan_json("plan.json")["fingerprint"]);
+    assert_eq!(summary["files_expected"], 3);
+    assert_eq!(summary["bytes_expected"], 32 + 64 + 32);
+    assert_eq!(summary["files_copied"], 3);
+    assert_eq!(summary["bytes_copied"], 32 + 64 + 32);
+    assert_eq!(summary["files_skipped"], 1);
+    assert_eq!(summary["files_deleted"], 1);
+    assert_eq!(summary["failures"], serde_json::json!([]));
+}
+
+#[test]
+fn journal_lives_beside_the_plan_or_in_the_state_dir() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    let plan = dir.plan();
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+
+    dir.hsync(["apply", "--state-dir", "state", "plan.json"])
+        .ok();
+    assert!(dir.exists(&format!("state/{fingerprint}/shard-0.jsonl")));
+    assert!(!dir.exists(".hsync"));
+
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.mkdir("plans");
+    dir.hsync(["plan", "-o", "plans/p.json"]).ok();
+    let fingerprint = dir.plan_json("plans/p.json")["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    dir.hsync(["apply", "plans/p.json"]).ok();
+    assert!(dir.exists(&format!("plans/.hsync/{fingerprint}/shard-0.jsonl")));
+    assert_eq!(dir.tree("target").files(), {
+        let sources =
+            Tree::read(&dir.join("source/first")).merged(&Tree::read(&dir.join("source/second")));
+        sources.files()
+    });
+}

@@ -1,0 +1,396 @@
+//! hsync against two real HDFS clusters (Apache Hadoop 2.7.3 on loopback,
+//! started by `scripts/hdfs start`; `scripts/test` does it). Every result is
+//! checked through Hadoop's own FsShell, never through hsync's client.
+//!
+//! These tests need the clusters: without `HSYNC_TEST_HDFS_A` and
+//! `HSYNC_TEST_HDFS_B` they fail, loudly, rather than pass by skipping.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::util::{noise, Dir, Tree};
+
+/// One of the two test clusters.
+struct Cluster {
+    /// `a` or `b`, as `scripts/hdfs` names them.
+    name: &'static str,
+    url: String,
+}
+
+fn cluster(name: &'static str) -> Cluster {
+    let var = format!("HSYNC_TEST_HDFS_{}", name.to_uppercase());
+    let url = std::env::var(&var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: these tests need the real HDFS test clusters. Run the suite with \
+             scripts/test, or `scripts/hdfs start && eval \"$(scripts/hdfs env)\"` first."
+        )
+    });
+    Cluster { name, url }
+}
+
+/// A folder on both clusters that no other test (or earlier run) uses.
+fn unique_root(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .subsec_nanos();
+    format!("/t/{test}-{}-{nanos}", std::process::id())
+}
+
+impl Cluster {
+    fn alias(&self, path: &str) -> String {
+        format!("{}:{path}", self.name)
+    }
+
+    /// Hadoop's FsShell on this cluster; panics with its output on failure.
+    fn shell(&self, args: &[&str]) -> String {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs");
+        let out = Command::new(script)
+            .arg("shell")
+            .arg(self.name)
+            .args(args)
+            .output()
+            .expect("scripts/hdfs runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "FsShell {args:?} on {} failed:\n{stdout}\n{}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Copies a local folder to `remote` (which must not exist) with FsShell.
+    fn put(&self, local: &Path, remote: &str) {
+        let parent = remote.rsplit_once('/').map_or("/", |(p, _)| p);
+        self.shell(&["-mkdir", "-p", parent]);
+        self.shell(&["-put", &local.display().to_string(), remote]);
+    }
+
+    /// The tree at `remote`, fetched by FsShell and listed locally.
+    fn tree(&self, remote: &str, scratch: &Dir) -> Tree {
+        let local = scratch.join(&format!(
+            "fetched-{}{}",
+            self.name,
+            remote.replace('/', "_")
+        ));
+        let _ = std::fs::remove_dir_all(&local);
+        self.shell(&["-get", remote, &local.display().to_string()]);
+        Tree::read(&local)
+    }
+
+    /// `-stat FORMAT` of one path.
+    fn stat(&self, format: &str, path: &str) -> String {
+        self.shell(&["-stat", format, path]).trim().to_string()
+    }
+
+    /// Every path below `remote`, from `-ls -R`.
+    fn paths(&self, remote: &str) -> Vec<String> {
+        self.shell(&["-ls", "-R", remote])
+            .lines()
+            .filter_map(|line| line.find(" /").map(|i| line[i + 1..].to_string()))
+            .collect()
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs");
+        let status = Command::new(script)
+            .args(["shell", self.name, "-test", "-e", path])
+            .status()
+            .expect("scripts/hdfs runs");
+        status.success()
+    }
+}
+
+/// The manifest header that names both clusters.
+fn clusters(a: &Cluster, b: &Cluster) -> String {
+    format!(
+        "[clusters.a]\nurl = {:?}\n\n[clusters.b]\nurl = {:?}\n\n",
+        a.url, b.url
+    )
+}
+
+/// A tree with what trips copiers up: nested and empty folders, an empty
+/// file, a file of several blocks (the test clusters use 1 MiB blocks),
+/// names with spaces and non-ASCII characters.
+fn awkward_tree(dir: &Dir, root: &str) {
+    dir.create(&format!("{root}/a/b/c/deep.txt"), "deep\n");
+    dir.mkdir(&format!("{root}/empty dir"));
+    dir.create(&format!("{root}/a/empty"), "");
+    dir.create(
+        &format!("{root}/a/multi-block.bin"),
+        noise(3 * 1024 * 1024 + 12345, 1),
+    );
+    dir.create(&format!("{root}/a/naïve café ☕.txt"), "unicode\n");
+    dir.create(&format!("{root}/with space/file one.txt"), noise(4000, 2));
+}
+
+#[test]
+fn hdfs_to_hdfs_copies_nested_and_empty_dirs_empty_files_multi_block_files_and_unicode_names() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("a-to-b");
+    let dir = Dir::new();
+    awkward_tree(&dir, "local");
+    a.put(&dir.join("local"), &format!("{root}/src"));
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"across\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n",
+        clusters(&a, &b),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["outcome"], "success", "{summary:#}");
+    assert_eq!(summary["files_copied"], 5);
+
+    assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("local"));
+    assert!(b
+        .paths(&format!("{root}/dst"))
+        .iter()
+        .all(|p| !p.contains(".hsync-tmp.")));
+    dir.hsync(["plan", "--detailed-exitcode"]).ok();
+}
+
+#[test]
+fn local_to_hdfs_and_hdfs_to_local_round_trip() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("round-trip");
+    let dir = Dir::new();
+    awkward_tree(&dir, "local");
+    let job = |name: &str, source: &str, target: &str| {
+        format!("[[job]]\nname = {name:?}\nsources = [{source:?}]\ntarget = {target:?}\nmode = \"update\"\n")
+    };
+    // Up, then down again: the second job reads what the first wrote.
+    dir.create(
+        "up.toml",
+        clusters(&a, &b) + &job("up", "local", &a.alias(&format!("{root}/up"))),
+    );
+    dir.create(
+        "down.toml",
+        clusters(&a, &b) + &job("down", &a.alias(&format!("{root}/up")), "back"),
+    );
+    for manifest in ["up.toml", "down.toml"] {
+        dir.hsync(["plan", "-m", manifest, "-o", "plan.json"]).ok();
+        assert_eq!(dir.apply()["outcome"], "success");
+    }
+    assert_eq!(a.tree(&format!("{root}/up"), &dir), dir.tree("local"));
+    assert_eq!(dir.tree("back"), dir.tree("local"));
+}
+
+#[test]
+fn update_on_hdfs_rewrites_only_the_modified_file() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("update");
+    let dir = Dir::new();
+    dir.create("v1/same.txt", "same\n");
+    dir.create("v1/changes.txt", "first version\n");
+    a.put(&dir.join("v1"), &format!("{root}/src"));
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"sync\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\npreserve = [\"times\"]\n",
+        clusters(&a, &b),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+    dir.plan();
+    dir.apply();
+    let same_mtime = b.stat("%Y", &format!("{root}/dst/same.txt"));
+
+    dir.create("changes.txt", "the second, longer version\n");
+    a.shell(&[
+        "-put",
+        "-f",
+        &dir.join("changes.txt").display().to_string(),
+        &format!("{root}/src/changes.txt"),
+    ]);
+    let plan = dir.plan();
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        ["copy changes.txt size-differs"]
+    );
+    assert_eq!(dir.apply()["files_copied"], 1);
+
+    let fetched = b.tree(&format!("{root}/dst"), &dir);
+    let expected = a.tree(&format!("{root}/src"), &dir);
+    assert_eq!(fetched, expected);
+    assert_eq!(
+        b.stat("%Y", &format!("{root}/dst/same.txt")),
+        same_mtime,
+        "same.txt was rewritten"
+    );
+}
+
+#[test]
+fn delete_removes_an_extraneous_file_on_hdfs() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("delete");
+    let dir = Dir::new();
+    dir.create("src/keep.txt", "keep\n");
+    dir.create("extra/keep.txt", "old\n");
+    dir.create("extra/gone.txt", "extraneous\n");
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    b.put(&dir.join("extra"), &format!("{root}/dst"));
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"mirror\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\ndelete = true\n",
+        clusters(&a, &b),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+    let plan = dir.plan();
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        ["copy keep.txt size-differs", "delete gone.txt"]
+    );
+    let summary = dir.apply();
+    assert_eq!(summary["files_deleted"], 1);
+    assert!(!b.exists(&format!("{root}/dst/gone.txt")));
+    assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+}
+
+#[test]
+fn preserve_flags_are_visible_through_hadoops_own_fsshell() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("preserve");
+    let dir = Dir::new();
+    dir.create("src/data.bin", noise(3 * 1024 * 1024, 3));
+    let src = format!("{root}/src");
+    let file = format!("{src}/data.bin");
+    a.put(&dir.join("src"), &src);
+    // Attributes the target cluster would not give the copy by itself.
+    a.shell(&["-chmod", "640", &file]);
+    a.shell(&["-chown", "alice:analysts", &file]);
+    a.shell(&["-setrep", "2", &file]);
+    a.shell(&["-touchz", &format!("{src}/marker")]);
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"keep\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         preserve = [\"times\", \"permission\", \"owner\", \"group\", \"replication\", \"blocksize\"]\n",
+        clusters(&a, &b),
+        a.alias(&src),
+        b.alias(&format!("{root}/dst")),
+    ));
+    // A block size other than the target cluster's 1 MiB default.
+    let big_blocks = format!("{src}/big-blocks.bin");
+    a.shell(&[
+        "-D",
+        "dfs.blocksize=2097152",
+        "-put",
+        &dir.join("src/data.bin").display().to_string(),
+        &big_blocks,
+    ]);
+
+    dir.plan();
+    assert_eq!(dir.apply()["outcome"], "success");
+
+    let format = "%u %g %r %o %Y";
+    for name in ["data.bin", "big-blocks.bin", "marker"] {
+        let source = a.stat(format, &format!("{src}/{name}"));
+        let copy = b.stat(format, &format!("{root}/dst/{name}"));
+        assert_eq!(
+            copy, source,
+            "owner group replication blocksize mtime of {name}"
+        );
+    }
+    assert_eq!(
+        b.stat("%o", &format!("{root}/dst/big-blocks.bin")),
+        "2097152"
+    );
+    let permissions = |c: &Cluster, path: &str| {
+        c.shell(&["-ls", path])
+            .split_whitespace()
+            .next()
+            .map(str::to_string)
+    };
+    assert_eq!(
+        permissions(&b, &format!("{root}/dst/data.bin")).as_deref(),
+        Some("-rw-r-----")
+    );
+}
+
+#[test]
+fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("resume");
+    let dir = Dir::new();
+    for i in 0..24 {
+        dir.create(&format!("src/part-{i:02}.bin"), noise(512 * 1024, 100 + i));
+    }
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"slow\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         parallel = 2\nbandwidth = \"2MiB/s\"\n",
+        clusters(&a, &b),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+    let plan = dir.plan();
+    let fingerprint = plan["fingerprint"].as_str().expect("a fingerprint");
+    let journal = dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
+
+    // Kill the apply once some, not all, files are committed.
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(&dir, "first");
+    let started = Instant::now();
+    loop {
+        let committed = std::fs::read_to_string(&journal)
+            .map(|j| {
+                j.lines()
+                    .filter(|l| l.contains("/copy\"") && l.contains("\"done\""))
+                    .count()
+            })
+            .unwrap_or(0);
+        if committed >= 4 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the apply committed nothing in 60 s"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the apply ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    // Nothing partial at a final path: every file there is whole.
+    let source = dir.tree("src");
+    let after_kill = b.tree(&format!("{root}/dst"), &dir);
+    let landed: Vec<_> = after_kill
+        .0
+        .iter()
+        .filter(|(p, _)| !p.contains(".hsync-tmp."))
+        .collect();
+    assert!(
+        landed.len() < source.0.len(),
+        "the apply finished before it was killed"
+    );
+    for (path, node) in landed {
+        assert_eq!(
+            Some(node),
+            source.0.get(path),
+            "{path} is partial at its final path"
+        );
+    }
+
+    let summary = dir.apply();
+    assert_eq!(summary["outcome"], "success", "{summary:#}");
+    assert!(
+        summary["files_already_done"].as_u64() >= Some(4),
+        "{summary:#}"
+    );
+    assert_eq!(b.tree(&format!("{root}/dst"), &dir), source);
+    assert!(b
+        .paths(&format!("{root}/dst"))
+        .iter()
+        .all(|p| !p.contains(".hsync-tmp.")));
+    // No copy was committed twice.
+    let text = std::fs::read_to_string(&journal).expect("the journal");
+    let mut done: Vec<&str> = text.lines().filter(|l| l.contains("\"done\"")).collect();
+    let total = done.len();
+    done.sort();
+    done.dedup();
+    assert_eq!(done.len(), total, "a step was journaled done twice");
+}

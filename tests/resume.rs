@@ -1,0 +1,198 @@
+//! A real `kill -9` in the middle of an apply: no reader ever sees a partial
+//! file at its final path, and running the same apply again finishes the job
+//! without redoing what the journal says is done.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::util::{noise, one_job, Dir};
+
+const FOLDERS: [&str; 3] = ["a", "b", "c"];
+const FILES_PER_FOLDER: u64 = 8;
+const FILES: usize = 24;
+const FILE_SIZE: usize = 512 << 10;
+
+/// 24 files of 512 KiB under a 4 MiB/s cap with 4 transfers in flight: an
+/// apply takes about three seconds. The plan is made, the apply started and
+/// killed with SIGKILL once some, not all, files are in place.
+fn killed_apply(dir: &Dir) {
+    for (f, folder) in FOLDERS.iter().enumerate() {
+        for i in 0..FILES_PER_FOLDER {
+            let seed = f as u64 * FILES_PER_FOLDER + i;
+            dir.create(&format!("source/{folder}/f{i}"), noise(FILE_SIZE, seed));
+        }
+    }
+    let options = "mode = \"update\"\npreserve = [\"times\"]\nparallel = 4\nbandwidth = \"4MiB/s\"";
+    dir.manifest(&one_job(&["source"], "target", options));
+    dir.plan();
+    kill_when_landed(dir, "target", 4);
+}
+
+/// Runs `hsync apply plan.json` and kills it with SIGKILL as soon as
+/// `landed` files are at their final names below `watch`.
+fn kill_when_landed(dir: &Dir, watch: &str, landed: usize) {
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(dir, "killed");
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait on hsync") {
+            panic!(
+                "the apply ended ({status}) before it could be killed:\n{}",
+                dir.read_to_string("killed.stderr")
+            );
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "apply hangs");
+        if final_files(&dir.join(watch)) >= landed {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reap hsync");
+}
+
+/// Files at their final names below `root`, counted while hsync writes.
+fn final_files(root: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(root) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => final_files(&entry.path()),
+            Ok(_) if !entry.file_name().to_string_lossy().contains(".hsync-tmp.") => 1,
+            _ => 0,
+        })
+        .sum()
+}
+
+#[test]
+fn resume_after_kill_9_finishes_without_partial_files() {
+    let dir = Dir::new();
+    killed_apply(&dir);
+    let source = dir.tree("source");
+
+    // Whatever is at a final path is whole.
+    let landed = dir.tree("target").files();
+    let landed: Vec<_> = landed
+        .0
+        .iter()
+        .filter(|(path, _)| !path.contains(".hsync-tmp."))
+        .collect();
+    assert!(!landed.is_empty() && landed.len() < FILES, "{landed:?}");
+    for (path, node) in &landed {
+        assert_eq!(Some(*node), source.0.get(*path), "{path} is partial");
+    }
+
+    let out = dir
+        .hsync(["apply", "--summary", "resumed.json", "plan.json"])
+        .ok();
+    let summary = out.json();
+    assert_eq!(dir.tree("target"), source, "{out}");
+    assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
+    let already_done = summary["files_already_done"].as_u64().unwrap();
+    let copied = summary["files_copied"].as_u64().unwrap();
+    assert!(already_done > 0, "nothing was resumed: {summary}");
+    assert!(
+        already_done >= landed.len() as u64,
+        "a landed file was copied again: {summary}"
+    );
+    assert_eq!(already_done + copied, FILES as u64, "{summary}");
+
+    // The journal holds each step's `done` once, across both runs.
+    let fingerprint = dir.plan_json("plan.json")["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let journal = dir.read_to_string(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
+    let mut done: HashMap<String, usize> = HashMap::new();
+    for line in journal.lines() {
+        let record: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("torn line {line:?}: {e}"));
+        if record["mark"] == "done" {
+            *done
+                .entry(record["step"].as_str().unwrap().into())
+                .or_default() += 1;
+        }
+    }
+    let twice: Vec<_> = done.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "steps done twice: {twice:?}");
+    let copies_done = done.keys().filter(|k| k.ends_with("/copy")).count();
+    assert_eq!(copies_done, FILES);
+
+    // Times were preserved on resumed files too: nothing is left to do.
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+#[ignore = "bug: temporary files of a killed apply are named after its plan's fingerprint (executor/src/run.rs `tag`), so after `hsync plan` again they are never replaced nor removed, and listings skip them"]
+fn replanning_after_a_kill_leaves_no_temp_files_behind() {
+    let dir = Dir::new();
+    killed_apply(&dir);
+    assert!(
+        !dir.temp_leftovers("target").is_empty(),
+        "the kill left no temporary file to clean up"
+    );
+
+    dir.hsync(["plan", "-o", "plan.json"]).ok();
+    dir.apply();
+    assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+/// 12 files of 256 KiB, committed atomically into `out/target` at 4 MiB/s.
+fn atomic_job(dir: &Dir) {
+    for i in 0..12 {
+        dir.create(&format!("source/f{i}"), noise(256 << 10, i));
+    }
+    dir.mkdir("out");
+    let options = "commit = \"atomic\"\nparallel = 4\nbandwidth = \"4MiB/s\"";
+    dir.manifest(&one_job(&["source"], "out/target", options));
+    dir.plan();
+}
+
+#[test]
+fn atomic_commit_resumes_after_kill_9_and_publishes_once() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    // Files land in the staging folder beside the target.
+    kill_when_landed(&dir, "out", 3);
+    assert!(!dir.exists("out/target"), "a partial target was published");
+
+    let summary = dir.apply();
+    assert!(
+        summary["files_already_done"].as_u64().unwrap() >= 3,
+        "{summary}"
+    );
+    // out/ holds the whole target and nothing else: no staging left.
+    let expected = dir.tree("source").under("source").under("target");
+    assert_eq!(dir.tree("out"), expected);
+}
+
+#[test]
+#[ignore = "bug: an atomic apply stopped after its publish rename but before the journal recorded it fails on resume: the Root step re-creates the staging folder (executor/src/run.rs `metadata_step`, Step::Root), so Publish finds staging and target both present and reports the target stale, leaving an empty staging folder"]
+fn atomic_publish_interrupted_before_its_journal_record_resumes_cleanly() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    dir.apply();
+    // The state a crash right after the publish rename leaves: the target
+    // is in place, the journal has everything but the publish.
+    let fingerprint = dir.plan_json("plan.json")["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    let records: String = dir
+        .read_to_string(&journal)
+        .lines()
+        .filter(|line| !line.contains("/publish"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    dir.create(&journal, records);
+
+    let out = dir.hsync(["apply", "plan.json"]).output();
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(dir.temp_leftovers("out"), Vec::<String>::new());
+    assert_eq!(dir.tree("out/target"), dir.tree("source").under("source"));
+}

@@ -1,0 +1,448 @@
+//! The harness: temporary trees, the real `hsync` binary run inside them,
+//! and listings of both sides that check a copy without trusting hsync.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use filetime::FileTime;
+use serde_json::Value;
+
+/// A modification time that every test can use: 2023-11-14 22:13:20 UTC.
+pub const MTIME: i64 = 1_700_000_000;
+
+/// A temporary directory holding a manifest, its source and target trees and
+/// the plans and journals of a test. Removed when dropped.
+pub struct Dir {
+    _temp: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        let temp = tempfile::Builder::new()
+            .prefix("hsync-test-")
+            .tempdir()
+            .expect("a temporary directory");
+        // hsync prints absolute paths as the kernel resolves them.
+        let root = temp.path().canonicalize().expect("a canonical temp path");
+        Dir { _temp: temp, root }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.root.join(relative)
+    }
+
+    /// Writes a file (and its missing parents).
+    pub fn create(&self, relative: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.join(relative);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("parent directories");
+        }
+        fs::write(&path, contents).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+        path
+    }
+
+    /// Writes a file of `size` bytes, each `byte`: the DistCp guide's files
+    /// differ only by size, so a byte per side tells which side a file holds.
+    pub fn fill(&self, relative: &str, size: usize, byte: u8) -> PathBuf {
+        self.create(relative, vec![byte; size])
+    }
+
+    /// Writes a file with `mtime` (seconds since the epoch).
+    pub fn create_at(&self, relative: &str, contents: impl AsRef<[u8]>, mtime: i64) -> PathBuf {
+        let path = self.create(relative, contents);
+        self.set_mtime(relative, mtime);
+        path
+    }
+
+    pub fn mkdir(&self, relative: &str) -> PathBuf {
+        let path = self.join(relative);
+        fs::create_dir_all(&path).expect("mkdir");
+        path
+    }
+
+    pub fn set_mtime(&self, relative: &str, seconds: i64) {
+        filetime::set_file_mtime(self.join(relative), FileTime::from_unix_time(seconds, 0))
+            .unwrap_or_else(|e| panic!("set the mtime of {relative}: {e}"));
+    }
+
+    /// The modification time in milliseconds, as hsync records it.
+    pub fn mtime_ms(&self, relative: &str) -> i64 {
+        let meta = self.metadata(relative);
+        meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000
+    }
+
+    /// Inode and modification time: both stay the same only if a file was
+    /// not rewritten (hsync writes a new file and renames it into place).
+    pub fn identity(&self, relative: &str) -> (u64, i64, i64) {
+        let meta = self.metadata(relative);
+        (meta.ino(), meta.mtime(), meta.mtime_nsec())
+    }
+
+    fn metadata(&self, relative: &str) -> fs::Metadata {
+        fs::metadata(self.join(relative)).unwrap_or_else(|e| panic!("stat {relative}: {e}"))
+    }
+
+    pub fn exists(&self, relative: &str) -> bool {
+        self.join(relative).symlink_metadata().is_ok()
+    }
+
+    pub fn read(&self, relative: &str) -> Vec<u8> {
+        fs::read(self.join(relative)).unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    pub fn read_to_string(&self, relative: &str) -> String {
+        String::from_utf8(self.read(relative)).expect("UTF-8")
+    }
+
+    /// Writes `hsync.toml`, the manifest `hsync` reads by default.
+    pub fn manifest(&self, text: &str) {
+        self.create("hsync.toml", text);
+    }
+
+    /// `hsync ARGS` run in this directory.
+    pub fn hsync<I, S>(&self, args: I) -> TestCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hsync"));
+        cmd.current_dir(&self.root)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("HSYNC_LOG")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::null());
+        TestCommand { cmd }
+    }
+
+    /// `hsync plan -o plan.json`, which must succeed; returns the plan.
+    pub fn plan(&self) -> Value {
+        self.hsync(["plan", "-o", "plan.json"]).ok();
+        self.plan_json("plan.json")
+    }
+
+    /// `hsync apply plan.json`, which must succeed; returns the summary.
+    pub fn apply(&self) -> Value {
+        self.hsync(["apply", "plan.json"]).ok().json()
+    }
+
+    pub fn plan_json(&self, relative: &str) -> Value {
+        serde_json::from_slice(&self.read(relative)).expect("a plan is JSON")
+    }
+
+    /// Every file and folder below `relative`, read by the test itself.
+    pub fn tree(&self, relative: &str) -> Tree {
+        Tree::read(&self.join(relative))
+    }
+
+    /// hsync's temporary files (`.NAME.hsync-tmp.TAG`) and staging folders
+    /// anywhere below `relative`.
+    pub fn temp_leftovers(&self, relative: &str) -> Vec<String> {
+        self.tree(relative)
+            .0
+            .into_keys()
+            .filter(|path| {
+                let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+                name.starts_with('.') && name.contains(".hsync-tmp.")
+            })
+            .collect()
+    }
+
+    /// Snapshot settings: the temp path reads `[TMP]`, fingerprints read
+    /// `[FINGERPRINT]`. Keep the guard alive while asserting.
+    pub fn snapshot_settings(&self) -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path("snapshots");
+        settings.set_prepend_module_to_snapshot(false);
+        settings.add_filter(&regex_escape(&self.root.display().to_string()), "[TMP]");
+        settings.add_filter(r"\b[0-9a-f]{64}\b", "[FINGERPRINT]");
+        settings
+    }
+}
+
+fn regex_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The real binary, ready to run; see [`Dir::hsync`].
+pub struct TestCommand {
+    cmd: Command,
+}
+
+impl TestCommand {
+    /// Runs to completion, whatever the exit code.
+    pub fn output(&mut self) -> Output {
+        let out = self.cmd.output().expect("the hsync binary runs");
+        Output {
+            code: out.status.code().expect("hsync exits rather than dying"),
+            stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+            stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+        }
+    }
+
+    /// Runs and requires exit code 0.
+    pub fn ok(&mut self) -> Output {
+        self.code(0)
+    }
+
+    /// Runs and requires `code`.
+    pub fn code(&mut self, code: i32) -> Output {
+        let out = self.output();
+        assert_eq!(out.code, code, "{:?} exited {}\n{out}", self.cmd, out.code);
+        out
+    }
+
+    /// Starts the command in the background; stdout and stderr go to files
+    /// in the test's directory (`<name>.stdout`, `<name>.stderr`).
+    pub fn spawn(&mut self, dir: &Dir, name: &str) -> Child {
+        let file = |ext: &str| {
+            fs::File::create(dir.join(&format!("{name}.{ext}"))).expect("an output file")
+        };
+        self.cmd
+            .stdout(file("stdout"))
+            .stderr(file("stderr"))
+            .spawn()
+            .expect("the hsync binary starts")
+    }
+}
+
+/// What a finished `hsync` printed and how it exited.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
+    }
+}
+
+impl fmt::Display for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "--- stdout ---\n{}--- stderr ---\n{}--------------",
+            self.stdout, self.stderr
+        )
+    }
+}
+
+/// One entry of a [`Tree`].
+#[derive(Clone, PartialEq, Eq)]
+pub enum Node {
+    Dir,
+    /// Size and the first 16 hex digits of the content's blake3.
+    File(u64, String),
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Node::Dir => write!(f, "dir"),
+            Node::File(size, hash) => write!(f, "{size} B {hash}"),
+        }
+    }
+}
+
+/// A listing keyed by relative path (folders end in `/`), hidden names
+/// included, so that two trees compare equal only if they hold the same
+/// names, sizes and contents.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Tree(pub BTreeMap<String, Node>);
+
+impl fmt::Debug for Tree {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter()).finish()
+    }
+}
+
+impl Tree {
+    pub fn read(root: &Path) -> Tree {
+        let mut tree = Tree::default();
+        if root.exists() {
+            walk(root, "", &mut tree.0);
+        }
+        tree
+    }
+
+    /// The same entries below `prefix/`, as a target in nested layout holds them.
+    pub fn under(&self, prefix: &str) -> Tree {
+        let mut tree = Tree(BTreeMap::new());
+        tree.0.insert(format!("{prefix}/"), Node::Dir);
+        for (path, node) in &self.0 {
+            tree.0.insert(format!("{prefix}/{path}"), node.clone());
+        }
+        tree
+    }
+
+    /// Both trees' entries (the second wins where both have a path).
+    pub fn merged(&self, other: &Tree) -> Tree {
+        let mut tree = self.clone();
+        tree.0.extend(other.0.clone());
+        tree
+    }
+
+    /// Only the files, path → (size, hash).
+    pub fn files(&self) -> Tree {
+        Tree(
+            self.0
+                .iter()
+                .filter(|(_, node)| matches!(node, Node::File(..)))
+                .map(|(p, n)| (p.clone(), n.clone()))
+                .collect(),
+        )
+    }
+
+    pub fn paths(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Node>) {
+    let mut entries: Vec<_> = fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("list {}: {e}", dir.display()))
+        .map(|e| e.expect("a directory entry"))
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = format!("{prefix}{name}");
+        let kind = entry.file_type().expect("a file type");
+        if kind.is_dir() {
+            out.insert(format!("{relative}/"), Node::Dir);
+            walk(&entry.path(), &format!("{relative}/"), out);
+        } else {
+            let bytes = fs::read(entry.path()).expect("a readable file");
+            let hash = blake3::hash(&bytes).to_hex()[..16].to_string();
+            out.insert(relative, Node::File(bytes.len() as u64, hash));
+        }
+    }
+}
+
+/// `size` bytes of deterministic noise, different for every `seed`.
+pub fn noise(size: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut bytes = Vec::with_capacity(size + 8);
+    while bytes.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes.truncate(size);
+    bytes
+}
+
+/// Whether a diagnostic says `needle`, however miette wrapped its lines
+/// (it breaks long paths at `/` and indents continuations with `│`).
+pub fn says(diagnostic: &str, needle: &str) -> bool {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '│')
+            .collect()
+    };
+    squash(diagnostic).contains(&squash(needle))
+}
+
+/// Seals an edited plan file's text as `hsync plan` would: the fingerprint
+/// is the blake3 of the compact JSON with an empty fingerprint field, so a
+/// crafted plan passes the tamper check and meets the loader's other checks.
+pub fn reseal(plan_text: &str) -> String {
+    let plan: Value = serde_json::from_str(plan_text).expect("a plan is JSON");
+    let recorded = plan["fingerprint"].as_str().expect("a fingerprint");
+    let field = |value: &str| format!("\"fingerprint\": \"{value}\"");
+    let unsealed = plan_text.replace(&field(recorded), &field(""));
+    let fingerprint = blake3::hash(compact(&unsealed).as_bytes()).to_hex();
+    unsealed.replace(&field(""), &field(&fingerprint))
+}
+
+/// JSON text without the whitespace between tokens, keys in their order.
+fn compact(json: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
+    for c in json.chars() {
+        if in_string {
+            out.push(c);
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A plan's actions of job `job`, one line each: `op path [reason]`.
+pub fn actions(plan: &Value, job: usize) -> Vec<String> {
+    plan["jobs"][job]["actions"]
+        .as_array()
+        .expect("a plan's actions")
+        .iter()
+        .map(|a| {
+            let mut line = format!(
+                "{} {}",
+                a["op"].as_str().expect("an op"),
+                a["path"].as_str().expect("a path")
+            );
+            if let Some(reason) = a["reason"].as_str() {
+                line.push(' ');
+                line.push_str(reason);
+            }
+            line
+        })
+        .collect()
+}
+
+/// The sources and target of the DistCp guide's sizes example:
+/// `source/first/{1,2}` and `source/second/{10,20}` against a target that
+/// holds `1` (same), `10` and `20` (other sizes) and nothing else. Source
+/// files hold `x`, target files `y` except the equal `1`. Every file has
+/// the mtime [`MTIME`].
+pub fn guide_example(dir: &Dir, target: &str) {
+    for (path, size) in [
+        ("source/first/1", 32),
+        ("source/first/2", 32),
+        ("source/second/10", 64),
+        ("source/second/20", 32),
+    ] {
+        dir.fill(path, size, b'x');
+        dir.set_mtime(path, MTIME);
+    }
+    for (name, size, byte) in [("1", 32, b'x'), ("10", 32, b'y'), ("20", 64, b'y')] {
+        let path = format!("{target}/{name}");
+        dir.fill(&path, size, byte);
+        dir.set_mtime(&path, MTIME);
+    }
+}
+
+/// A manifest with one job; `options` are extra lines of TOML.
+pub fn one_job(sources: &[&str], target: &str, options: &str) -> String {
+    let sources: Vec<String> = sources.iter().map(|s| format!("{s:?}")).collect();
+    format!(
+        "[[job]]\nname = \"test\"\nsources = [{}]\ntarget = {target:?}\n{options}\n",
+        sources.join(", ")
+    )
+}
