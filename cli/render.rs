@@ -112,7 +112,12 @@ fn render_job(out: &mut String, job: &JobPlan, totals: &mut Totals) {
                 } else {
                     String::new()
                 };
-                ('-', size, "extraneous".to_string())
+                let why = if delete.leftover {
+                    "leftover of an interrupted apply"
+                } else {
+                    "extraneous"
+                };
+                ('-', size, why.to_string())
             }
         };
         let _ = writeln!(out, "  {sign} {path:<width$}  {size:>10}  {why}");

@@ -98,7 +98,6 @@ fn plan_is_byte_identical_for_unchanged_inputs() {
 }
 
 #[test]
-#[ignore = "bug: plans record source atimes (planner/src/diff.rs `preserved`, Preserve::Times), and listing a folder updates its atime, so a second plan of a fresh tree differs"]
 fn plan_with_preserved_times_is_byte_identical_for_unchanged_inputs() {
     let dir = Dir::new();
     quickstart(&dir);

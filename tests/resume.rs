@@ -126,7 +126,6 @@ fn resume_after_kill_9_finishes_without_partial_files() {
 }
 
 #[test]
-#[ignore = "bug: temporary files of a killed apply are named after its plan's fingerprint (executor/src/run.rs `tag`), so after `hsync plan` again they are never replaced nor removed, and listings skip them"]
 fn replanning_after_a_kill_leaves_no_temp_files_behind() {
     let dir = Dir::new();
     killed_apply(&dir);
@@ -171,7 +170,6 @@ fn atomic_commit_resumes_after_kill_9_and_publishes_once() {
 }
 
 #[test]
-#[ignore = "bug: an atomic apply stopped after its publish rename but before the journal recorded it fails on resume: the Root step re-creates the staging folder (executor/src/run.rs `metadata_step`, Step::Root), so Publish finds staging and target both present and reports the target stale, leaving an empty staging folder"]
 fn atomic_publish_interrupted_before_its_journal_record_resumes_cleanly() {
     let dir = Dir::new();
     atomic_job(&dir);

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use hsync_storage::{join, parent_and_name, CreateOptions, ErrorKind, Storage, StorageError};
+use hsync_storage::{
+    lock_sibling, parent_and_name, CreateOptions, ErrorKind, Storage, StorageError,
+};
 use serde::{Deserialize, Serialize};
 
 /// Who holds a lock, as written in the lock file.
@@ -45,8 +47,7 @@ pub enum LockError {
 /// The lock file of a target root: a hidden sibling, never listed by the
 /// planner (it carries hsync's temporary mark).
 pub fn lock_path(target_root: &str) -> String {
-    let (parent, name) = parent_and_name(target_root);
-    join(parent, &format!(".{name}.hsync-tmp.lock"))
+    lock_sibling(target_root)
 }
 
 /// A held lock; [`Lock::release`] removes it. A crashed run leaves it behind

@@ -306,7 +306,14 @@ impl Context {
                     job: dag::job_of(step),
                 }
                 .key();
-                if !self.recovered.done.contains(&published) {
+                // An atomic target present without its staging folder was
+                // published by a run that died before journaling it (the plan
+                // saw no target, so nothing else can have put it there).
+                let published = self.recovered.done.contains(&published)
+                    || (plan.options.commit == Commit::Atomic
+                        && target.stat(&context.root).await?.is_none()
+                        && target.stat(&plan.target_root).await?.is_some());
+                if !published {
                     target.create_dir(&context.root).await?;
                 }
                 Outcome::AlreadyDone

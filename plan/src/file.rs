@@ -31,7 +31,7 @@ pub enum LoadError {
         source: serde_json::Error,
     },
     #[error(
-        "the plan {path} was changed after it was written (fingerprint {recorded}, content {actual}); make a new plan with `hsync plan`"
+        "the plan {path} was changed after it was written (fingerprint {recorded}, content {actual})"
     )]
     Tampered {
         path: String,

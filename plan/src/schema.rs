@@ -167,6 +167,10 @@ pub struct DeleteAction {
     pub path: String,
     pub entry: EntryKind,
     pub seen: Seen,
+    /// A temporary file an interrupted apply left behind, removed whatever
+    /// the job's `delete` says.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leftover: bool,
 }
 
 /// A source file: which root, and the path below it.

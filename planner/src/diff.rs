@@ -240,10 +240,24 @@ pub fn decide(
                     path: path.clone(),
                     entry: entry.kind,
                     seen,
+                    leftover: false,
                 };
                 decided.actions.push(Action::Delete(delete));
             }
         }
+    }
+    // Temporary files of an interrupted apply of another plan are hsync's
+    // own, and always cleaned up.
+    for (path, entry) in &target.leftovers {
+        decided.actions.push(Action::Delete(DeleteAction {
+            path: path.clone(),
+            entry: entry.kind,
+            seen: Seen {
+                size: entry.size,
+                mtime_ms: entry.mtime_ms,
+            },
+            leftover: true,
+        }));
     }
     // A folder's times change when its contents do, so with times preserved
     // every folder that gets a change has its attributes set again after.
@@ -255,7 +269,7 @@ pub fn decide(
         .collect();
     let times = options.preserve.contains(&Preserve::Times);
     for (path, attributes, existing) in existing_dirs {
-        let differs = !same_attributes(&attributes, &preserved(existing, &options.preserve));
+        let differs = attributes != preserved(existing, &options.preserve);
         if differs || (times && touched.contains(path.as_str())) {
             decided
                 .actions
@@ -311,10 +325,9 @@ fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
     let mut attributes = Attributes::default();
     for flag in preserve {
         match flag {
-            Preserve::Times => {
-                attributes.mtime_ms = Some(entry.mtime_ms);
-                attributes.atime_ms = Some(entry.atime_ms);
-            }
+            // Only the modification time: access times change with every
+            // read (listing a folder included), and a plan must not.
+            Preserve::Times => attributes.mtime_ms = Some(entry.mtime_ms),
             Preserve::Permission => attributes.permission = Some(entry.permission),
             Preserve::Owner => attributes.owner = Some(entry.owner.clone()),
             Preserve::Group => attributes.group = Some(entry.group.clone()),
@@ -325,17 +338,6 @@ fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
         }
     }
     attributes
-}
-
-/// Access times change on every read, so they never make a difference.
-fn same_attributes(a: &Attributes, b: &Attributes) -> bool {
-    Attributes {
-        atime_ms: None,
-        ..a.clone()
-    } == Attributes {
-        atime_ms: None,
-        ..b.clone()
-    }
 }
 
 /// `a/b/c` → `a`, `a/b` (not the path itself, not the root).

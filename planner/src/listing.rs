@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use hsync_storage::{is_temp_name, join, Entry, EntryKind, Storage, StorageError};
+use hsync_storage::{is_lock_name, is_temp_name, join, Entry, EntryKind, Storage, StorageError};
 
 /// Every entry below one root, keyed by its path relative to that root.
 #[derive(Debug, Default)]
@@ -17,6 +17,8 @@ pub struct Tree {
     /// out: the filter's, or hsync's temporaries. Such a folder is never
     /// empty, so it can never be deleted.
     pub partly_listed: BTreeSet<String>,
+    /// hsync's temporary files from interrupted applies (not locks).
+    pub leftovers: BTreeMap<String, Entry>,
 }
 
 /// Counters a plan reports, so "one listing per directory" can be checked.
@@ -66,7 +68,12 @@ pub async fn walk(
             .fetch_add(listed.len() as u64, Ordering::Relaxed);
         for entry in listed {
             let relative = join_relative(&parent, &entry.name);
-            if is_temp_name(&entry.name) || !admit(&relative, &entry) {
+            let ours = is_temp_name(&entry.name);
+            if ours && entry.kind == EntryKind::File && !is_lock_name(&entry.name) {
+                tree.leftovers.insert(relative, entry);
+                continue;
+            }
+            if ours || !admit(&relative, &entry) {
                 tree.partly_listed.insert(parent.clone());
                 continue;
             }

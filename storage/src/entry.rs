@@ -10,7 +10,6 @@ pub struct Entry {
     pub size: u64,
     /// Modification time, milliseconds since the Unix epoch (HDFS's unit).
     pub mtime_ms: i64,
-    pub atime_ms: i64,
     /// Permission bits, e.g. 0o644.
     pub permission: u32,
     pub owner: String,
@@ -29,14 +28,13 @@ pub enum EntryKind {
     Symlink,
 }
 
-/// Attributes to set on a path; `None` leaves one as it is.
+/// Attributes to set on a path; `None` leaves one as it is. Setting the
+/// modification time sets the access time to the same instant.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Attributes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtime_ms: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atime_ms: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -83,7 +83,6 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
         },
         size: status.length as u64,
         mtime_ms: status.modification_time as i64,
-        atime_ms: status.access_time as i64,
         permission: u32::from(status.permission),
         owner: status.owner,
         group: status.group,
@@ -183,9 +182,8 @@ impl Storage for HdfsStorage {
                 .map_err(err)?;
         }
         if let Some(mtime) = attributes.mtime_ms {
-            let atime = attributes.atime_ms.unwrap_or(mtime);
             self.client
-                .set_times(path, mtime as u64, atime as u64)
+                .set_times(path, mtime as u64, mtime as u64)
                 .await
                 .map_err(err)?;
         }

@@ -21,7 +21,7 @@ pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
-pub use path::{is_temp_name, join, parent_and_name, temp_sibling};
+pub use path::{is_lock_name, is_temp_name, join, lock_sibling, parent_and_name, temp_sibling};
 pub use spec::{FsSpec, HdfsSpec};
 
 /// What a create call should do beyond writing bytes.

@@ -49,7 +49,6 @@ fn entry_from(name: String, meta: &fs::Metadata) -> Entry {
             0
         },
         mtime_ms: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
-        atime_ms: meta.atime() * 1000 + meta.atime_nsec() / 1_000_000,
         permission: meta.mode() & 0o7777,
         owner: names().user(meta.uid()),
         group: names().group(meta.gid()),
@@ -154,8 +153,7 @@ impl Storage for LocalStorage {
                 fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
             }
             if let Some(mtime) = attrs.mtime_ms {
-                let atime = attrs.atime_ms.unwrap_or(mtime);
-                filetime::set_file_times(&p, file_time(atime), file_time(mtime))?;
+                filetime::set_file_times(&p, file_time(mtime), file_time(mtime))?;
             }
             Ok(())
         })

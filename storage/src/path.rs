@@ -30,9 +30,21 @@ pub fn temp_sibling(path: &str, tag: &str) -> String {
     join(parent, &format!(".{name}{TEMP_MARK}{tag}"))
 }
 
-/// Whether a name is one of hsync's temporary names (of any plan).
+/// Whether a name is one of hsync's own (a temporary file of any plan, a
+/// staging folder or a lock): never part of a listing.
 pub fn is_temp_name(name: &str) -> bool {
     name.starts_with('.') && name.contains(TEMP_MARK)
+}
+
+/// The lock file beside a target root: hidden, and marked as hsync's own.
+pub fn lock_sibling(path: &str) -> String {
+    temp_sibling(path, "lock")
+}
+
+/// Whether a name is a lock file; unlike other temporary names, one found in
+/// a listing may belong to a run in progress and is never cleaned up.
+pub fn is_lock_name(name: &str) -> bool {
+    is_temp_name(name) && name.ends_with(&format!("{TEMP_MARK}lock"))
 }
 
 #[cfg(test)]
