@@ -100,7 +100,7 @@ mod tests {
     use hsync_storage::{temp_sibling, LocalStorage};
 
     #[tokio::test]
-    async fn the_walk_notes_the_folders_whose_entries_it_left_out() {
+    async fn the_walk_notes_folders_it_left_entries_out_of_and_temp_leftovers() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_str().unwrap();
         std::fs::create_dir_all(dir.path().join("keep/deeper")).unwrap();
@@ -121,7 +121,10 @@ mod tests {
         assert_eq!(listed, ["keep", "keep/a", "keep/deeper", "keep/deeper/c"]);
         // The root left out `skipped`, keep/ the .tmp, keep/deeper/ a temporary.
         let partly: Vec<&str> = tree.partly_listed.iter().map(String::as_str).collect();
-        assert_eq!(partly, ["", "keep", "keep/deeper"]);
+        assert_eq!(partly, ["", "keep"]);
+        // A temporary file of an interrupted apply is kept apart, to be removed.
+        let leftovers: Vec<&str> = tree.leftovers.keys().map(String::as_str).collect();
+        assert_eq!(leftovers, ["keep/deeper/.c.hsync-tmp.abc123"]);
         assert_eq!(stats.calls(), 3);
     }
 }
