@@ -59,7 +59,8 @@ impl Bar {
     fn new(files: u64, bytes: u64) -> Bar {
         let bar = ProgressBar::with_draw_target(Some(bytes), ProgressDrawTarget::stderr());
         let style = ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            // The bar takes what the terminal width leaves, so the line never wraps.
+            "{msg} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} [{wide_bar}]",
         )
         .expect("a valid template")
         .progress_chars("=> ");
