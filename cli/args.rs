@@ -55,6 +55,9 @@ pub enum Command {
         /// Also write the JSON summary to this file.
         #[arg(long)]
         summary: Option<PathBuf>,
+        /// Write one JSON line per finished path (outcome, bytes or cause) to this file.
+        #[arg(long)]
+        log: Option<PathBuf>,
         /// Where the journal lives [default: .hsync beside the plan].
         #[arg(long)]
         state_dir: Option<PathBuf>,

@@ -27,6 +27,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             parallel,
             ignore_failures,
             summary,
+            log,
             state_dir,
             buffer_kib,
         } => {
@@ -37,7 +38,8 @@ pub async fn run(command: Command) -> Result<ExitCode> {
                 state_dir,
                 buffer_size: buffer_kib as usize * 1024,
             };
-            apply(&plan, manifest.as_deref(), &options, summary.as_deref()).await
+            let outputs = (summary.as_deref(), log.as_deref());
+            apply(&plan, manifest.as_deref(), &options, outputs).await
         }
         Command::Unlock { target, manifest } => unlock(&target, manifest.as_deref()).await,
     }
@@ -113,7 +115,7 @@ async fn apply(
     path: &Path,
     manifest: Option<&Path>,
     options: &ApplyOptions,
-    summary_file: Option<&Path>,
+    (summary_file, log): (Option<&Path>, Option<&Path>),
 ) -> Result<ExitCode> {
     let plan = load_plan(path)?;
     if let Some(manifest) = manifest {
@@ -139,7 +141,9 @@ async fn apply(
                 hsync_plan::Action::Copy(c) => (f + 1, b + c.size),
                 _ => (f, b),
             });
-    let observer = progress::observer(files, bytes);
+    let observer = progress::observer(files, bytes, log)
+        .into_diagnostic()
+        .wrap_err("cannot create the --log file")?;
     let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)
         .await
         .map_err(|e| miette!("{e}"))?;

@@ -2,7 +2,10 @@
 //! transferring | complete, bytes, rate, ETA), plain log lines otherwise.
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::io::IsTerminal;
+use std::io::{LineWriter, Write};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -11,12 +14,71 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::render;
 
-/// Picks the display that suits stderr.
-pub fn observer(files: u64, bytes: u64) -> Arc<dyn Observer> {
-    if std::io::stderr().is_terminal() {
+/// Picks the display that suits stderr, and writes the per-file log when
+/// one is asked for.
+pub fn observer(files: u64, bytes: u64, log: Option<&Path>) -> std::io::Result<Arc<dyn Observer>> {
+    let display: Arc<dyn Observer> = if std::io::stderr().is_terminal() {
         Arc::new(Bar::new(files, bytes))
     } else {
         Arc::new(Log)
+    };
+    Ok(match log {
+        Some(path) => {
+            let file = LineWriter::new(File::create(path)?);
+            Arc::new(FileLog {
+                display,
+                file: Mutex::new(file),
+            })
+        }
+        None => display,
+    })
+}
+
+#[derive(serde::Serialize)]
+struct LogRecord<'a> {
+    path: &'a str,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+}
+
+/// One JSON line per finished path (path, outcome, bytes or cause), as
+/// DistCp's `-log` keeps one record per file; events also go on to `display`.
+struct FileLog {
+    display: Arc<dyn Observer>,
+    file: Mutex<LineWriter<File>>,
+}
+
+impl Observer for FileLog {
+    fn event(&self, event: &Event) {
+        self.display.event(event);
+        let Event::Finished { path, outcome } = event else {
+            return;
+        };
+        let (outcome, bytes, cause) = match outcome {
+            Outcome::Copied { bytes } => ("copied", Some(*bytes), None),
+            Outcome::AlreadyDone => ("already-done", None, None),
+            Outcome::Created => ("created", None, None),
+            Outcome::Deleted => ("deleted", None, None),
+            Outcome::AttributesSet => ("attributes-set", None, None),
+            Outcome::Published => ("published", None, None),
+            Outcome::Stale(cause) => ("stale", None, Some(cause.as_str())),
+            Outcome::Failed(cause) => ("failed", None, Some(cause.as_str())),
+            Outcome::NotDone(cause) => ("not-done", None, Some(cause.as_str())),
+        };
+        let record = LogRecord {
+            path,
+            outcome,
+            bytes,
+            cause,
+        };
+        let record = serde_json::to_string(&record).expect("a record serialises");
+        if let Ok(mut file) = self.file.lock() {
+            // A log that cannot be written must not stop the copy.
+            let _ = writeln!(file, "{record}");
+        }
     }
 }
 

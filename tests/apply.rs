@@ -292,3 +292,43 @@ fn a_lock_left_by_a_dead_process_of_this_host_is_taken_over() {
     dir.create(".target.hsync-tmp.lock", holder);
     assert_eq!(dir.apply()["outcome"], "success");
 }
+
+#[test]
+fn log_file_holds_one_record_per_path_with_its_outcome_and_cause() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+    dir.fill("source/first/2", 32, b'!');
+    dir.set_mtime("source/first/2", MTIME + 60);
+
+    dir.hsync([
+        "apply",
+        "--ignore-failures",
+        "--log",
+        "files.log",
+        "plan.json",
+    ])
+    .code(1);
+    let records: Vec<serde_json::Value> = dir
+        .read_to_string("files.log")
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    let outcome_of = |name: &str| {
+        let path = dir.join(&format!("target/{name}")).display().to_string();
+        records
+            .iter()
+            .find(|r| r["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("no record of {path} in {records:#?}"))
+            .clone()
+    };
+    assert_eq!(outcome_of("10")["outcome"], "copied");
+    assert_eq!(outcome_of("10")["bytes"], 64);
+    assert_eq!(outcome_of("old.csv")["outcome"], "deleted");
+    let stale = outcome_of("2");
+    assert_eq!(stale["outcome"], "stale");
+    assert!(stale["cause"]
+        .as_str()
+        .unwrap()
+        .contains("changed since the plan"));
+}

@@ -10,7 +10,7 @@ use hsync_storage::{join, temp_sibling, Attributes, Connections, ErrorKind, Stor
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use crate::dag::{self, Dag, Edge, Step};
@@ -22,6 +22,10 @@ use crate::{ApplyError, ApplyOptions};
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
 const METADATA_CONCURRENCY: usize = 64;
+/// Files that may wait in their close per transfer slot: on HDFS a close
+/// waits until the DataNode has reported the last block, which takes no
+/// bandwidth, so small files keep many closes in flight.
+const CLOSES_PER_TRANSFER: usize = 8;
 /// Attempts at a transfer that fails for a transient cause.
 const ATTEMPTS: u32 = 3;
 
@@ -44,6 +48,8 @@ struct JobContext {
     /// Where files land: the target root, or its staging sibling for atomic commit.
     root: String,
     transfers: Semaphore,
+    /// Files whose data is written and whose close is waiting on the NameNode.
+    closing: Semaphore,
     throttle: Option<Throttle>,
 }
 
@@ -72,6 +78,7 @@ impl Run {
                     Commit::Atomic => temp_sibling(&job.target_root, &tag),
                 },
                 transfers: Semaphore::new(parallel),
+                closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
                 throttle: job.options.bandwidth.map(Throttle::new),
             });
         }
@@ -267,8 +274,8 @@ impl Context {
         let (plan, context) = (&self.plan.jobs[job], &self.jobs[job]);
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
-                let _slot = context.transfers.acquire().await.expect("semaphore open");
-                self.copy(&key, plan, context, copy).await
+                let slot = context.transfers.acquire().await.expect("semaphore open");
+                self.copy(&key, plan, context, copy, slot).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
@@ -385,6 +392,7 @@ impl Context {
         plan: &JobPlan,
         context: &JobContext,
         copy: &CopyAction,
+        slot: SemaphorePermit<'_>,
     ) -> Result<Outcome, CopyError> {
         let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
         let target = join(&context.root, &copy.path);
@@ -425,7 +433,12 @@ impl Context {
         });
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
         let mut attempt = 1;
+        let mut slot = Some(slot);
         let landed = loop {
+            let held = match slot.take() {
+                Some(slot) => slot,
+                None => context.transfers.acquire().await.expect("semaphore open"),
+            };
             let transfer = Transfer {
                 source_fs: &context.source,
                 source: &source,
@@ -435,7 +448,15 @@ impl Context {
                 chunk_size: self.buffer_size,
                 throttle: context.throttle.as_ref(),
             };
-            let result = transfer.to_temp(&on_bytes).await;
+            let result = async {
+                let writer = transfer.write_temp(&on_bytes).await?;
+                // The close waits on the NameNode, not on bandwidth: the next
+                // file gets the transfer slot meanwhile.
+                let _closing = context.closing.acquire().await.expect("semaphore open");
+                drop(held);
+                writer.close().await.map_err(CopyError::from)
+            }
+            .await;
             match result {
                 Err(CopyError::Storage(e))
                     if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>

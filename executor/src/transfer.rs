@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hsync_plan::CopyAction;
-use hsync_storage::{CreateOptions, Storage, StorageError};
+use hsync_storage::{CreateOptions, FileWriter, Storage, StorageError};
 use tokio::sync::mpsc;
 
 use crate::throttle::Throttle;
@@ -39,8 +39,12 @@ pub struct Transfer<'a> {
 
 impl Transfer<'_> {
     /// Copies the source to the temporary name, checking the planned size,
-    /// and reports progress through `on_bytes`.
-    pub async fn to_temp(&self, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<(), CopyError> {
+    /// and reports progress through `on_bytes`. Returns the writer still
+    /// open: closing it is the caller's, as it may wait on the NameNode.
+    pub async fn write_temp(
+        &self,
+        on_bytes: &(dyn Fn(u64) + Sync),
+    ) -> Result<Box<dyn FileWriter>, CopyError> {
         let Transfer {
             source_fs,
             source,
@@ -95,8 +99,7 @@ impl Transfer<'_> {
                 copy.size
             )));
         }
-        writer.close().await?;
-        Ok(())
+        Ok(writer)
     }
 }
 
