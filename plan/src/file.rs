@@ -159,6 +159,71 @@ fn is_normal_relative(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::is_normal_relative;
+    use crate::Plan;
+    use proptest::prelude::*;
+
+    /// A small sealed plan in the shape `hsync plan` writes.
+    const VALID: &str = r#"{
+  "format_version": 1,
+  "manifest": { "path": "hsync.toml", "digest": "00" },
+  "jobs": [
+    {
+      "name": "j",
+      "source_fs": { "kind": "local" },
+      "source_roots": ["/src"],
+      "target_fs": { "kind": "hdfs", "url": "hdfs://nn:8020" },
+      "target_root": "/dst",
+      "options": { "mode": "update", "layout": "contents", "compare": ["size"], "delete": true,
+                   "preserve": ["times"], "commit": "file", "parallel": 4 },
+      "actions": [
+        { "op": "mkdir", "path": "d", "attributes": { "mtime_ms": 1 } },
+        { "op": "copy", "path": "d/f", "reason": "missing", "source": { "root": 0, "path": "d/f" },
+          "size": 3, "mtime_ms": 2 },
+        { "op": "delete", "path": "old", "entry": "file", "seen": { "size": 1, "mtime_ms": 1 } }
+      ],
+      "unchanged": { "files": 0, "bytes": 0 }
+    }
+  ],
+  "fingerprint": ""
+}"#;
+
+    fn sealed() -> String {
+        let plan: Plan = serde_json::from_str(VALID).expect("the sample plan parses");
+        plan.seal().to_json()
+    }
+
+    #[test]
+    fn a_sealed_plan_loads_and_any_change_to_it_is_refused() {
+        let text = sealed();
+        assert!(Plan::from_json(&text, "p").is_ok());
+        let tampered = text.replace("\"size\": 3", "\"size\": 4");
+        let err = Plan::from_json(&tampered, "p").unwrap_err().to_string();
+        assert!(err.contains("was changed after it was written"), "{err}");
+    }
+
+    proptest! {
+        /// Whatever bytes a plan file holds, loading it returns, never panics.
+        #[test]
+        fn loading_arbitrary_text_never_panics(text in ".{0,400}") {
+            let _ = Plan::from_json(&text, "p");
+        }
+
+        /// Edits of a real plan (a byte replaced, a span cut out or doubled)
+        /// are refused with a reason or, if they change nothing, accepted.
+        #[test]
+        fn loading_an_edited_plan_never_panics(at in 0usize..2000, len in 0usize..40, byte in any::<u8>(), kind in 0u8..3) {
+            let mut bytes = sealed().into_bytes();
+            let at = at % bytes.len();
+            let end = (at + len).min(bytes.len());
+            match kind {
+                0 => bytes[at] = byte,
+                1 => { bytes.drain(at..end); }
+                _ => { let span: Vec<u8> = bytes[at..end].to_vec(); bytes.splice(at..at, span); }
+            }
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = Plan::from_json(&text, "p");
+        }
+    }
 
     #[test]
     fn only_normal_relative_paths_stay_inside_a_root() {

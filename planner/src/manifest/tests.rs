@@ -708,7 +708,6 @@ fn toml_line() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn parse_never_panics_on_arbitrary_text(text in any::<String>()) {
