@@ -1,10 +1,13 @@
 //! Integration tests: the real `hsync` binary on temporary trees, each test
 //! named after the rule it checks. `util` is the harness; every module but
-//! `hdfs` (which needs the test clusters of `scripts/hdfs`) is local only.
+//! `hdfs` and `hdfs_faults` (which need the test clusters of `scripts/hdfs`)
+//! is local only.
 
 mod apply;
+mod faults;
 mod filters;
 mod hdfs;
+mod hdfs_faults;
 mod modes;
 mod plan_file;
 mod resume;
