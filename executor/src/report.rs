@@ -55,6 +55,9 @@ pub struct Summary {
     pub dirs_created: u64,
     pub dirs_deleted: u64,
     pub steps_not_done: u64,
+    /// Transfers tried again after a transient failure (a DataNode gone, a
+    /// connection reset).
+    pub retries: u64,
     pub duration_secs: f64,
     pub failures: Vec<Failure>,
 }

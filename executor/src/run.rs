@@ -40,6 +40,8 @@ struct Context {
     /// Ties temporary names to this plan.
     tag: String,
     buffer_size: usize,
+    /// Transfers tried again after a transient failure.
+    retries: std::sync::atomic::AtomicU64,
 }
 
 struct JobContext {
@@ -98,6 +100,7 @@ impl Run {
             metadata: Semaphore::new(METADATA_CONCURRENCY),
             tag,
             buffer_size: options.buffer_size.max(4096),
+            retries: Default::default(),
         };
         Ok(Run {
             context: Arc::new(context),
@@ -163,6 +166,10 @@ impl Run {
             }
         }
         summary.duration_secs = started.elapsed().as_secs_f64();
+        summary.retries = self
+            .context
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed);
         summary.outcome = match (
             summary.failures.is_empty() && summary.steps_not_done == 0,
             self.ignore_failures,
@@ -463,6 +470,8 @@ impl Context {
                 {
                     tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
                     attempt += 1;
+                    self.retries
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
                 other => break other,
             }
