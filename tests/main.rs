@@ -4,10 +4,8 @@
 //! is local only.
 
 mod apply;
-mod faults;
 mod filters;
 mod hdfs;
-mod hdfs_faults;
 mod modes;
 mod plan_file;
 mod resume;
