@@ -332,3 +332,28 @@ fn log_file_holds_one_record_per_path_with_its_outcome_and_cause() {
         .unwrap()
         .contains("changed since the plan"));
 }
+
+#[test]
+fn a_folder_replaced_by_a_symlink_leading_outside_the_target_is_not_written_through() {
+    let dir = Dir::new();
+    dir.create("source/sub/secret.txt", "data\n");
+    dir.mkdir("target/sub");
+    dir.mkdir("elsewhere");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+    // Between plan and apply, target/sub becomes a link to a folder outside.
+    std::fs::remove_dir(dir.join("target/sub")).unwrap();
+    std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("target/sub")).unwrap();
+
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    let cause = out.json()["failures"][0]["cause"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(says(&cause, "outside"), "{out}");
+    assert_eq!(
+        dir.tree("elsewhere"),
+        Tree::default(),
+        "a write went through the link"
+    );
+}

@@ -301,6 +301,7 @@ impl Context {
                 outcome
             }
             Err(CopyError::Stale(cause)) => Outcome::Stale(cause),
+            Err(CopyError::Escapes(cause)) => Outcome::Failed(cause),
             Err(CopyError::Storage(e)) => Outcome::Failed(e.to_string()),
         }
     }
@@ -314,6 +315,9 @@ impl Context {
     ) -> Result<Outcome, CopyError> {
         let target = &context.target;
         let at = |path: &str| join(&context.root, path);
+        if let Some(action) = action {
+            inside(target, &context.root, &at(action.path())).await?;
+        }
         Ok(match (step, action) {
             (Step::Root { .. }, _) => {
                 let published = Step::Publish {
@@ -415,6 +419,13 @@ impl Context {
                 .map_err(journal_failed)?;
             return Ok(Outcome::AlreadyDone);
         }
+        inside(
+            &context.source,
+            &plan.source_roots[copy.source.root],
+            &source,
+        )
+        .await?;
+        inside(&context.target, &context.root, &target).await?;
         self.check_unchanged(&source, copy, context).await?;
         if let Some(seen) = copy
             .replaces
@@ -527,6 +538,30 @@ async fn set_dir_attributes(
         target.set_attributes(path, attributes).await?;
     }
     Ok(Outcome::AttributesSet)
+}
+
+/// Refuses a path whose folder resolves outside `root`: a folder replaced by
+/// a symlink since the plan must not lead a read, write or delete elsewhere.
+async fn inside(storage: &Arc<dyn Storage>, root: &str, path: &str) -> Result<(), CopyError> {
+    if path == root {
+        return Ok(());
+    }
+    let (parent, _) = hsync_storage::parent_and_name(path);
+    let (Some(root_real), Some(parent_real)) = (
+        storage.real_path(root).await?,
+        storage.real_path(parent).await?,
+    ) else {
+        return Ok(()); // nothing there yet to lead anywhere
+    };
+    let below = parent_real == root_real
+        || parent_real.starts_with(&format!("{}/", root_real.trim_end_matches('/')));
+    if below {
+        Ok(())
+    } else {
+        Err(CopyError::Escapes(format!(
+            "{path} resolves to {parent_real}, outside {root}; refused (a symlink replaced a folder since the plan?)"
+        )))
+    }
 }
 
 fn journal_failed(e: std::io::Error) -> CopyError {

@@ -23,6 +23,9 @@ pub enum CopyError {
     /// reason to plan again.
     #[error("{0}")]
     Stale(String),
+    /// The path would lead outside its root: never read, written or deleted.
+    #[error("{0}")]
+    Escapes(String),
 }
 
 /// One file to move: from `source` to the temporary name `temp`.

@@ -156,6 +156,12 @@ impl Storage for HdfsStorage {
         self.delete(path).await
     }
 
+    /// HDFS clients and NameNodes keep symlinks disabled (HADOOP-10019), so
+    /// a path is what it says.
+    async fn real_path(&self, path: &str) -> Result<Option<String>> {
+        Ok(Some(path.to_string()))
+    }
+
     async fn create_dir(&self, path: &str) -> Result<()> {
         self.client
             .mkdirs(path, 0o755, true)

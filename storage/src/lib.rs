@@ -78,6 +78,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Creates a directory and any missing parents.
     async fn create_dir(&self, path: &str) -> Result<()>;
 
+    /// The path with every symlink resolved, or `None` if it does not exist.
+    /// A backend without symlinks returns the path as it is.
+    async fn real_path(&self, path: &str) -> Result<Option<String>>;
+
     /// Applies the attributes that are set in `attributes`.
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()>;
 }

@@ -135,6 +135,16 @@ impl Storage for LocalStorage {
         blocking("delete", path, move || fs::remove_dir(p)).await
     }
 
+    async fn real_path(&self, path: &str) -> Result<Option<String>> {
+        let p = path.to_string();
+        blocking("resolve", path, move || match fs::canonicalize(&p) {
+            Ok(real) => Ok(Some(real.to_string_lossy().into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+    }
+
     async fn create_dir(&self, path: &str) -> Result<()> {
         let p = path.to_string();
         blocking("mkdir", path, move || fs::create_dir_all(p)).await
