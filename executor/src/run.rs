@@ -419,31 +419,18 @@ impl Context {
                 .map_err(journal_failed)?;
             return Ok(Outcome::AlreadyDone);
         }
-        inside(
-            &context.source,
-            &plan.source_roots[copy.source.root],
-            &source,
-        )
-        .await?;
-        inside(&context.target, &context.root, &target).await?;
-        self.check_unchanged(&source, copy, context).await?;
-        if let Some(seen) = copy
-            .replaces
-            .filter(|_| plan.options.commit == Commit::File)
-        {
-            let now = context.target.stat(&target).await?;
-            if now.map(|e| (e.size, e.mtime_ms)) != Some((seen.size, seen.mtime_ms)) {
-                return Err(CopyError::Stale(format!(
-                    "{target} changed since the plan; not replaced, plan again"
-                )));
-            }
-        } else if plan.options.commit == Commit::File
-            && context.target.stat(&target).await?.is_some()
-        {
-            return Err(CopyError::Stale(format!(
-                "{target} appeared since the plan; not replaced, plan again"
-            )));
-        }
+        // Both sides are checked at once: one round trip each, not two in a row.
+        let source_root = &plan.source_roots[copy.source.root];
+        futures::try_join!(
+            async {
+                inside(&context.source, source_root, &source).await?;
+                self.check_unchanged(&source, copy, context).await
+            },
+            async {
+                inside(&context.target, &context.root, &target).await?;
+                check_target_unchanged(&target, copy, plan, context).await
+            },
+        )?;
 
         self.observer.event(&Event::Started {
             path: target.clone(),
@@ -538,6 +525,34 @@ async fn set_dir_attributes(
         target.set_attributes(path, attributes).await?;
     }
     Ok(Outcome::AttributesSet)
+}
+
+/// The target must still be as the plan saw it: absent, or the file it
+/// planned to replace (a staged atomic target is hsync's own).
+async fn check_target_unchanged(
+    target: &str,
+    copy: &CopyAction,
+    plan: &JobPlan,
+    context: &JobContext,
+) -> Result<(), CopyError> {
+    if plan.options.commit == Commit::Atomic {
+        return Ok(());
+    }
+    let now = context.target.stat(target).await?;
+    match (copy.replaces, now) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(CopyError::Stale(format!(
+            "{target} appeared since the plan; not replaced, plan again"
+        ))),
+        (Some(seen), now)
+            if now.as_ref().map(|e| (e.size, e.mtime_ms)) == Some((seen.size, seen.mtime_ms)) =>
+        {
+            Ok(())
+        }
+        (Some(_), _) => Err(CopyError::Stale(format!(
+            "{target} changed since the plan; not replaced, plan again"
+        ))),
+    }
 }
 
 /// Refuses a path whose folder resolves outside `root`: a folder replaced by
