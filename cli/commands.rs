@@ -80,12 +80,11 @@ fn validate(path: &Path) -> Result<ExitCode> {
 
 async fn plan(path: &Path, out: Option<&Path>, detailed_exitcode: bool) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let planned = hsync_planner::plan(&manifest, &Connections::default()).await?;
-    let plan = planned.plan;
+    let plan = hsync_planner::plan(&manifest, &Connections::default()).await?;
     eprint!("{}", render::plan(&plan));
     tracing::info!(
-        listing_calls = planned.listing.calls(),
-        entries = planned.listing.entries(),
+        listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),
+        entries = plan.jobs.iter().map(|j| j.listed.entries).sum::<u64>(),
         "listed"
     );
     let json = plan.to_json();

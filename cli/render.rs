@@ -132,6 +132,12 @@ fn render_job(out: &mut String, job: &JobPlan, totals: &mut Totals) {
             bytes(job.unchanged.bytes)
         );
     }
+    let _ = writeln!(
+        out,
+        "  ({} listed, {} entries)",
+        count(job.listed.directories, "directory"),
+        job.listed.entries
+    );
     out.push('\n');
 }
 

@@ -55,6 +55,8 @@ pub struct Summary {
     pub dirs_created: u64,
     pub dirs_deleted: u64,
     pub steps_not_done: u64,
+    /// Directory listings the plan was made from (one per directory).
+    pub listing_calls: u64,
     /// Transfers tried again after a transient failure (a DataNode gone, a
     /// connection reset).
     pub retries: u64,

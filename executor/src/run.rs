@@ -191,6 +191,7 @@ impl Context {
         };
         for job in &self.plan.jobs {
             summary.files_skipped += job.unchanged.files;
+            summary.listing_calls += job.listed.directories;
             for action in &job.actions {
                 if let Action::Copy(copy) = action {
                     summary.files_expected += 1;

@@ -181,7 +181,8 @@ mod tests {
           "size": 3, "mtime_ms": 2 },
         { "op": "delete", "path": "old", "entry": "file", "seen": { "size": 1, "mtime_ms": 1 } }
       ],
-      "unchanged": { "files": 0, "bytes": 0 }
+      "unchanged": { "files": 0, "bytes": 0 },
+      "listed": { "directories": 2, "entries": 3 }
     }
   ],
   "fingerprint": ""

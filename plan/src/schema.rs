@@ -38,6 +38,15 @@ pub struct JobPlan {
     pub actions: Vec<Action>,
     /// Files that are already in sync and left alone.
     pub unchanged: Totals,
+    /// What planning listed, both sides: one listing call per directory.
+    pub listed: Listed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listed {
+    pub directories: u64,
+    pub entries: u64,
 }
 
 /// The job's options, resolved: defaults filled in, nothing left implicit.

@@ -13,10 +13,10 @@ pub mod manifest;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use hsync_plan::{Action, CopyAction, JobPlan, ManifestRef, Plan, FORMAT_VERSION};
+use hsync_plan::{Action, CopyAction, JobPlan, Listed, ManifestRef, Plan, FORMAT_VERSION};
 use hsync_storage::{join, Connections, Entry, EntryKind, Storage, StorageError};
 
-pub use listing::ListingStats;
+use listing::ListingStats;
 use manifest::{Job, Manifest};
 
 /// Listings in flight per side of a job.
@@ -78,19 +78,11 @@ fn kind_name(kind: EntryKind) -> &'static str {
     }
 }
 
-/// A plan and what it cost to make.
-#[derive(Debug)]
-pub struct Planned {
-    pub plan: Plan,
-    pub listing: ListingStats,
-}
-
 /// Plans every job of a manifest.
-pub async fn plan(manifest: &Manifest, connections: &Connections) -> Result<Planned, PlanError> {
-    let listing = ListingStats::default();
+pub async fn plan(manifest: &Manifest, connections: &Connections) -> Result<Plan, PlanError> {
     let mut jobs = Vec::with_capacity(manifest.jobs.len());
     for job in &manifest.jobs {
-        jobs.push(plan_job(job, connections, &listing).await?);
+        jobs.push(plan_job(job, connections).await?);
     }
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -102,14 +94,11 @@ pub async fn plan(manifest: &Manifest, connections: &Connections) -> Result<Plan
         fingerprint: String::new(),
     }
     .seal();
-    Ok(Planned { plan, listing })
+    Ok(plan)
 }
 
-async fn plan_job(
-    job: &Job,
-    connections: &Connections,
-    stats: &ListingStats,
-) -> Result<JobPlan, PlanError> {
+async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanError> {
+    let stats = &ListingStats::default();
     let storage_error = |source| PlanError::Storage {
         job: job.name.clone(),
         source,
@@ -197,6 +186,10 @@ async fn plan_job(
         options: job.options.clone(),
         actions: decided.actions,
         unchanged: decided.unchanged,
+        listed: Listed {
+            directories: stats.calls(),
+            entries: stats.entries(),
+        },
     })
 }
 
