@@ -5,112 +5,10 @@
 //! These tests need the clusters: without `HSYNC_TEST_HDFS_A` and
 //! `HSYNC_TEST_HDFS_B` they fail, loudly, rather than pass by skipping.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::util::{noise, Dir, Tree};
-
-/// One of the two test clusters.
-struct Cluster {
-    /// `a` or `b`, as `scripts/hdfs` names them.
-    name: &'static str,
-    url: String,
-}
-
-fn cluster(name: &'static str) -> Cluster {
-    let var = format!("HSYNC_TEST_HDFS_{}", name.to_uppercase());
-    let url = std::env::var(&var).unwrap_or_else(|_| {
-        panic!(
-            "{var} is not set: these tests need the real HDFS test clusters. Run the suite with \
-             scripts/test, or `scripts/hdfs start && eval \"$(scripts/hdfs env)\"` first."
-        )
-    });
-    Cluster { name, url }
-}
-
-/// A folder on both clusters that no other test (or earlier run) uses.
-fn unique_root(test: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("a clock after 1970")
-        .subsec_nanos();
-    format!("/t/{test}-{}-{nanos}", std::process::id())
-}
-
-impl Cluster {
-    fn alias(&self, path: &str) -> String {
-        format!("{}:{path}", self.name)
-    }
-
-    /// Hadoop's FsShell on this cluster; panics with its output on failure.
-    fn shell(&self, args: &[&str]) -> String {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs");
-        let out = Command::new(script)
-            .arg("shell")
-            .arg(self.name)
-            .args(args)
-            .output()
-            .expect("scripts/hdfs runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "FsShell {args:?} on {} failed:\n{stdout}\n{}",
-            self.name,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        stdout
-    }
-
-    /// Copies a local folder to `remote` (which must not exist) with FsShell.
-    fn put(&self, local: &Path, remote: &str) {
-        let parent = remote.rsplit_once('/').map_or("/", |(p, _)| p);
-        self.shell(&["-mkdir", "-p", parent]);
-        self.shell(&["-put", &local.display().to_string(), remote]);
-    }
-
-    /// The tree at `remote`, fetched by FsShell and listed locally.
-    fn tree(&self, remote: &str, scratch: &Dir) -> Tree {
-        let local = scratch.join(&format!(
-            "fetched-{}{}",
-            self.name,
-            remote.replace('/', "_")
-        ));
-        let _ = std::fs::remove_dir_all(&local);
-        self.shell(&["-get", remote, &local.display().to_string()]);
-        Tree::read(&local)
-    }
-
-    /// `-stat FORMAT` of one path.
-    fn stat(&self, format: &str, path: &str) -> String {
-        self.shell(&["-stat", format, path]).trim().to_string()
-    }
-
-    /// Every path below `remote`, from `-ls -R`.
-    fn paths(&self, remote: &str) -> Vec<String> {
-        self.shell(&["-ls", "-R", remote])
-            .lines()
-            .filter_map(|line| line.find(" /").map(|i| line[i + 1..].to_string()))
-            .collect()
-    }
-
-    fn exists(&self, path: &str) -> bool {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs");
-        let status = Command::new(script)
-            .args(["shell", self.name, "-test", "-e", path])
-            .status()
-            .expect("scripts/hdfs runs");
-        status.success()
-    }
-}
-
-/// The manifest header that names both clusters.
-fn clusters(a: &Cluster, b: &Cluster) -> String {
-    format!(
-        "[clusters.a]\nurl = {:?}\n\n[clusters.b]\nurl = {:?}\n\n",
-        a.url, b.url
-    )
-}
+use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
+use crate::util::{noise, Dir};
 
 /// A tree with what trips copiers up: nested and empty folders, an empty
 /// file, a file of several blocks (the test clusters use 1 MiB blocks),
@@ -129,6 +27,7 @@ fn awkward_tree(dir: &Dir, root: &str) {
 
 #[test]
 fn hdfs_to_hdfs_copies_nested_and_empty_dirs_empty_files_multi_block_files_and_unicode_names() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("a-to-b");
     let dir = Dir::new();
@@ -136,7 +35,7 @@ fn hdfs_to_hdfs_copies_nested_and_empty_dirs_empty_files_multi_block_files_and_u
     a.put(&dir.join("local"), &format!("{root}/src"));
     dir.manifest(&format!(
         "{}[[job]]\nname = \"across\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n",
-        clusters(&a, &b),
+        clusters(&a, &b, None),
         a.alias(&format!("{root}/src")),
         b.alias(&format!("{root}/dst")),
     ));
@@ -156,6 +55,7 @@ fn hdfs_to_hdfs_copies_nested_and_empty_dirs_empty_files_multi_block_files_and_u
 
 #[test]
 fn local_to_hdfs_and_hdfs_to_local_round_trip() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("round-trip");
     let dir = Dir::new();
@@ -166,11 +66,11 @@ fn local_to_hdfs_and_hdfs_to_local_round_trip() {
     // Up, then down again: the second job reads what the first wrote.
     dir.create(
         "up.toml",
-        clusters(&a, &b) + &job("up", "local", &a.alias(&format!("{root}/up"))),
+        clusters(&a, &b, None) + &job("up", "local", &a.alias(&format!("{root}/up"))),
     );
     dir.create(
         "down.toml",
-        clusters(&a, &b) + &job("down", &a.alias(&format!("{root}/up")), "back"),
+        clusters(&a, &b, None) + &job("down", &a.alias(&format!("{root}/up")), "back"),
     );
     for manifest in ["up.toml", "down.toml"] {
         dir.hsync(["plan", "-m", manifest, "-o", "plan.json"]).ok();
@@ -182,6 +82,7 @@ fn local_to_hdfs_and_hdfs_to_local_round_trip() {
 
 #[test]
 fn update_on_hdfs_rewrites_only_the_modified_file() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("update");
     let dir = Dir::new();
@@ -190,7 +91,7 @@ fn update_on_hdfs_rewrites_only_the_modified_file() {
     a.put(&dir.join("v1"), &format!("{root}/src"));
     dir.manifest(&format!(
         "{}[[job]]\nname = \"sync\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\npreserve = [\"times\"]\n",
-        clusters(&a, &b),
+        clusters(&a, &b, None),
         a.alias(&format!("{root}/src")),
         b.alias(&format!("{root}/dst")),
     ));
@@ -224,6 +125,7 @@ fn update_on_hdfs_rewrites_only_the_modified_file() {
 
 #[test]
 fn delete_removes_an_extraneous_file_on_hdfs() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("delete");
     let dir = Dir::new();
@@ -234,7 +136,7 @@ fn delete_removes_an_extraneous_file_on_hdfs() {
     b.put(&dir.join("extra"), &format!("{root}/dst"));
     dir.manifest(&format!(
         "{}[[job]]\nname = \"mirror\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\ndelete = true\n",
-        clusters(&a, &b),
+        clusters(&a, &b, None),
         a.alias(&format!("{root}/src")),
         b.alias(&format!("{root}/dst")),
     ));
@@ -251,6 +153,7 @@ fn delete_removes_an_extraneous_file_on_hdfs() {
 
 #[test]
 fn preserve_flags_are_visible_through_hadoops_own_fsshell() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("preserve");
     let dir = Dir::new();
@@ -266,7 +169,7 @@ fn preserve_flags_are_visible_through_hadoops_own_fsshell() {
     dir.manifest(&format!(
         "{}[[job]]\nname = \"keep\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
          preserve = [\"times\", \"permission\", \"owner\", \"group\", \"replication\", \"blocksize\"]\n",
-        clusters(&a, &b),
+        clusters(&a, &b, None),
         a.alias(&src),
         b.alias(&format!("{root}/dst")),
     ));
@@ -310,6 +213,7 @@ fn preserve_flags_are_visible_through_hadoops_own_fsshell() {
 
 #[test]
 fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
+    let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("resume");
     let dir = Dir::new();
@@ -320,7 +224,7 @@ fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
     dir.manifest(&format!(
         "{}[[job]]\nname = \"slow\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
          parallel = 2\nbandwidth = \"2MiB/s\"\n",
-        clusters(&a, &b),
+        clusters(&a, &b, None),
         a.alias(&format!("{root}/src")),
         b.alias(&format!("{root}/dst")),
     ));

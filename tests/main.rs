@@ -4,8 +4,11 @@
 //! is local only.
 
 mod apply;
+mod cluster;
+mod faults;
 mod filters;
 mod hdfs;
+mod hdfs_faults;
 mod modes;
 mod plan_file;
 mod resume;

@@ -21,16 +21,40 @@ pub struct Holder {
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.pid == 0 {
+            return write!(
+                f,
+                "an apply whose lock file is still being written, or is damaged"
+            );
+        }
+        let plan: String = self.plan.chars().take(16).collect();
         write!(
             f,
-            "{}@{} (pid {}) applying plan {} since {} ms after the epoch",
+            "{}@{} (pid {}) applying plan {plan}… since {}",
             self.user,
             self.host,
             self.pid,
-            &self.plan[..self.plan.len().min(16)],
-            self.started_ms
+            utc(self.started_ms)
         )
     }
+}
+
+/// `2026-11-23 20:15:02 UTC` from milliseconds since the epoch.
+fn utc(ms: u128) -> String {
+    let secs = (ms / 1000) as i64;
+    let (days, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s) = (time / 3600, time % 3600 / 60, time % 60);
+    format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02}:{s:02} UTC")
 }
 
 /// Why a target could not be locked.
@@ -86,15 +110,17 @@ impl Lock {
                     });
                 }
                 Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                    let holder = read(storage, &path).await?;
-                    let gone = holder
-                        .as_ref()
-                        .is_none_or(|h| h.host == me.host && !alive(h.pid));
-                    if !gone {
-                        let holder = Box::new(holder.expect("a live holder was read"));
+                    let holder = match read(storage, &path).await? {
+                        Found::Gone => continue, // released meanwhile: try again
+                        // Being written by a run that just took it, or damaged:
+                        // either way not ours to take; `hsync unlock` clears it.
+                        Found::Unreadable => unknown_holder(),
+                        Found::Holder(holder) => holder,
+                    };
+                    if holder.host != me.host || alive(holder.pid) {
                         return Err(LockError::Held {
                             target: target_root.to_string(),
-                            holder,
+                            holder: Box::new(holder),
                         });
                     }
                     tracing::warn!(lock = %path, "taking over a lock left by a run that is gone");
@@ -119,15 +145,13 @@ pub async fn unlock(
     if storage.stat(&path).await?.is_none() {
         return Ok(None);
     }
-    let holder = read(storage, &path).await?;
+    let holder = match read(storage, &path).await? {
+        Found::Gone => return Ok(None),
+        Found::Unreadable => unknown_holder(),
+        Found::Holder(holder) => holder,
+    };
     remove_if_present(storage, &path).await?;
-    Ok(Some(holder.unwrap_or(Holder {
-        host: "?".into(),
-        pid: 0,
-        user: "?".into(),
-        plan: "an unreadable lock file".into(),
-        started_ms: 0,
-    })))
+    Ok(Some(holder))
 }
 
 async fn create_exclusive(
@@ -145,11 +169,19 @@ async fn create_exclusive(
     writer.close().await
 }
 
-/// The holder named in a lock file; `None` if it is gone or unreadable.
-async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, StorageError> {
+/// What a lock file says.
+enum Found {
+    /// It no longer exists.
+    Gone,
+    /// It exists but holds no complete record (still being written, or damaged).
+    Unreadable,
+    Holder(Holder),
+}
+
+async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Found, StorageError> {
     let mut reader = match storage.open(path).await {
         Ok(reader) => reader,
-        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) if e.is_not_found() => return Ok(Found::Gone),
         Err(e) => return Err(e),
     };
     let mut text = Vec::new();
@@ -160,7 +192,17 @@ async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, 
         }
         text.extend_from_slice(&chunk);
     }
-    Ok(serde_json::from_slice(&text).ok())
+    Ok(serde_json::from_slice(&text).map_or(Found::Unreadable, Found::Holder))
+}
+
+fn unknown_holder() -> Holder {
+    Holder {
+        host: "?".into(),
+        pid: 0,
+        user: "an unknown user".into(),
+        plan: String::new(),
+        started_ms: 0,
+    }
 }
 
 async fn remove_if_present(storage: &Arc<dyn Storage>, path: &str) -> Result<(), StorageError> {
@@ -179,4 +221,16 @@ fn hostname() -> String {
 /// Whether a process of this host still runs.
 fn alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc;
+
+    #[test]
+    fn lock_times_read_as_utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_700_000_000_000), "2023-11-14 22:13:20 UTC");
+        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
+    }
 }

@@ -40,6 +40,9 @@ struct Context {
     /// Ties temporary names to this plan.
     tag: String,
     buffer_size: usize,
+    /// Set at the first failure unless failures are ignored: a step that was
+    /// already waiting for a slot then does not start either.
+    stopping: std::sync::atomic::AtomicBool,
     /// Transfers tried again after a transient failure.
     retries: std::sync::atomic::AtomicU64,
 }
@@ -101,6 +104,7 @@ impl Run {
             tag,
             buffer_size: options.buffer_size.max(4096),
             retries: Default::default(),
+            stopping: Default::default(),
         };
         Ok(Run {
             context: Arc::new(context),
@@ -125,14 +129,13 @@ impl Run {
             .collect();
         let mut settled: VecDeque<(NodeIndex, Outcome)> = VecDeque::new();
         let mut running = JoinSet::new();
-        let mut stopping = false;
         loop {
             // Start every ready step, or settle it without running.
             while let Some(node) = ready.pop_front() {
                 if let Some(cause) = blocked[node.index()].take() {
                     settled.push_back((node, Outcome::NotDone(cause)));
-                } else if stopping {
-                    let cause = "the run stopped after a failure".to_string();
+                } else if self.context.stopped() {
+                    let cause = STOPPED.to_string();
                     settled.push_back((node, Outcome::NotDone(cause)));
                 } else {
                     let context = Arc::clone(&self.context);
@@ -149,7 +152,9 @@ impl Run {
             };
             let ok = self.context.account(self.dag[node], &outcome, &mut summary);
             if !ok && !self.ignore_failures && !matches!(outcome, Outcome::NotDone(_)) {
-                stopping = true;
+                self.context
+                    .stopping
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
             }
             for edge in self.dag.edges_directed(node, Direction::Outgoing) {
                 let next = edge.target();
@@ -182,7 +187,14 @@ impl Run {
     }
 }
 
+/// Why a step was not started in a fail-fast run.
+const STOPPED: &str = "not started: the run stopped after a failure (see --ignore-failures)";
+
 impl Context {
+    fn stopped(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The summary's starting point: what the plan expects.
     fn expected(&self) -> Summary {
         let mut summary = Summary {
@@ -238,7 +250,16 @@ impl Context {
                 }
                 fail(summary, "failed", cause);
             }
-            Outcome::NotDone(_) => summary.steps_not_done += 1,
+            Outcome::NotDone(cause) => {
+                summary.steps_not_done += 1;
+                // Internal steps are not worth a line; paths a reviewer saw are.
+                if matches!(
+                    step,
+                    Step::Copy { .. } | Step::Delete { .. } | Step::Mkdir { .. }
+                ) {
+                    fail(summary, "not-done", cause);
+                }
+            }
         }
         let ok = !matches!(
             outcome,
@@ -283,11 +304,17 @@ impl Context {
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
                 let slot = context.transfers.acquire().await.expect("semaphore open");
+                if self.stopped() {
+                    return Outcome::NotDone(STOPPED.into());
+                }
                 self.copy(&key, plan, context, copy, slot).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
                 let _slot = self.metadata.acquire().await.expect("semaphore open");
+                if self.stopped() {
+                    return Outcome::NotDone(STOPPED.into());
+                }
                 self.metadata_step(step, action, plan, context).await
             }
         };

@@ -1,0 +1,147 @@
+//! The two real HDFS test clusters of `scripts/hdfs`, as tests see them:
+//! Hadoop's own FsShell to seed and check them, never hsync's client.
+//!
+//! Tests that write to cluster b hold [`clusters_in_use`]; the one that
+//! stops b's DataNode takes [`outage`] exclusively.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::util::{Dir, Tree};
+
+/// Held shared by tests that need cluster b whole, exclusively by the one
+/// that takes its DataNode away.
+static OUTAGE: RwLock<()> = RwLock::new(());
+
+/// Shared use of both clusters, excluded while a DataNode is stopped.
+pub fn clusters_in_use() -> RwLockReadGuard<'static, ()> {
+    OUTAGE
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn outage() -> RwLockWriteGuard<'static, ()> {
+    OUTAGE
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn script() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs")
+}
+
+/// One of the two test clusters.
+pub struct Cluster {
+    /// `a` or `b`, as `scripts/hdfs` names them.
+    pub name: &'static str,
+    pub url: String,
+}
+
+pub fn cluster(name: &'static str) -> Cluster {
+    let var = format!("HSYNC_TEST_HDFS_{}", name.to_uppercase());
+    let url = std::env::var(&var).unwrap_or_else(|_| {
+        panic!(
+            "{var} is not set: these tests need the real HDFS test clusters. Run the suite with \
+             scripts/test, or `scripts/hdfs start && eval \"$(scripts/hdfs env)\"` first."
+        )
+    });
+    Cluster { name, url }
+}
+
+/// A folder on both clusters that no other test (or earlier run) uses.
+pub fn unique_root(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .subsec_nanos();
+    format!("/t/{test}-{}-{nanos}", std::process::id())
+}
+
+impl Cluster {
+    pub fn alias(&self, path: &str) -> String {
+        format!("{}:{path}", self.name)
+    }
+
+    /// Hadoop's FsShell on this cluster; panics with its output on failure.
+    pub fn shell(&self, args: &[&str]) -> String {
+        let out = Command::new(script())
+            .arg("shell")
+            .arg(self.name)
+            .args(args)
+            .output()
+            .expect("scripts/hdfs runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "FsShell {args:?} on {} failed:\n{stdout}\n{}",
+            self.name,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Copies a local folder to `remote` (which must not exist) with FsShell.
+    pub fn put(&self, local: &Path, remote: &str) {
+        let parent = remote.rsplit_once('/').map_or("/", |(p, _)| p);
+        self.shell(&["-mkdir", "-p", parent]);
+        self.shell(&["-put", &local.display().to_string(), remote]);
+    }
+
+    /// The tree at `remote`, fetched by FsShell and listed locally.
+    pub fn tree(&self, remote: &str, scratch: &Dir) -> Tree {
+        let local = scratch.join(&format!(
+            "fetched-{}{}",
+            self.name,
+            remote.replace('/', "_")
+        ));
+        let _ = std::fs::remove_dir_all(&local);
+        self.shell(&["-get", remote, &local.display().to_string()]);
+        Tree::read(&local)
+    }
+
+    /// `-stat FORMAT` of one path.
+    pub fn stat(&self, format: &str, path: &str) -> String {
+        self.shell(&["-stat", format, path]).trim().to_string()
+    }
+
+    /// Every path below `remote`, from `-ls -R`.
+    pub fn paths(&self, remote: &str) -> Vec<String> {
+        self.shell(&["-ls", "-R", remote])
+            .lines()
+            .filter_map(|line| line.find(" /").map(|i| line[i + 1..].to_string()))
+            .collect()
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        let status = Command::new(script())
+            .args(["shell", self.name, "-test", "-e", path])
+            .status()
+            .expect("scripts/hdfs runs");
+        status.success()
+    }
+
+    /// Every file below `remote` with its size, from `-ls -R` (NameNode only:
+    /// works while the DataNode is down). Paths are relative to `remote`.
+    pub fn sizes(&self, remote: &str) -> Vec<(String, u64)> {
+        self.shell(&["-ls", "-R", remote])
+            .lines()
+            .filter(|line| line.starts_with('-'))
+            .filter_map(|line| {
+                let path = &line[line.find(" /")? + 1..];
+                let size = line.split_whitespace().nth(4)?.parse().ok()?;
+                let relative = path.strip_prefix(remote)?.trim_start_matches('/');
+                Some((relative.to_string(), size))
+            })
+            .collect()
+    }
+}
+
+/// The manifest header that names both clusters; `b_user` acts on b.
+pub fn clusters(a: &Cluster, b: &Cluster, b_user: Option<&str>) -> String {
+    let user = b_user.map_or(String::new(), |u| format!("user = {u:?}\n"));
+    format!(
+        "[clusters.a]\nurl = {:?}\n\n[clusters.b]\nurl = {:?}\n{user}\n",
+        a.url, b.url
+    )
+}
