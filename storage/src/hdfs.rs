@@ -47,9 +47,14 @@ impl HdfsStorage {
             .map_err(|e| hdfs_error("connect", &spec.url, e))?;
         Ok(HdfsStorage { client })
     }
+
+    /// The native client, for the NameNode calls in `namenode.rs`.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
 }
 
-fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
+pub(crate) fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
     let kind = match &err {
         HdfsError::FileNotFound(_) => ErrorKind::NotFound,
         HdfsError::AlreadyExists(_) => ErrorKind::AlreadyExists,

@@ -22,6 +22,11 @@ use crate::security::user::User;
 
 use crate::glob::{GlobPattern, expand_glob, get_path_components, unescape_component};
 use crate::proto::hdfs::{ContentSummaryProto, FileEncryptionInfoProto, HdfsFileStatusProto};
+// hsync patch: snapshots and extended attributes.
+use crate::proto::hdfs::x_attr_proto::XAttrNamespaceProto;
+use crate::proto::hdfs::{XAttrProto, XAttrSetFlagProto};
+use crate::snapshot::{SnapshotDiffReport, SnapshottableDirectory};
+use crate::xattr::XAttr;
 
 const TRASH_ROOT_DIR: &str = ".Trash";
 const TRASH_CURRENT_DIR: &str = "Current";
@@ -1180,6 +1185,149 @@ impl Client {
             .await?
             .result
             .into())
+    }
+
+    // hsync patch: snapshots and extended attributes.
+
+    /// Allow snapshots of the directory at `path` (superuser only).
+    pub async fn allow_snapshot(&self, path: &str) -> Result<()> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        link.protocol.allow_snapshot(&resolved_path).await?;
+        Ok(())
+    }
+
+    /// Disallow snapshots of the directory at `path`, which must have none
+    /// (superuser only).
+    pub async fn disallow_snapshot(&self, path: &str) -> Result<()> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        link.protocol.disallow_snapshot(&resolved_path).await?;
+        Ok(())
+    }
+
+    /// Create a snapshot of the snapshottable directory at `path`, named
+    /// `name` or, without one, after the time (`s20240101-120000.000`).
+    /// Returns the snapshot's path, `path/.snapshot/NAME`.
+    pub async fn create_snapshot(&self, path: &str, name: Option<&str>) -> Result<String> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let snapshot_path = link
+            .protocol
+            .create_snapshot(&resolved_path, name)
+            .await?
+            .snapshot_path;
+        // The NameNode answers with its own path; give it back in ours.
+        Ok(match snapshot_path.strip_prefix(resolved_path.as_str()) {
+            Some(rest) => Self::join_paths(&self.absolute_path(path), rest),
+            None => snapshot_path,
+        })
+    }
+
+    /// Delete the snapshot `name` of the directory at `path`.
+    pub async fn delete_snapshot(&self, path: &str, name: &str) -> Result<()> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        link.protocol.delete_snapshot(&resolved_path, name).await?;
+        Ok(())
+    }
+
+    /// Rename the snapshot `old_name` of the directory at `path` to `new_name`.
+    pub async fn rename_snapshot(&self, path: &str, old_name: &str, new_name: &str) -> Result<()> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        link.protocol
+            .rename_snapshot(&resolved_path, old_name, new_name)
+            .await?;
+        Ok(())
+    }
+
+    /// The snapshottable directories the user owns (every one for the
+    /// superuser). The paths are the NameNode's: with viewfs, only the
+    /// fallback name service is asked, and its paths are not mapped back.
+    pub async fn get_snapshottable_dir_listing(&self) -> Result<Vec<SnapshottableDirectory>> {
+        let listing = self
+            .mount_table
+            .fallback
+            .protocol
+            .get_snapshottable_dir_listing()
+            .await?
+            .snapshottable_dir_list;
+        listing
+            .map(|l| l.snapshottable_dir_listing)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|dir| {
+                let parent = String::from_utf8(dir.parent_fullpath).map_err(|e| {
+                    HdfsError::InvalidArgument(format!("parent path is not UTF-8: {e}"))
+                })?;
+                Ok(SnapshottableDirectory {
+                    status: FileStatus::from(dir.dir_status, &parent),
+                    snapshot_number: dir.snapshot_number,
+                    snapshot_quota: dir.snapshot_quota,
+                })
+            })
+            .collect()
+    }
+
+    /// The differences in the snapshottable directory at `path` from
+    /// snapshot `from` to snapshot `to`; an empty name stands for the current
+    /// tree. Entry paths are relative to `path`.
+    pub async fn get_snapshot_diff_report(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<SnapshotDiffReport> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let report = link
+            .protocol
+            .get_snapshot_diff_report(&resolved_path, from, to)
+            .await?
+            .diff_report;
+        let mut report = SnapshotDiffReport::try_from(report)?;
+        report.snapshot_root = self.absolute_path(path);
+        Ok(report)
+    }
+
+    /// Set an extended attribute of the file or directory at `path`, creating
+    /// it or replacing its value.
+    pub async fn set_xattr(&self, path: &str, xattr: XAttr) -> Result<()> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let flag = XAttrSetFlagProto::XattrCreate as u32 | XAttrSetFlagProto::XattrReplace as u32;
+        link.protocol
+            .set_xattr(&resolved_path, xattr.into(), flag)
+            .await?;
+        Ok(())
+    }
+
+    /// Every extended attribute of `path`, with its value, that the user may
+    /// read.
+    pub async fn get_xattrs(&self, path: &str) -> Result<Vec<XAttr>> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let response = link.protocol.get_xattrs(&resolved_path, Vec::new()).await?;
+        Ok(response.x_attrs.into_iter().map(XAttr::from).collect())
+    }
+
+    /// The prefixed names (`user.name`) of the extended attributes of `path`
+    /// that the user may read.
+    pub async fn list_xattrs(&self, path: &str) -> Result<Vec<String>> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let response = link.protocol.list_xattrs(&resolved_path).await?;
+        Ok(response
+            .x_attrs
+            .into_iter()
+            .map(|x| XAttr::from(x).full_name())
+            .collect())
+    }
+
+    /// Remove the extended attribute with the prefixed name `name`
+    /// (`user.name`) from `path`.
+    pub async fn remove_xattr(&self, path: &str, name: &str) -> Result<()> {
+        let (namespace, name) = XAttr::parse_name(name)?;
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let xattr = XAttrProto {
+            namespace: XAttrNamespaceProto::from(namespace) as i32,
+            name,
+            value: None,
+        };
+        link.protocol.remove_xattr(&resolved_path, xattr).await?;
+        Ok(())
     }
 
     /// Get all file statuses matching the glob `pattern`. Supports Hadoop-style globbing

@@ -58,7 +58,10 @@ pub(crate) mod hdfs;
 pub mod minidfs;
 pub(crate) mod proto;
 pub(crate) mod security;
+// hsync patch: snapshots and extended attributes.
+pub mod snapshot;
 pub mod sync;
+pub mod xattr;
 
 pub use client::WriteOptions;
 pub use client::{Client, ClientBuilder};

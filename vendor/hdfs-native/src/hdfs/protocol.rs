@@ -508,6 +508,132 @@ impl NamenodeProtocol {
         self.call("getAclStatus", message, false).await
     }
 
+    // hsync patch: snapshot and xattr calls (ClientNamenodeProtocol.proto, xattr.proto).
+    pub(crate) async fn allow_snapshot(
+        &self,
+        snapshot_root: &str,
+    ) -> Result<hdfs::AllowSnapshotResponseProto> {
+        let message = hdfs::AllowSnapshotRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+        };
+        self.call("allowSnapshot", message, true).await
+    }
+
+    pub(crate) async fn disallow_snapshot(
+        &self,
+        snapshot_root: &str,
+    ) -> Result<hdfs::DisallowSnapshotResponseProto> {
+        let message = hdfs::DisallowSnapshotRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+        };
+        self.call("disallowSnapshot", message, true).await
+    }
+
+    pub(crate) async fn create_snapshot(
+        &self,
+        snapshot_root: &str,
+        snapshot_name: Option<&str>,
+    ) -> Result<hdfs::CreateSnapshotResponseProto> {
+        let message = hdfs::CreateSnapshotRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+            snapshot_name: snapshot_name.map(str::to_string),
+        };
+        self.call("createSnapshot", message, true).await
+    }
+
+    pub(crate) async fn delete_snapshot(
+        &self,
+        snapshot_root: &str,
+        snapshot_name: &str,
+    ) -> Result<hdfs::DeleteSnapshotResponseProto> {
+        let message = hdfs::DeleteSnapshotRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+            snapshot_name: snapshot_name.to_string(),
+        };
+        self.call("deleteSnapshot", message, true).await
+    }
+
+    pub(crate) async fn rename_snapshot(
+        &self,
+        snapshot_root: &str,
+        snapshot_old_name: &str,
+        snapshot_new_name: &str,
+    ) -> Result<hdfs::RenameSnapshotResponseProto> {
+        let message = hdfs::RenameSnapshotRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+            snapshot_old_name: snapshot_old_name.to_string(),
+            snapshot_new_name: snapshot_new_name.to_string(),
+        };
+        self.call("renameSnapshot", message, true).await
+    }
+
+    pub(crate) async fn get_snapshottable_dir_listing(
+        &self,
+    ) -> Result<hdfs::GetSnapshottableDirListingResponseProto> {
+        let message = hdfs::GetSnapshottableDirListingRequestProto::default();
+        self.call("getSnapshottableDirListing", message, false)
+            .await
+    }
+
+    pub(crate) async fn get_snapshot_diff_report(
+        &self,
+        snapshot_root: &str,
+        from_snapshot: &str,
+        to_snapshot: &str,
+    ) -> Result<hdfs::GetSnapshotDiffReportResponseProto> {
+        let message = hdfs::GetSnapshotDiffReportRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+            from_snapshot: from_snapshot.to_string(),
+            to_snapshot: to_snapshot.to_string(),
+        };
+        self.call("getSnapshotDiffReport", message, false).await
+    }
+
+    pub(crate) async fn set_xattr(
+        &self,
+        src: &str,
+        x_attr: hdfs::XAttrProto,
+        flag: u32,
+    ) -> Result<hdfs::SetXAttrResponseProto> {
+        let message = hdfs::SetXAttrRequestProto {
+            src: src.to_string(),
+            x_attr: Some(x_attr),
+            flag: Some(flag),
+        };
+        self.call("setXAttr", message, true).await
+    }
+
+    pub(crate) async fn get_xattrs(
+        &self,
+        src: &str,
+        x_attrs: Vec<hdfs::XAttrProto>,
+    ) -> Result<hdfs::GetXAttrsResponseProto> {
+        let message = hdfs::GetXAttrsRequestProto {
+            src: src.to_string(),
+            x_attrs,
+        };
+        self.call("getXAttrs", message, false).await
+    }
+
+    pub(crate) async fn list_xattrs(&self, src: &str) -> Result<hdfs::ListXAttrsResponseProto> {
+        let message = hdfs::ListXAttrsRequestProto {
+            src: src.to_string(),
+        };
+        self.call("listXAttrs", message, false).await
+    }
+
+    pub(crate) async fn remove_xattr(
+        &self,
+        src: &str,
+        x_attr: hdfs::XAttrProto,
+    ) -> Result<hdfs::RemoveXAttrResponseProto> {
+        let message = hdfs::RemoveXAttrRequestProto {
+            src: src.to_string(),
+            x_attr: Some(x_attr),
+        };
+        self.call("removeXAttr", message, true).await
+    }
+
     pub(crate) async fn get_additional_datanode(
         &self,
         path: &str,

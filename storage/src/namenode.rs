@@ -1,0 +1,299 @@
+//! NameNode calls outside the [`Storage`](crate::Storage) trait: snapshots,
+//! snapshot diffs and extended attributes, on an [`HdfsStorage`].
+//!
+//! These are plain async functions over the vendored `hdfs-native` client
+//! (see `vendor/README.md` for the calls the patch adds). They take an
+//! [`HdfsStorage`] (from [`HdfsStorage::connect`]), not the `dyn Storage`
+//! that [`Connections`](crate::Connections) hands out. Errors are
+//! [`StorageError`](crate::StorageError)s like the rest of the crate; the
+//! NameNode's own refusals (`SnapshotException`: not snapshottable, name
+//! taken, snapshots still present...) come back as `ErrorKind::Other` with
+//! the NameNode's message.
+//!
+//! Paths in a [`DiffEntry`] are relative to the snapshot root, `/`-separated,
+//! with no leading `/`; the empty string is the root itself, so
+//! [`join`](crate::join)`(root, &entry.source)` gives the absolute path.
+//!
+//! # How a Hadoop 2.7.3 NameNode reports a diff (seen in `tests/namenode.rs`)
+//!
+//! - **Order:** for each modified directory or file, in path order (a parent
+//!   before its children, siblings by name): its `M` entry, then for a
+//!   directory its created children (`+`, by name), then its deleted or
+//!   renamed-away children (`-`/`R`, by name).
+//! - **Overwriting a file is `-` and `+` of the same path**, not `M`: the
+//!   new file is a new inode. Only in-place changes (append, attributes) are
+//!   `M`. The parent directory gets an `M`.
+//! - **Paths of modified directories are those of the earlier snapshot.**
+//!   Changes inside a renamed directory are listed under its *old* name
+//!   (`R ./d1 -> ./d2`, then `M ./d1`, `+ ./d1/new`), while a rename's target
+//!   is in the `to` state: a file moved into the renamed directory is
+//!   `R ./f -> ./d2/f`. A reversed diff (`from` newer than `to`) still lists
+//!   changes under the earlier names (`R ./d2 -> ./d1`, `M ./d1`). To replay
+//!   a diff, apply the renames first and map the other paths through them,
+//!   as DistCp's `-diff` does.
+//! - Only the top of a created or deleted subtree is listed; a file created
+//!   and renamed between the two snapshots is just a `+` of its final name.
+//! - `M .` (the root) appears when the root's own children changed.
+//!
+//! # Not supported yet
+//!
+//! - **Authentication: only SIMPLE is tested.** Kerberos settings are passed
+//!   through to hdfs-native, but no test runs these calls against a secured
+//!   cluster.
+//! - **No file checksums.** `getFileChecksum` is answered by the DataNodes
+//!   (the `OP_BLOCK_CHECKSUM` data-transfer operation), not the NameNode;
+//!   hdfs-native has no such call and this module offers none. Comparing
+//!   files by checksum across clusters is not possible yet.
+//! - **Diffs come in one response.** Hadoop 2.7 has only
+//!   `getSnapshotDiffReport`, which returns the whole report at once; the
+//!   paged `getSnapshotDiffReportListing` (Hadoop 3) is not used, so a
+//!   diff of millions of entries is bounded by the RPC response size.
+//! - **Snapshot listing goes through `DIR/.snapshot`** (a plain directory
+//!   listing, which 2.7 supports); `getSnapshotListing` is Hadoop 3 only.
+//! - **xattrs are set create-or-replace only**; there is no create-only or
+//!   replace-only flag. `raw.*` attributes are visible only through
+//!   `/.reserved/raw/...` paths, `trusted.*` only to the superuser, and
+//!   `system.*`/`security.*` are for the NameNode's own use.
+//! - **viewfs:** [`snapshottable_dirs`] asks only the fallback name service
+//!   and reports its paths unmapped.
+
+use std::fmt;
+
+use hdfs_native::snapshot::{DiffType, SnapshotDiffEntry};
+use hdfs_native::xattr::XAttr as NativeXAttr;
+pub use hdfs_native::xattr::XAttrNamespace;
+
+use crate::hdfs::hdfs_error;
+use crate::{join, HdfsStorage, Result};
+
+/// What happened to a path between two snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DiffKind {
+    Create,
+    /// A file's contents or attributes changed, or a directory's children.
+    Modify,
+    Delete,
+    /// Renamed (or moved within the snapshot root) from `source` to `target`.
+    Rename,
+}
+
+impl DiffKind {
+    /// Hadoop's label: `+`, `M`, `-` or `R`.
+    pub fn label(self) -> &'static str {
+        match self {
+            DiffKind::Create => "+",
+            DiffKind::Modify => "M",
+            DiffKind::Delete => "-",
+            DiffKind::Rename => "R",
+        }
+    }
+}
+
+/// One entry of a snapshot diff.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DiffEntry {
+    pub kind: DiffKind,
+    /// The path in the older state, relative to the snapshot root (`""` is
+    /// the root).
+    pub source: String,
+    /// For [`DiffKind::Rename`], the path in the newer state; `None`
+    /// otherwise.
+    pub target: Option<String>,
+}
+
+/// Hadoop's `SnapshotDiff` format: `M\t.`, `+\t./x`, `R\t./a -> ./b`.
+impl fmt::Display for DiffEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |p: &str| {
+            if p.is_empty() {
+                ".".to_string()
+            } else {
+                format!("./{p}")
+            }
+        };
+        write!(f, "{}\t{}", self.kind.label(), show(&self.source))?;
+        if let Some(target) = &self.target {
+            write!(f, " -> {}", show(target))?;
+        }
+        Ok(())
+    }
+}
+
+impl From<SnapshotDiffEntry> for DiffEntry {
+    fn from(entry: SnapshotDiffEntry) -> Self {
+        DiffEntry {
+            kind: match entry.diff_type {
+                DiffType::Create => DiffKind::Create,
+                DiffType::Modify => DiffKind::Modify,
+                DiffType::Delete => DiffKind::Delete,
+                DiffType::Rename => DiffKind::Rename,
+            },
+            source: entry.source,
+            target: entry.target,
+        }
+    }
+}
+
+/// An extended attribute: `user.name = value`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct XAttr {
+    pub namespace: XAttrNamespace,
+    /// The name without its namespace prefix.
+    pub name: String,
+    /// The value; an attribute set without one reads back empty.
+    pub value: Vec<u8>,
+}
+
+impl XAttr {
+    /// An attribute in the `user` namespace, the only one ordinary users own.
+    pub fn user(name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
+        XAttr {
+            namespace: XAttrNamespace::User,
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// The prefixed name Hadoop shows: `user.name`.
+    pub fn full_name(&self) -> String {
+        format!("{}.{}", self.namespace, self.name)
+    }
+}
+
+/// The path of snapshot `name` of `dir`: `dir/.snapshot/name`, readable like
+/// any directory.
+pub fn snapshot_path(dir: &str, name: &str) -> String {
+    join(dir, &format!(".snapshot/{name}"))
+}
+
+/// Allows snapshots of `dir` (`hdfs dfsadmin -allowSnapshot`; superuser
+/// only). Allowing it again is not an error.
+pub async fn allow_snapshot(hdfs: &HdfsStorage, dir: &str) -> Result<()> {
+    hdfs.client()
+        .allow_snapshot(dir)
+        .await
+        .map_err(|e| hdfs_error("allow snapshot", dir, e))
+}
+
+/// Disallows snapshots of `dir`, which must have none left (superuser only).
+pub async fn disallow_snapshot(hdfs: &HdfsStorage, dir: &str) -> Result<()> {
+    hdfs.client()
+        .disallow_snapshot(dir)
+        .await
+        .map_err(|e| hdfs_error("disallow snapshot", dir, e))
+}
+
+/// Creates snapshot `name` of the snapshottable `dir`; returns its path
+/// (`dir/.snapshot/name`).
+pub async fn create_snapshot(hdfs: &HdfsStorage, dir: &str, name: &str) -> Result<String> {
+    hdfs.client()
+        .create_snapshot(dir, Some(name))
+        .await
+        .map_err(|e| hdfs_error("create snapshot", dir, e))
+}
+
+/// Deletes snapshot `name` of `dir`.
+pub async fn delete_snapshot(hdfs: &HdfsStorage, dir: &str, name: &str) -> Result<()> {
+    hdfs.client()
+        .delete_snapshot(dir, name)
+        .await
+        .map_err(|e| hdfs_error("delete snapshot", dir, e))
+}
+
+/// Renames snapshot `from` of `dir` to `to`.
+pub async fn rename_snapshot(hdfs: &HdfsStorage, dir: &str, from: &str, to: &str) -> Result<()> {
+    hdfs.client()
+        .rename_snapshot(dir, from, to)
+        .await
+        .map_err(|e| hdfs_error("rename snapshot", dir, e))
+}
+
+/// The names of the snapshots of `dir`, sorted. A `dir` that is not
+/// snapshottable is an error (`Other`, "Directory is not a snapshottable
+/// directory"), a missing one `NotFound`.
+pub async fn list_snapshots(hdfs: &HdfsStorage, dir: &str) -> Result<Vec<String>> {
+    let snapshots = join(dir, ".snapshot");
+    let mut names: Vec<String> = hdfs
+        .client()
+        .list_status(&snapshots, false)
+        .await
+        .map_err(|e| hdfs_error("list snapshots", dir, e))?
+        .into_iter()
+        .map(|status| crate::parent_and_name(&status.path).1.to_string())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// The snapshottable directories the user owns (all of them for the
+/// superuser), sorted.
+pub async fn snapshottable_dirs(hdfs: &HdfsStorage) -> Result<Vec<String>> {
+    let mut dirs: Vec<String> = hdfs
+        .client()
+        .get_snapshottable_dir_listing()
+        .await
+        .map_err(|e| hdfs_error("list snapshottable directories", "/", e))?
+        .into_iter()
+        .map(|dir| dir.status.path)
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// What changed under the snapshottable `dir` from snapshot `from` to
+/// snapshot `to`, in the NameNode's order. An empty name (or `.`, as in
+/// `hdfs snapshotDiff`) stands for the current tree, so `to = ""` gives the
+/// changes since `from`.
+pub async fn snapshot_diff(
+    hdfs: &HdfsStorage,
+    dir: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DiffEntry>> {
+    let current = |name: &str| if name == "." { "" } else { name }.to_string();
+    let report = hdfs
+        .client()
+        .get_snapshot_diff_report(dir, &current(from), &current(to))
+        .await
+        .map_err(|e| hdfs_error("snapshot diff", dir, e))?;
+    Ok(report.entries.into_iter().map(DiffEntry::from).collect())
+}
+
+/// The extended attributes of `path` the user may read, with their values,
+/// in the NameNode's order.
+pub async fn xattrs(hdfs: &HdfsStorage, path: &str) -> Result<Vec<XAttr>> {
+    Ok(hdfs
+        .client()
+        .get_xattrs(path)
+        .await
+        .map_err(|e| hdfs_error("get xattrs", path, e))?
+        .into_iter()
+        .map(|x| XAttr {
+            namespace: x.namespace,
+            name: x.name,
+            value: x.value,
+        })
+        .collect())
+}
+
+/// Sets an extended attribute on `path`, creating or replacing it.
+pub async fn set_xattr(hdfs: &HdfsStorage, path: &str, xattr: &XAttr) -> Result<()> {
+    let native = NativeXAttr::new(xattr.namespace, xattr.name.clone(), xattr.value.clone());
+    hdfs.client()
+        .set_xattr(path, native)
+        .await
+        .map_err(|e| hdfs_error("set xattr", path, e))
+}
+
+/// Removes the extended attribute `namespace.name` from `path`.
+pub async fn remove_xattr(
+    hdfs: &HdfsStorage,
+    path: &str,
+    namespace: XAttrNamespace,
+    name: &str,
+) -> Result<()> {
+    hdfs.client()
+        .remove_xattr(path, &format!("{namespace}.{name}"))
+        .await
+        .map_err(|e| hdfs_error("remove xattr", path, e))
+}

@@ -1,0 +1,498 @@
+//! Snapshots, snapshot diffs and xattrs against a real HDFS cluster, checked
+//! against Hadoop's own tools (`scripts/hdfs snapshotdiff`, FsShell).
+//!
+//! Needs `eval "$(scripts/hdfs env)"` (HSYNC_TEST_HDFS_A); fails, never
+//! skips, without it.
+
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hsync_storage::namenode::{self, DiffEntry, DiffKind, XAttr, XAttrNamespace};
+use hsync_storage::{
+    join, Attributes, CreateOptions, ErrorKind, HdfsSpec, HdfsStorage, Result, Storage,
+};
+
+fn cluster_url() -> String {
+    std::env::var("HSYNC_TEST_HDFS_A").unwrap_or_else(|_| {
+        panic!(
+            "HSYNC_TEST_HDFS_A is not set: these tests need the real HDFS clusters. \
+             Run `scripts/hdfs start` and `eval \"$(scripts/hdfs env)\"` first."
+        )
+    })
+}
+
+fn connect() -> HdfsStorage {
+    let spec = HdfsSpec {
+        url: cluster_url(),
+        ..HdfsSpec::default()
+    };
+    HdfsStorage::connect(&spec).expect("connect to cluster a")
+}
+
+/// A fresh path per test: `/t/namenode-<pid>-<nanos>-<name>`.
+fn unique_root(name: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("/t/namenode-{}-{nanos}-{name}", std::process::id())
+}
+
+/// Runs `scripts/hdfs ARGS` (Hadoop's own tools) and returns its stdout.
+fn hadoop(args: &[&str]) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/hdfs");
+    let output = Command::new(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
+    assert!(
+        output.status.success(),
+        "scripts/hdfs {args:?} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("tool output is UTF-8")
+}
+
+/// Retries a transient failure (a DataNode restarting under fault tests).
+async fn retry<T, F, Fut>(what: &str, mut call: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Ok(value) => return value,
+            Err(e) if e.kind == ErrorKind::Transient && tries < 10 => {
+                tries += 1;
+                eprintln!("{what}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(500 * tries)).await;
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
+/// Writes (or overwrites) a file of `len` bytes.
+async fn write(hdfs: &HdfsStorage, path: &str, len: usize) {
+    retry(&format!("write {path}"), || async {
+        let mut writer = hdfs.create(path, &CreateOptions::default()).await?;
+        writer.write(Bytes::from(vec![b'x'; len])).await?;
+        writer.close().await
+    })
+    .await
+}
+
+async fn mkdir(hdfs: &HdfsStorage, path: &str) {
+    hdfs.create_dir(path).await.expect("mkdir");
+}
+
+/// Parses `SnapshotDiff` output: a header line, then `L\t./path` or
+/// `R\t./a -> ./b` lines.
+fn parse_hadoop_diff(output: &str) -> Vec<DiffEntry> {
+    let relative = |p: &str| -> String {
+        match p {
+            "." => String::new(),
+            p => p
+                .strip_prefix("./")
+                .unwrap_or_else(|| panic!("unexpected path {p:?}"))
+                .to_string(),
+        }
+    };
+    output
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with("Difference between"))
+        .map(|line| {
+            let (label, paths) = line
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("unexpected SnapshotDiff line {line:?}"));
+            let kind = match label {
+                "+" => DiffKind::Create,
+                "M" => DiffKind::Modify,
+                "-" => DiffKind::Delete,
+                "R" => DiffKind::Rename,
+                _ => panic!("unexpected label in {line:?}"),
+            };
+            let (source, target) = match paths.split_once(" -> ") {
+                Some((source, target)) => (relative(source), Some(relative(target))),
+                None => (relative(paths), None),
+            };
+            DiffEntry {
+                kind,
+                source,
+                target,
+            }
+        })
+        .collect()
+}
+
+fn show(entries: &[DiffEntry]) -> String {
+    entries
+        .iter()
+        .map(|e| format!("  {e}\n"))
+        .collect::<String>()
+}
+
+/// Asserts that hsync's diff and Hadoop's SnapshotDiff list the same entries,
+/// in the same order (both come from the one NameNode call).
+fn assert_same_diff(root: &str, from: &str, to: &str, ours: &[DiffEntry]) {
+    let theirs = parse_hadoop_diff(&hadoop(&["snapshotdiff", "a", root, from, to]));
+    eprintln!(
+        "diff {from} -> {to}:\nhsync:\n{}hadoop:\n{}",
+        show(ours),
+        show(&theirs)
+    );
+    assert_eq!(
+        ours,
+        theirs.as_slice(),
+        "hsync's diff {from} -> {to} differs from Hadoop's SnapshotDiff\nhsync:\n{}hadoop:\n{}",
+        show(ours),
+        show(&theirs)
+    );
+}
+
+fn entry(kind: DiffKind, source: &str, target: Option<&str>) -> DiffEntry {
+    DiffEntry {
+        kind,
+        source: source.to_string(),
+        target: target.map(str::to_string),
+    }
+}
+
+/// Removes a test tree: its snapshots first, then the files.
+async fn cleanup(hdfs: &HdfsStorage, root: &str) {
+    for name in namenode::list_snapshots(hdfs, root)
+        .await
+        .unwrap_or_default()
+    {
+        namenode::delete_snapshot(hdfs, root, &name)
+            .await
+            .expect("delete snapshot");
+    }
+    namenode::disallow_snapshot(hdfs, root)
+        .await
+        .expect("disallow snapshot");
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_diff_matches_hadoop_snapshot_diff() {
+    let hdfs = connect();
+    let root = unique_root("diff");
+    let p = |rel: &str| join(&root, rel);
+
+    mkdir(&hdfs, &root).await;
+    write(&hdfs, &p("keep.txt"), 10).await;
+    write(&hdfs, &p("gone.txt"), 10).await;
+    write(&hdfs, &p("old.txt"), 10).await;
+    write(&hdfs, &p("dir-old/child.txt"), 10).await;
+    write(&hdfs, &p("dir-old/sub/deep.txt"), 10).await;
+    write(&hdfs, &p("stay/inner.txt"), 10).await;
+    write(&hdfs, &p("stay/chmod.txt"), 10).await;
+
+    namenode::allow_snapshot(&hdfs, &root).await.unwrap();
+    // Allowing twice is accepted, as by dfsadmin.
+    namenode::allow_snapshot(&hdfs, &root).await.unwrap();
+    let s1 = namenode::create_snapshot(&hdfs, &root, "s1").await.unwrap();
+    assert_eq!(s1, namenode::snapshot_path(&root, "s1"));
+    assert_eq!(s1, format!("{root}/.snapshot/s1"));
+    assert_eq!(
+        namenode::list_snapshots(&hdfs, &root).await.unwrap(),
+        ["s1"]
+    );
+
+    // Create, modify by overwrite with another size, delete, rename a file
+    // and a directory (and change children of the renamed directory), and
+    // change a file's attributes only.
+    write(&hdfs, &p("fresh.txt"), 5).await;
+    write(&hdfs, &p("fresh-dir/x.txt"), 5).await;
+    write(&hdfs, &p("keep.txt"), 25).await;
+    write(&hdfs, &p("stay/inner.txt"), 25).await;
+    hdfs.remove_file(&p("gone.txt")).await.unwrap();
+    hdfs.rename(&p("old.txt"), &p("new.txt")).await.unwrap();
+    hdfs.rename(&p("dir-old"), &p("dir-new")).await.unwrap();
+    write(&hdfs, &p("dir-new/child.txt"), 30).await;
+    write(&hdfs, &p("dir-new/added.txt"), 3).await;
+    let chmod = Attributes {
+        permission: Some(0o600),
+        ..Attributes::default()
+    };
+    hdfs.set_attributes(&p("stay/chmod.txt"), &chmod)
+        .await
+        .unwrap();
+
+    let s2 = namenode::create_snapshot(&hdfs, &root, "s2").await.unwrap();
+    assert_eq!(s2, format!("{root}/.snapshot/s2"));
+    assert_eq!(
+        namenode::list_snapshots(&hdfs, &root).await.unwrap(),
+        ["s1", "s2"]
+    );
+
+    let diff = namenode::snapshot_diff(&hdfs, &root, "s1", "s2")
+        .await
+        .unwrap();
+    assert_same_diff(&root, "s1", "s2", &diff);
+
+    // What the entries say, as Hadoop 2.7.3 reports them.
+    let has = |e: DiffEntry| {
+        assert!(diff.contains(&e), "missing {e:?} in\n{}", show(&diff));
+    };
+    has(entry(DiffKind::Modify, "", None));
+    has(entry(DiffKind::Create, "fresh.txt", None));
+    has(entry(DiffKind::Create, "fresh-dir", None));
+    has(entry(DiffKind::Delete, "gone.txt", None));
+    has(entry(DiffKind::Rename, "old.txt", Some("new.txt")));
+    has(entry(DiffKind::Rename, "dir-old", Some("dir-new")));
+    has(entry(DiffKind::Modify, "stay/chmod.txt", None));
+    // Overwriting a file replaces its inode: a delete and a create, not `M`.
+    has(entry(DiffKind::Create, "keep.txt", None));
+    has(entry(DiffKind::Delete, "keep.txt", None));
+    has(entry(DiffKind::Modify, "stay", None));
+    has(entry(DiffKind::Create, "stay/inner.txt", None));
+    has(entry(DiffKind::Delete, "stay/inner.txt", None));
+    assert!(!diff.contains(&entry(DiffKind::Modify, "keep.txt", None)));
+    // Changes inside a renamed directory are listed under its old name.
+    has(entry(DiffKind::Modify, "dir-old", None));
+    has(entry(DiffKind::Create, "dir-old/added.txt", None));
+    has(entry(DiffKind::Create, "dir-old/child.txt", None));
+    has(entry(DiffKind::Delete, "dir-old/child.txt", None));
+    assert!(
+        !diff.iter().any(|e| e.source.starts_with("dir-new")),
+        "{}",
+        show(&diff)
+    );
+    // Nothing inside a created directory is listed.
+    assert!(
+        !diff.iter().any(|e| e.source.starts_with("fresh-dir/")),
+        "{}",
+        show(&diff)
+    );
+
+    // To the current tree: an empty name, or `.` as the Hadoop tool takes.
+    write(&hdfs, &p("after-s2.txt"), 1).await;
+    let to_current = namenode::snapshot_diff(&hdfs, &root, "s2", "")
+        .await
+        .unwrap();
+    assert_same_diff(&root, "s2", ".", &to_current);
+    assert!(
+        to_current.contains(&entry(DiffKind::Create, "after-s2.txt", None)),
+        "{}",
+        show(&to_current)
+    );
+    let dot = namenode::snapshot_diff(&hdfs, &root, "s2", ".")
+        .await
+        .unwrap();
+    assert_eq!(dot, to_current);
+    // And backwards: from the newer state to the older one.
+    let backwards = namenode::snapshot_diff(&hdfs, &root, "s2", "s1")
+        .await
+        .unwrap();
+    assert_same_diff(&root, "s2", "s1", &backwards);
+    // The same snapshot on both sides: nothing.
+    assert_eq!(
+        namenode::snapshot_diff(&hdfs, &root, "s1", "s1")
+            .await
+            .unwrap(),
+        []
+    );
+
+    cleanup(&hdfs, &root).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_are_created_renamed_and_deleted() {
+    let hdfs = connect();
+    let root = unique_root("lifecycle");
+    write(&hdfs, &join(&root, "a.txt"), 4).await;
+
+    // Not snapshottable yet.
+    let err = namenode::create_snapshot(&hdfs, &root, "s1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("snapshottable"),
+        "unexpected error: {err}"
+    );
+    // Listing DIR/.snapshot of a directory that is not snapshottable is a
+    // SnapshotException, not a missing path.
+    let err = namenode::list_snapshots(&hdfs, &root).await.unwrap_err();
+    assert!(
+        err.message.contains("not a snapshottable directory"),
+        "unexpected error: {err}"
+    );
+
+    let err = namenode::list_snapshots(&hdfs, &join(&root, "missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+
+    namenode::allow_snapshot(&hdfs, &root).await.unwrap();
+    assert!(namenode::snapshottable_dirs(&hdfs)
+        .await
+        .unwrap()
+        .contains(&root));
+    assert_eq!(
+        namenode::list_snapshots(&hdfs, &root).await.unwrap(),
+        Vec::<String>::new()
+    );
+    namenode::create_snapshot(&hdfs, &root, "s1").await.unwrap();
+    namenode::create_snapshot(&hdfs, &root, "s2").await.unwrap();
+    // A name already taken is refused.
+    let err = namenode::create_snapshot(&hdfs, &root, "s2")
+        .await
+        .unwrap_err();
+    assert!(err.message.contains("s2"), "unexpected error: {err}");
+
+    // A snapshot reads like a directory.
+    let in_snapshot = hdfs
+        .stat(&join(&namenode::snapshot_path(&root, "s1"), "a.txt"))
+        .await
+        .unwrap()
+        .expect("a.txt in s1");
+    assert_eq!(in_snapshot.size, 4);
+
+    namenode::rename_snapshot(&hdfs, &root, "s2", "s3")
+        .await
+        .unwrap();
+    assert_eq!(
+        namenode::list_snapshots(&hdfs, &root).await.unwrap(),
+        ["s1", "s3"]
+    );
+
+    namenode::delete_snapshot(&hdfs, &root, "s1").await.unwrap();
+    assert_eq!(
+        namenode::list_snapshots(&hdfs, &root).await.unwrap(),
+        ["s3"]
+    );
+    assert!(hdfs
+        .stat(&namenode::snapshot_path(&root, "s1"))
+        .await
+        .unwrap()
+        .is_none());
+    let listed = hadoop(&["shell", "a", "-ls", &join(&root, ".snapshot")]);
+    assert!(
+        !listed.contains("/.snapshot/s1") && listed.contains("/.snapshot/s3"),
+        "FsShell still lists s1 or lost s3:\n{listed}"
+    );
+    // A diff against a deleted snapshot fails.
+    assert!(namenode::snapshot_diff(&hdfs, &root, "s1", "s3")
+        .await
+        .is_err());
+    // Snapshots left: cannot disallow.
+    assert!(namenode::disallow_snapshot(&hdfs, &root).await.is_err());
+
+    cleanup(&hdfs, &root).await;
+    assert!(!namenode::snapshottable_dirs(&hdfs)
+        .await
+        .unwrap()
+        .contains(&root));
+}
+
+/// `-getfattr -d -e hex PATH` output: `# file: PATH` then `name=0xHEX` lines.
+fn fsshell_xattrs(path: &str) -> Vec<(String, Vec<u8>)> {
+    let output = hadoop(&["shell", "a", "-getfattr", "-d", "-e", "hex", path]);
+    output
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| {
+            let (name, value) = line.split_once('=').unwrap_or((line, ""));
+            let hex = value.strip_prefix("0x").unwrap_or(value);
+            let bytes = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex value"))
+                .collect();
+            (name.to_string(), bytes)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn xattrs_round_trip_with_fsshell() {
+    let hdfs = connect();
+    let root = unique_root("xattr");
+    let file = join(&root, "f.txt");
+    write(&hdfs, &file, 3).await;
+
+    assert_eq!(namenode::xattrs(&hdfs, &file).await.unwrap(), []);
+
+    let text = XAttr::user("hsync.origin", "cluster-b:/data/f.txt");
+    let binary = XAttr::user("hsync.bin", vec![0u8, 0xff, b'"', b'\n', 0x80]);
+    namenode::set_xattr(&hdfs, &file, &text).await.unwrap();
+    namenode::set_xattr(&hdfs, &file, &binary).await.unwrap();
+    assert_eq!(text.full_name(), "user.hsync.origin");
+
+    // Read back through hsync.
+    let mut got = namenode::xattrs(&hdfs, &file).await.unwrap();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got, [binary.clone(), text.clone()]);
+
+    // Read back through Hadoop's FsShell.
+    let mut shell = fsshell_xattrs(&file);
+    shell.sort();
+    assert_eq!(
+        shell,
+        [
+            ("user.hsync.bin".to_string(), binary.value.clone()),
+            ("user.hsync.origin".to_string(), text.value.clone()),
+        ]
+    );
+    let plain = hadoop(&["shell", "a", "-getfattr", "-n", "user.hsync.origin", &file]);
+    assert!(
+        plain.contains("user.hsync.origin=\"cluster-b:/data/f.txt\""),
+        "{plain}"
+    );
+
+    // Set by FsShell, read by hsync; replace the value; remove one.
+    hadoop(&[
+        "shell",
+        "a",
+        "-setfattr",
+        "-n",
+        "user.shell",
+        "-v",
+        "from-java",
+        &file,
+    ]);
+    let replaced = XAttr::user("hsync.origin", "v2");
+    namenode::set_xattr(&hdfs, &file, &replaced).await.unwrap();
+    namenode::remove_xattr(&hdfs, &file, XAttrNamespace::User, "hsync.bin")
+        .await
+        .unwrap();
+    let mut got = namenode::xattrs(&hdfs, &file).await.unwrap();
+    got.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got, [replaced, XAttr::user("shell", "from-java")]);
+    let mut shell = fsshell_xattrs(&file);
+    shell.sort();
+    assert_eq!(
+        shell,
+        [
+            ("user.hsync.origin".to_string(), b"v2".to_vec()),
+            ("user.shell".to_string(), b"from-java".to_vec()),
+        ]
+    );
+
+    // An empty value, and xattrs on a directory.
+    namenode::set_xattr(&hdfs, &root, &XAttr::user("empty", Vec::new()))
+        .await
+        .unwrap();
+    assert_eq!(
+        namenode::xattrs(&hdfs, &root).await.unwrap(),
+        [XAttr::user("empty", Vec::new())]
+    );
+
+    // Errors: a missing path, a missing attribute.
+    let err = namenode::xattrs(&hdfs, &join(&root, "missing"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+    assert!(
+        namenode::remove_xattr(&hdfs, &file, XAttrNamespace::User, "never-set")
+            .await
+            .is_err()
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
