@@ -298,3 +298,64 @@ fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
     done.dedup();
     assert_eq!(done.len(), total, "a step was journaled done twice");
 }
+
+#[test]
+fn preserved_xattrs_are_visible_through_hadoops_own_fsshell() {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("xattr");
+    let dir = Dir::new();
+    dir.create("src/tagged.txt", "tagged\n");
+    dir.create("src/plain.txt", "plain\n");
+    let src = format!("{root}/src");
+    let tagged = format!("{src}/tagged.txt");
+    a.put(&dir.join("src"), &src);
+    a.shell(&["-setfattr", "-n", "user.origin", "-v", "cluster-a", &tagged]);
+    // Not valid UTF-8: a NUL, 0xff and 0x80 must survive byte for byte.
+    a.shell(&["-setfattr", "-n", "user.blob", "-v", "0x00ff7f80", &tagged]);
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"xattrs\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         preserve = [\"xattr\", \"permission\"]\n",
+        clusters(&a, &b, None),
+        a.alias(&src),
+        b.alias(&format!("{root}/dst")),
+    ));
+
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["outcome"], "success", "{summary:#}");
+    assert_eq!(summary["files_copied"], 2);
+
+    // `-getfattr -d` prints `# file: PATH` and then one `name=value` per line.
+    let xattrs = |c: &Cluster, path: &str, encoding: &[&str]| {
+        let mut args = vec!["-getfattr", "-d"];
+        args.extend_from_slice(encoding);
+        args.push(path);
+        let mut lines: Vec<String> = c
+            .shell(&args)
+            .lines()
+            .filter(|line| !line.starts_with("# file:") && !line.is_empty())
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let copy = format!("{root}/dst/tagged.txt");
+    assert_eq!(xattrs(&b, &copy, &[]), xattrs(&a, &tagged, &[]));
+    assert_eq!(
+        xattrs(&b, &copy, &["-e", "hex"]),
+        [
+            "user.blob=0x00ff7f80".to_string(),
+            format!("user.origin=0x{}", hex(b"cluster-a")),
+        ]
+    );
+    assert_eq!(
+        xattrs(&b, &format!("{root}/dst/plain.txt"), &[]),
+        Vec::<String>::new()
+    );
+    dir.hsync(["plan", "--detailed-exitcode"]).ok();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hsync_plan::{Action, Commit, Plan};
+use hsync_plan::{Action, Commit, Plan, Preserve};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// One unit of work. `job` and `action` index into the plan.
@@ -77,12 +77,21 @@ pub type Dag = DiGraph<Step, Edge>;
 pub fn build(plan: &Plan) -> Dag {
     let mut dag = Dag::new();
     for (job_index, job) in plan.jobs.iter().enumerate() {
-        add_job(&mut dag, job_index, &job.actions, job.options.commit);
+        let xattrs = job.preserves(Preserve::Xattr);
+        add_job(
+            &mut dag,
+            job_index,
+            &job.actions,
+            job.options.commit,
+            xattrs,
+        );
     }
     dag
 }
 
-fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit) {
+/// `xattrs`: the job preserves extended attributes, which are read from the
+/// source when the file is in place, so every copy gets an attributes step.
+fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit, xattrs: bool) {
     let root = dag.add_node(Step::Root { job });
     let copies_done = dag.add_node(Step::CopiesDone { job });
     dag.add_edge(root, copies_done, Edge::Needs);
@@ -127,7 +136,7 @@ fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit) {
                 });
                 dag.add_edge(node, copies_done, Edge::After);
                 inside.entry(parent).or_default().push(node);
-                if !copy.attributes.is_empty() {
+                if !copy.attributes.is_empty() || xattrs {
                     let attributes = dag.add_node(Step::FileAttributes {
                         job,
                         action: action_index,

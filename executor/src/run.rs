@@ -5,8 +5,10 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan};
-use hsync_storage::{join, temp_sibling, Attributes, Connections, ErrorKind, Storage};
+use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan, Preserve};
+use hsync_storage::{
+    join, temp_sibling, Attributes, Connections, ErrorKind, Storage, XAttr, XAttrNamespace,
+};
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -369,12 +371,30 @@ impl Context {
                 Outcome::Created
             }
             (Step::FileAttributes { .. }, Some(Action::Copy(copy))) => {
+                let path = at(&copy.path);
+                // Before the other attributes: a permission or owner taken
+                // from the source could leave hsync unable to write them.
+                if plan.preserves(Preserve::Xattr) {
+                    let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
+                    let xattrs: Vec<XAttr> = context
+                        .source
+                        .xattrs(&source)
+                        .await?
+                        .into_iter()
+                        .filter(|x| copied_xattr_namespace(x.namespace))
+                        .collect();
+                    if !xattrs.is_empty() {
+                        target.set_xattrs(&path, &xattrs).await?;
+                    }
+                }
                 // Replication was given to the create call already.
                 let attributes = Attributes {
                     replication: None,
                     ..copy.attributes.clone()
                 };
-                target.set_attributes(&at(&copy.path), &attributes).await?;
+                if !attributes.is_empty() {
+                    target.set_attributes(&path, &attributes).await?;
+                }
                 Outcome::AttributesSet
             }
             (Step::DirAttributes { .. }, Some(Action::Mkdir(a))) => {
@@ -542,6 +562,13 @@ impl Context {
             Some(_) => Ok(()),
         }
     }
+}
+
+/// The xattr namespaces a copy carries over: those a normal client may set.
+/// `system` and `security` belong to the NameNode; `raw` is visible only
+/// through `/.reserved/raw` paths, which hsync does not use.
+fn copied_xattr_namespace(namespace: XAttrNamespace) -> bool {
+    matches!(namespace, XAttrNamespace::User | XAttrNamespace::Trusted)
 }
 
 async fn set_dir_attributes(

@@ -8,7 +8,7 @@ use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
     parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind, FileReader,
-    FileWriter, HdfsSpec, Result, Storage, StorageError,
+    FileWriter, HdfsSpec, Result, Storage, StorageError, XAttr,
 };
 
 #[derive(Debug)]
@@ -197,6 +197,17 @@ impl Storage for HdfsStorage {
                 .set_times(path, mtime as u64, mtime as u64)
                 .await
                 .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    async fn xattrs(&self, path: &str) -> Result<Vec<XAttr>> {
+        crate::namenode::xattrs(self, path).await
+    }
+
+    async fn set_xattrs(&self, path: &str, xattrs: &[XAttr]) -> Result<()> {
+        for xattr in xattrs {
+            crate::namenode::set_xattr(self, path, xattr).await?;
         }
         Ok(())
     }

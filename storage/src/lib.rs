@@ -22,6 +22,7 @@ pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
+pub use namenode::{XAttr, XAttrNamespace};
 pub use path::{is_lock_name, is_temp_name, join, lock_sibling, parent_and_name, temp_sibling};
 pub use spec::{FsSpec, HdfsSpec};
 
@@ -85,6 +86,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Applies the attributes that are set in `attributes`.
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()>;
+
+    /// The extended attributes of `path` the user may read, with their
+    /// values. A backend without xattrs fails with `Unsupported`.
+    async fn xattrs(&self, path: &str) -> Result<Vec<XAttr>>;
+
+    /// Sets each of `xattrs` on `path`, creating or replacing it; attributes
+    /// `path` has that are not in the list are left alone. A backend without
+    /// xattrs fails with `Unsupported`.
+    async fn set_xattrs(&self, path: &str, xattrs: &[XAttr]) -> Result<()>;
 }
 
 /// Whether a filesystem can preserve an attribute; known from its kind
@@ -93,8 +103,9 @@ pub fn supports(spec: &FsSpec, capability: Capability) -> bool {
     use Capability::*;
     match spec {
         FsSpec::Local => matches!(capability, Times | Permission | Owner | Group),
-        // ACLs and xattrs need NameNode calls hdfs-native lacks (issue 5).
-        FsSpec::Hdfs(_) => !matches!(capability, Acl | Xattr),
+        // ACLs need NameNode calls hdfs-native lacks (issue 5); xattrs go
+        // through the vendored patch (`namenode`).
+        FsSpec::Hdfs(_) => !matches!(capability, Acl),
     }
 }
 

@@ -14,7 +14,7 @@ use filetime::FileTime;
 
 use crate::{
     Attributes, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result, Storage,
-    StorageError,
+    StorageError, XAttr,
 };
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -169,6 +169,26 @@ impl Storage for LocalStorage {
         })
         .await
     }
+
+    /// hsync reads and writes no xattrs on the local filesystem; the
+    /// manifest refuses `preserve = ["xattr"]` with a local side before
+    /// this is reached.
+    async fn xattrs(&self, path: &str) -> Result<Vec<XAttr>> {
+        Err(no_xattrs("get xattrs", path))
+    }
+
+    async fn set_xattrs(&self, path: &str, _xattrs: &[XAttr]) -> Result<()> {
+        Err(no_xattrs("set xattrs", path))
+    }
+}
+
+fn no_xattrs(op: &'static str, path: &str) -> StorageError {
+    StorageError::new(
+        op,
+        path,
+        crate::ErrorKind::Unsupported,
+        "extended attributes are not supported on the local filesystem",
+    )
 }
 
 fn file_time(ms: i64) -> FileTime {

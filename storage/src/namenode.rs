@@ -4,7 +4,9 @@
 //! These are plain async functions over the vendored `hdfs-native` client
 //! (see `vendor/README.md` for the calls the patch adds). They take an
 //! [`HdfsStorage`] (from [`HdfsStorage::connect`]), not the `dyn Storage`
-//! that [`Connections`](crate::Connections) hands out. Errors are
+//! that [`Connections`](crate::Connections) hands out; the xattr calls are
+//! also behind [`Storage::xattrs`](crate::Storage::xattrs) and
+//! [`Storage::set_xattrs`](crate::Storage::set_xattrs). Errors are
 //! [`StorageError`](crate::StorageError)s like the rest of the crate; the
 //! NameNode's own refusals (`SnapshotException`: not snapshottable, name
 //! taken, snapshots still present...) come back as `ErrorKind::Other` with

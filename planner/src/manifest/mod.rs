@@ -500,6 +500,25 @@ impl Checker<'_> {
                 }
             }
         }
+        // Other attributes come with the source's listing; xattrs are read
+        // from the source file itself, so its filesystem must have them.
+        // (When the target cannot take them either, that error says enough.)
+        if let (Some((source, _)), Some(target)) = (&source_fs, &target) {
+            for flag in &job.preserve {
+                let flag_value = *flag.get_ref();
+                if flag_value == Preserve::Xattr
+                    && backend_supports(&target.fs, flag_value)
+                    && !backend_supports(source, flag_value)
+                {
+                    let message = format!(
+                        "the source filesystem ({}) has no xattrs hsync can read, so it cannot preserve `xattr`",
+                        source.describe()
+                    );
+                    self.error(flag.span(), message, "needs an HDFS source")
+                        .help = Some("remove \"xattr\" from `preserve` (hsync never drops a flag silently): extended attributes are copied only from HDFS to HDFS".into());
+                }
+            }
+        }
 
         if self.errors.len() > errors_before {
             return None;

@@ -223,6 +223,43 @@ preserve = ["times", "replication"]
 }
 
 #[test]
+fn preserve_xattr_from_a_local_source() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+
+[[job]]
+name = "reports"
+sources = ["data/reports"]
+target = "prod:/data/reports"
+preserve = ["times", "xattr"]
+"#
+    ));
+}
+
+#[test]
+fn preserve_xattr_from_hdfs_to_hdfs_is_accepted() {
+    let manifest = parse(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+
+[clusters.dr]
+url = "hdfs://nn2:8020"
+
+[[job]]
+name = "reports"
+sources = ["prod:/data/reports"]
+target = "dr:/data/reports"
+preserve = ["xattr"]
+"#,
+    )
+    .expect("an HDFS to HDFS job may preserve xattrs");
+    assert_eq!(manifest.jobs[0].options.preserve, vec![Preserve::Xattr]);
+}
+
+#[test]
 fn cluster_url_not_hdfs() {
     insta::assert_snapshot!(report(
         r#"
