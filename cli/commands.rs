@@ -1,5 +1,6 @@
 //! One function per subcommand; each returns the process exit code.
 
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -81,19 +82,22 @@ fn validate(path: &Path) -> Result<ExitCode> {
 async fn plan(path: &Path, out: Option<&Path>, detailed_exitcode: bool) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
     let plan = hsync_planner::plan(&manifest, &Connections::default()).await?;
-    eprint!("{}", render::plan(&plan));
+    render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
     tracing::info!(
         listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),
         entries = plan.jobs.iter().map(|j| j.listed.entries).sum::<u64>(),
         "listed"
     );
-    let json = plan.to_json();
-    match out {
-        Some(out) => std::fs::write(out, json)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot write the plan to {}", out.display()))?,
-        None => print!("{json}"),
-    }
+    let written = match out {
+        Some(out) => {
+            std::fs::File::create(out).and_then(|file| plan.write_json(BufWriter::new(file)))
+        }
+        None => plan.write_json(BufWriter::new(std::io::stdout().lock())),
+    };
+    let shown = out.map_or_else(|| "stdout".to_string(), |out| out.display().to_string());
+    written
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write the plan to {shown}"))?;
     Ok(match (detailed_exitcode, plan.has_changes()) {
         (true, true) => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
@@ -102,10 +106,11 @@ async fn plan(path: &Path, out: Option<&Path>, detailed_exitcode: bool) -> Resul
 
 fn show(path: &Path, json: bool) -> Result<ExitCode> {
     let plan = load_plan(path)?;
+    let mut stdout = BufWriter::new(std::io::stdout().lock());
     if json {
-        print!("{}", plan.to_json());
+        plan.write_json(stdout).into_diagnostic()?;
     } else {
-        print!("{}", render::plan(&plan));
+        render::plan(&plan, &mut stdout);
     }
     Ok(ExitCode::SUCCESS)
 }

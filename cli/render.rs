@@ -1,17 +1,18 @@
 //! Human views of a plan (Terraform style) and of sizes. Rendering lives
 //! here, apart from the planner that decides.
 
-use std::fmt::Write;
+use std::io::Write;
 
 use hsync_plan::{Action, JobPlan, Plan, Reason};
 use hsync_storage::EntryKind;
 
 /// The whole plan: one block per job, then the totals line.
-pub fn plan(plan: &Plan) -> String {
-    let mut out = String::new();
+/// Written line by line: a plan of a million actions is never held as text.
+/// A failed write (a closed pipe) only cuts the view short.
+pub fn plan(plan: &Plan, out: &mut impl Write) {
     let mut totals = Totals::default();
     for job in &plan.jobs {
-        render_job(&mut out, job, &mut totals);
+        render_job(out, job, &mut totals);
     }
     if totals.is_empty() {
         let _ = writeln!(
@@ -33,7 +34,7 @@ pub fn plan(plan: &Plan) -> String {
             count(totals.unchanged, "file"),
         );
     }
-    out
+    let _ = out.flush();
 }
 
 #[derive(Default)]
@@ -54,7 +55,7 @@ impl Totals {
     }
 }
 
-fn render_job(out: &mut String, job: &JobPlan, totals: &mut Totals) {
+fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
     let options = &job.options;
     let sources = job.source_roots.join(", ");
     let _ = writeln!(
@@ -138,7 +139,7 @@ fn render_job(out: &mut String, job: &JobPlan, totals: &mut Totals) {
         count(job.listed.directories, "directory"),
         job.listed.entries
     );
-    out.push('\n');
+    let _ = writeln!(out);
 }
 
 /// An option's name as the manifest spells it.

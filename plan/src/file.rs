@@ -49,19 +49,34 @@ impl Plan {
         self
     }
 
-    /// The blake3 of the plan serialised with an empty fingerprint field.
+    /// The blake3 of the plan serialised with an empty fingerprint field,
+    /// streamed into the hasher: a plan of a million actions is neither
+    /// copied nor held as text.
     pub fn content_fingerprint(&self) -> String {
-        let mut unsealed = self.clone();
-        unsealed.fingerprint = String::new();
-        let bytes = serde_json::to_vec(&unsealed).expect("a plan always serialises");
-        blake3::hash(&bytes).to_hex().to_string()
+        /// The same fields in the same order as [`Plan`], so the same bytes.
+        #[derive(serde::Serialize)]
+        struct Unsealed<'a> {
+            format_version: u32,
+            manifest: &'a crate::ManifestRef,
+            jobs: &'a [crate::JobPlan],
+            fingerprint: &'static str,
+        }
+        let unsealed = Unsealed {
+            format_version: self.format_version,
+            manifest: &self.manifest,
+            jobs: &self.jobs,
+            fingerprint: "",
+        };
+        let mut hasher = blake3::Hasher::new();
+        serde_json::to_writer(&mut hasher, &unsealed).expect("a plan always serialises");
+        hasher.finalize().to_hex().to_string()
     }
 
-    /// The plan file's text: pretty JSON ending in a newline.
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a plan always serialises");
-        text.push('\n');
-        text
+    /// Writes the plan file: pretty JSON ending in a newline, streamed.
+    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 
     /// Parses and verifies a plan file's text.
@@ -190,7 +205,21 @@ mod tests {
 
     fn sealed() -> String {
         let plan: Plan = serde_json::from_str(VALID).expect("the sample plan parses");
-        plan.seal().to_json()
+        let mut text = Vec::new();
+        plan.seal()
+            .write_json(&mut text)
+            .expect("a plan serialises");
+        String::from_utf8(text).expect("JSON is UTF-8")
+    }
+
+    #[test]
+    fn the_fingerprint_hashes_the_plan_as_written_with_an_empty_fingerprint() {
+        let plan: Plan = serde_json::from_str(VALID).expect("the sample plan parses");
+        let bytes = serde_json::to_vec(&plan).expect("serialises");
+        assert_eq!(
+            plan.content_fingerprint(),
+            blake3::hash(&bytes).to_hex().to_string()
+        );
     }
 
     #[test]
