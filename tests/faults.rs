@@ -6,32 +6,12 @@
 use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::util::{noise, one_job, Dir, Node, Tree};
+use crate::util::{noise, one_job, wait_bounded, Dir, Node, Tree};
 
 /// How long any single apply of these tests may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(90);
-
-/// Waits for `child` to exit on its own; panics if it takes longer than [`HANG`].
-fn wait_bounded(child: &mut Child, dir: &Dir, name: &str) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait on hsync") {
-            return status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the apply did not end within {HANG:?}:\n{}",
-                dir.read_to_string(&format!("{name}.stderr"))
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
 
 /// Lines of the plan's journal so far (0 before it exists).
 fn journal_lines(dir: &Dir, journal: &str) -> usize {
@@ -213,7 +193,7 @@ fn a_source_that_grows_while_being_copied_is_not_committed() {
         .and_then(|mut f| f.write_all(&noise(4096, 8)))
         .expect("append to the source");
 
-    let status = wait_bounded(&mut child, &dir, "apply");
+    let status = wait_bounded(&mut child, &dir, "apply", HANG);
     let stdout = dir.read_to_string("apply.stdout");
     let stderr = dir.read_to_string("apply.stderr");
     assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");

@@ -12,7 +12,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{cluster, clusters, clusters_in_use, outage, script, unique_root, Cluster};
-use crate::util::{noise, Dir, Node, Tree};
+use crate::util::{noise, wait_bounded, Dir, Node, Tree};
 
 /// How long an apply may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(180);
@@ -23,25 +23,6 @@ fn temps<'a>(paths: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
         .into_iter()
         .filter(|p| p.contains(".hsync-tmp."))
         .collect()
-}
-
-/// Waits for a spawned apply; kills it and panics after [`HANG`].
-fn wait_bounded(child: &mut Child, dir: &Dir, name: &str, what: &str) -> Option<i32> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait on hsync") {
-            return status.code();
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the apply hangs {what}: still running after {HANG:?}\n{}",
-                dir.read_to_string(&format!("{name}.stderr"))
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A job that mallory, acting on cluster b under SIMPLE auth, runs into a
@@ -389,7 +370,7 @@ impl Copying {
             .dir
             .hsync(["apply", "plan.json"])
             .spawn(&self.dir, "resumed");
-        let code = wait_bounded(&mut child, &self.dir, "resumed", "after the outage");
+        let code = wait_bounded(&mut child, &self.dir, "resumed", HANG).code();
         let stdout = self.dir.read_to_string("resumed.stdout");
         let stderr = self.dir.read_to_string("resumed.stderr");
         assert_eq!(code, Some(0), "{stdout}\n{stderr}");
@@ -431,7 +412,7 @@ fn datanode_stopped_mid_copy_fails_cleanly_and_resume_completes() {
     let mut down = DataNodeDown::stop("b");
 
     // The apply ends by itself: bounded retries, then failures, no hang.
-    let code = wait_bounded(&mut child, &t.dir, "first", "with the DataNode down");
+    let code = wait_bounded(&mut child, &t.dir, "first", HANG).code();
     let stdout = t.dir.read_to_string("first.stdout");
     let stderr = t.dir.read_to_string("first.stderr");
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");

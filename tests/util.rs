@@ -222,6 +222,31 @@ impl TestCommand {
     }
 }
 
+/// Waits for a spawned `hsync` (see [`TestCommand::spawn`]) to exit on its
+/// own; kills it and panics with its stderr once `hang` has passed.
+pub fn wait_bounded(
+    child: &mut Child,
+    dir: &Dir,
+    name: &str,
+    hang: std::time::Duration,
+) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait on hsync") {
+            return status;
+        }
+        if started.elapsed() > hang {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "hsync ({name}) did not end within {hang:?}:\n{}",
+                dir.read_to_string(&format!("{name}.stderr"))
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// What a finished `hsync` printed and how it exited.
 pub struct Output {
     pub code: i32,
