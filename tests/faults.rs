@@ -3,12 +3,11 @@
 //! each, no reader sees a partial or unplanned file at a final path, and
 //! running the same apply again (or planning again) finishes the job.
 
-use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::util::{noise, one_job, wait_bounded, Dir, Node, Tree};
+use crate::util::{copies_done, journal_marks_once, noise, one_job, wait_bounded, Dir, Node, Tree};
 
 /// How long any single apply of these tests may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(90);
@@ -16,17 +15,6 @@ const HANG: Duration = Duration::from_secs(90);
 /// Lines of the plan's journal so far (0 before it exists).
 fn journal_lines(dir: &Dir, journal: &str) -> usize {
     std::fs::read_to_string(dir.join(journal)).map_or(0, |text| text.lines().count())
-}
-
-/// The files of `tree` at their final names (no hsync temporary name).
-fn final_files(tree: &Tree) -> Tree {
-    Tree(
-        tree.files()
-            .0
-            .into_iter()
-            .filter(|(path, _)| !path.contains(".hsync-tmp."))
-            .collect(),
-    )
 }
 
 const FOLDERS: [&str; 3] = ["logs", "logs/2024", "images"];
@@ -97,7 +85,7 @@ fn kill_9_at_varied_moments_twenty_times_ends_with_target_equal_to_source() {
         }
 
         // Whatever is at a final path is whole and is the source's content.
-        landed = final_files(&dir.tree("target"));
+        landed = dir.tree("target").final_files();
         for (path, node) in &landed.0 {
             assert_eq!(
                 Some(node),
@@ -138,21 +126,8 @@ fn kill_9_at_varied_moments_twenty_times_ends_with_target_equal_to_source() {
     // Across 21 runs, no step is journaled done twice and no copy committing twice.
     let text = dir.read_to_string(&journal);
     assert!(text.ends_with('\n'), "the journal ends in a torn record");
-    let mut marks: HashMap<(String, String), usize> = HashMap::new();
-    for line in text.lines() {
-        let record: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("torn record {line:?}: {e}"));
-        let step = record["step"].as_str().expect("a step").to_string();
-        let mark = record["mark"].as_str().expect("a mark").to_string();
-        *marks.entry((step, mark)).or_default() += 1;
-    }
-    let twice: Vec<_> = marks.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "journaled more than once: {twice:?}");
-    let copies_done = marks
-        .keys()
-        .filter(|(step, mark)| step.ends_with("/copy") && mark == "done")
-        .count();
-    assert_eq!(copies_done, FILES);
+    let marks = journal_marks_once(&dir.join(&journal));
+    assert_eq!(copies_done(&marks), FILES);
 
     // Times landed too, on files of every run: nothing is left to do.
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);

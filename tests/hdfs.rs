@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
-use crate::util::{noise, Dir};
+use crate::util::{journal_marks_once, noise, Dir};
 
 /// A tree with what trips copiers up: nested and empty folders, an empty
 /// file, a file of several blocks (the test clusters use 1 MiB blocks),
@@ -291,12 +291,7 @@ fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
         .iter()
         .all(|p| !p.contains(".hsync-tmp.")));
     // No copy was committed twice.
-    let text = std::fs::read_to_string(&journal).expect("the journal");
-    let mut done: Vec<&str> = text.lines().filter(|l| l.contains("\"done\"")).collect();
-    let total = done.len();
-    done.sort();
-    done.dedup();
-    assert_eq!(done.len(), total, "a step was journaled done twice");
+    journal_marks_once(&journal);
 }
 
 #[test]

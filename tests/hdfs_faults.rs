@@ -12,7 +12,7 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::cluster::{cluster, clusters, clusters_in_use, outage, script, unique_root, Cluster};
-use crate::util::{noise, wait_bounded, Dir, Node, Tree};
+use crate::util::{journal_marks_once, noise, wait_bounded, Dir, Node, Tree};
 
 /// How long an apply may take before it counts as hung.
 const HANG: Duration = Duration::from_secs(180);
@@ -75,7 +75,7 @@ impl Refused {
 
     /// The files on b at their final names, with their contents.
     fn landed(&self) -> Tree {
-        final_files(&self.b.tree(&self.dst(""), &self.dir))
+        self.b.tree(&self.dst(""), &self.dir).final_files()
     }
 
     /// Whether a failure names `path` and says the NameNode refused mallory.
@@ -384,24 +384,8 @@ impl Copying {
         assert_eq!(temps(fetched.0.keys()), Vec::<&String>::new());
         assert_eq!(fetched, self.dir.tree("src"));
 
-        let text = std::fs::read_to_string(&self.journal).expect("the journal");
-        let mut done: Vec<&str> = text.lines().filter(|l| l.contains("\"done\"")).collect();
-        let total = done.len();
-        done.sort();
-        done.dedup();
-        assert_eq!(done.len(), total, "a step was journaled done twice");
+        journal_marks_once(&self.journal);
     }
-}
-
-/// The files of `tree` at their final names.
-fn final_files(tree: &Tree) -> Tree {
-    Tree(
-        tree.files()
-            .0
-            .into_iter()
-            .filter(|(path, _)| !path.contains(".hsync-tmp."))
-            .collect(),
-    )
 }
 
 #[test]

@@ -171,10 +171,7 @@ fn tampered_plan_is_refused() {
     let mut plan = dir.plan();
     // Redirect a copy to another name and keep the old fingerprint.
     plan["jobs"][0]["actions"][0]["path"] = "elsewhere".into();
-    dir.create(
-        "plan.json",
-        serde_json::to_string_pretty(&plan).unwrap() + "\n",
-    );
+    dir.write_plan(&plan);
     let before = dir.tree("target");
 
     let out = dir.hsync(["apply", "plan.json"]).code(1);
@@ -192,10 +189,7 @@ fn plan_of_another_format_version_is_refused() {
     reports(&dir, "[]");
     let mut plan = dir.plan();
     plan["format_version"] = 2.into();
-    dir.create(
-        "plan.json",
-        serde_json::to_string_pretty(&plan).unwrap() + "\n",
-    );
+    dir.write_plan(&plan);
     let before = dir.tree("target");
 
     let out = dir.hsync(["apply", "plan.json"]).code(1);
@@ -213,10 +207,7 @@ fn plan_with_an_unknown_op_is_refused() {
     reports(&dir, "[]");
     let mut plan = dir.plan();
     plan["jobs"][0]["actions"][0]["op"] = "rename".into();
-    dir.create(
-        "plan.json",
-        serde_json::to_string_pretty(&plan).unwrap() + "\n",
-    );
+    dir.write_plan(&plan);
     let before = dir.tree("target");
 
     let out = dir.hsync(["apply", "plan.json"]).code(1);

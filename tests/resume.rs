@@ -2,12 +2,11 @@
 //! file at its final path, and running the same apply again finishes the job
 //! without redoing what the journal says is done.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{noise, one_job, Dir};
+use crate::util::{copies_done, journal_marks_once, noise, one_job, Dir};
 
 const FOLDERS: [&str; 3] = ["a", "b", "c"];
 const FILES_PER_FOLDER: u64 = 8;
@@ -105,21 +104,8 @@ fn resume_after_kill_9_finishes_without_partial_files() {
         .as_str()
         .unwrap()
         .to_string();
-    let journal = dir.read_to_string(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
-    let mut done: HashMap<String, usize> = HashMap::new();
-    for line in journal.lines() {
-        let record: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("torn line {line:?}: {e}"));
-        if record["mark"] == "done" {
-            *done
-                .entry(record["step"].as_str().unwrap().into())
-                .or_default() += 1;
-        }
-    }
-    let twice: Vec<_> = done.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "steps done twice: {twice:?}");
-    let copies_done = done.keys().filter(|k| k.ends_with("/copy")).count();
-    assert_eq!(copies_done, FILES);
+    let marks = journal_marks_once(&dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl")));
+    assert_eq!(copies_done(&marks), FILES);
 
     // Times were preserved on resumed files too: nothing is left to do.
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);

@@ -135,6 +135,12 @@ impl Dir {
         self.hsync(["apply", "plan.json"]).ok().json()
     }
 
+    /// Writes an edited plan over `plan.json`, as a hand would.
+    pub fn write_plan(&self, plan: &Value) {
+        let text = serde_json::to_string_pretty(plan).expect("a plan serialises");
+        self.create("plan.json", text + "\n");
+    }
+
     pub fn plan_json(&self, relative: &str) -> Value {
         serde_json::from_slice(&self.read(relative)).expect("a plan is JSON")
     }
@@ -247,6 +253,32 @@ pub fn wait_bounded(
     }
 }
 
+/// How often a journal (`.hsync/<fingerprint>/shard-0.jsonl`) recorded each
+/// (step, mark); fails the test on a torn record or on any pair recorded
+/// twice (a step done twice, a copy committing twice).
+pub fn journal_marks_once(path: &Path) -> std::collections::HashSet<(String, String)> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let mut marks = std::collections::HashMap::<(String, String), usize>::new();
+    for line in text.lines() {
+        let record: Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("torn record {line:?}: {e}"));
+        let step = record["step"].as_str().expect("a step").to_string();
+        let mark = record["mark"].as_str().expect("a mark").to_string();
+        *marks.entry((step, mark)).or_default() += 1;
+    }
+    let twice: Vec<_> = marks.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "journaled more than once: {twice:?}");
+    marks.into_keys().collect()
+}
+
+/// Copies the journal records `done`.
+pub fn copies_done(marks: &std::collections::HashSet<(String, String)>) -> usize {
+    marks
+        .iter()
+        .filter(|(step, mark)| step.ends_with("/copy") && mark == "done")
+        .count()
+}
+
 /// What a finished `hsync` printed and how it exited.
 pub struct Output {
     pub code: i32,
@@ -333,6 +365,17 @@ impl Tree {
                 .iter()
                 .filter(|(_, node)| matches!(node, Node::File(..)))
                 .map(|(p, n)| (p.clone(), n.clone()))
+                .collect(),
+        )
+    }
+
+    /// Only the files at their final names (no hsync temporary name).
+    pub fn final_files(&self) -> Tree {
+        Tree(
+            self.files()
+                .0
+                .into_iter()
+                .filter(|(path, _)| !path.contains(".hsync-tmp."))
                 .collect(),
         )
     }
