@@ -68,12 +68,6 @@ pub enum LockError {
     Storage(#[from] StorageError),
 }
 
-/// The lock file of a target root: a hidden sibling, never listed by the
-/// planner (it carries hsync's temporary mark).
-pub fn lock_path(target_root: &str) -> String {
-    lock_sibling(target_root)
-}
-
 /// A held lock; [`Lock::release`] removes it. A crashed run leaves it behind
 /// on purpose: the next run sees who held it.
 pub struct Lock {
@@ -89,7 +83,7 @@ impl Lock {
         target_root: &str,
         plan: &str,
     ) -> Result<Lock, LockError> {
-        let path = lock_path(target_root);
+        let path = lock_sibling(target_root);
         let me = Holder {
             host: hostname(),
             pid: std::process::id(),
@@ -141,7 +135,7 @@ pub async fn unlock(
     storage: &Arc<dyn Storage>,
     target_root: &str,
 ) -> Result<Option<Holder>, StorageError> {
-    let path = lock_path(target_root);
+    let path = lock_sibling(target_root);
     if storage.stat(&path).await?.is_none() {
         return Ok(None);
     }
