@@ -4,7 +4,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hsync_executor::{ApplyOptions, RunOutcome};
+use hsync_executor::{ApplyOptions, RunOutcome, Summary};
 use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
 use hsync_storage::Connections;
@@ -137,15 +137,8 @@ async fn apply(
             ));
         }
     }
-    let (files, bytes) =
-        plan.jobs
-            .iter()
-            .flat_map(|j| &j.actions)
-            .fold((0, 0), |(f, b), a| match a {
-                hsync_plan::Action::Copy(c) => (f + 1, b + c.size),
-                _ => (f, b),
-            });
-    let observer = progress::observer(files, bytes, log)
+    let expected = Summary::expected(&plan);
+    let observer = progress::observer(expected.files_expected, expected.bytes_expected, log)
         .into_diagnostic()
         .wrap_err("cannot create the --log file")?;
     let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)

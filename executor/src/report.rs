@@ -1,6 +1,7 @@
 //! What an apply tells the outside world: live events while it runs and a
 //! JSON summary at the end (in the spirit of pydistcp's Job Status).
 
+use hsync_plan::{Action, Plan};
 use serde::Serialize;
 
 /// Something that happened to one path, for live display and logs.
@@ -62,6 +63,28 @@ pub struct Summary {
     pub retries: u64,
     pub duration_secs: f64,
     pub failures: Vec<Failure>,
+}
+
+impl Summary {
+    /// A summary's starting point: what the plan expects to copy, what it
+    /// leaves alone and what it listed.
+    pub fn expected(plan: &Plan) -> Summary {
+        let mut summary = Summary {
+            plan: plan.fingerprint.clone(),
+            ..Summary::default()
+        };
+        for job in &plan.jobs {
+            summary.files_skipped += job.unchanged.files;
+            summary.listing_calls += job.listed.directories;
+            for action in &job.actions {
+                if let Action::Copy(copy) = action {
+                    summary.files_expected += 1;
+                    summary.bytes_expected += copy.size;
+                }
+            }
+        }
+        summary
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -117,7 +117,7 @@ impl Run {
 
     pub async fn execute(self) -> Result<Summary, ApplyError> {
         let started = Instant::now();
-        let mut summary = self.context.expected();
+        let mut summary = Summary::expected(&self.context.plan);
         let mut waiting: Vec<usize> = self
             .dag
             .node_indices()
@@ -195,25 +195,6 @@ const STOPPED: &str = "not started: the run stopped after a failure (see --ignor
 impl Context {
     fn stopped(&self) -> bool {
         self.stopping.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// The summary's starting point: what the plan expects.
-    fn expected(&self) -> Summary {
-        let mut summary = Summary {
-            plan: self.plan.fingerprint.clone(),
-            ..Summary::default()
-        };
-        for job in &self.plan.jobs {
-            summary.files_skipped += job.unchanged.files;
-            summary.listing_calls += job.listed.directories;
-            for action in &job.actions {
-                if let Action::Copy(copy) = action {
-                    summary.files_expected += 1;
-                    summary.bytes_expected += copy.size;
-                }
-            }
-        }
-        summary
     }
 
     /// Counts one outcome; returns whether the step succeeded.
