@@ -31,6 +31,10 @@ pub enum Command {
         /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Incremental jobs compare whole trees instead of replaying the
+        /// source's snapshot diff: the way to resync a target that changed.
+        #[arg(long)]
+        full: bool,
     },
     /// Show a saved plan as a human reads it.
     Show {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use hsync_executor::{ApplyOptions, RunOutcome, Summary};
 use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
+use hsync_planner::PlanOptions;
 use hsync_storage::Connections;
 use miette::{miette, Context, IntoDiagnostic, Result};
 
@@ -20,7 +21,11 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             manifest,
             out,
             detailed_exitcode,
-        } => plan(&manifest, out.as_deref(), detailed_exitcode).await,
+            full,
+        } => {
+            let options = PlanOptions { full };
+            plan(&manifest, out.as_deref(), detailed_exitcode, options).await
+        }
         Command::Show { plan, json } => show(&plan, json),
         Command::Apply {
             plan,
@@ -79,9 +84,14 @@ fn validate(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn plan(path: &Path, out: Option<&Path>, detailed_exitcode: bool) -> Result<ExitCode> {
+async fn plan(
+    path: &Path,
+    out: Option<&Path>,
+    detailed_exitcode: bool,
+    options: PlanOptions,
+) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let plan = hsync_planner::plan(&manifest, &Connections::default()).await?;
+    let plan = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
     render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
     tracing::info!(
         listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),

@@ -42,6 +42,12 @@ struct LogRecord<'a> {
     bytes: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cause: Option<&'a str>,
+    /// Where a renamed path was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    from: Option<&'a str>,
+    /// The name of a snapshot taken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot: Option<&'a str>,
 }
 
 /// One JSON line per finished path (path, outcome, bytes or cause), as
@@ -57,22 +63,45 @@ impl Observer for FileLog {
         let Event::Finished { path, outcome } = event else {
             return;
         };
-        let (outcome, bytes, cause) = match outcome {
-            Outcome::Copied { bytes } => ("copied", Some(*bytes), None),
-            Outcome::AlreadyDone => ("already-done", None, None),
-            Outcome::Created => ("created", None, None),
-            Outcome::Deleted => ("deleted", None, None),
-            Outcome::AttributesSet => ("attributes-set", None, None),
-            Outcome::Published => ("published", None, None),
-            Outcome::Stale(cause) => ("stale", None, Some(cause.as_str())),
-            Outcome::Failed(cause) => ("failed", None, Some(cause.as_str())),
-            Outcome::NotDone(cause) => ("not-done", None, Some(cause.as_str())),
-        };
-        let record = LogRecord {
+        let record = |outcome| LogRecord {
             path,
             outcome,
-            bytes,
-            cause,
+            bytes: None,
+            cause: None,
+            from: None,
+            snapshot: None,
+        };
+        let record = match outcome {
+            Outcome::Copied { bytes } => LogRecord {
+                bytes: Some(*bytes),
+                ..record("copied")
+            },
+            Outcome::AlreadyDone => record("already-done"),
+            Outcome::Created => record("created"),
+            Outcome::Deleted => record("deleted"),
+            Outcome::AttributesSet => record("attributes-set"),
+            Outcome::Published => record("published"),
+            Outcome::Renamed { from } => LogRecord {
+                from: Some(from),
+                ..record("renamed")
+            },
+            Outcome::SnapshotTaken { name } => LogRecord {
+                snapshot: Some(name),
+                ..record("snapshot-taken")
+            },
+            Outcome::Moved(_) => return,
+            Outcome::Stale(cause) => LogRecord {
+                cause: Some(cause),
+                ..record("stale")
+            },
+            Outcome::Failed(cause) => LogRecord {
+                cause: Some(cause),
+                ..record("failed")
+            },
+            Outcome::NotDone(cause) => LogRecord {
+                cause: Some(cause),
+                ..record("not-done")
+            },
         };
         let record = serde_json::to_string(&record).expect("a record serialises");
         if let Ok(mut file) = self.file.lock() {
@@ -102,10 +131,12 @@ fn describe(path: &str, outcome: &Outcome) -> Option<String> {
         Outcome::Created => format!("created  {path}/"),
         Outcome::Deleted => format!("deleted  {path}"),
         Outcome::Published => format!("published {path}"),
+        Outcome::Renamed { from } => format!("renamed  {from} -> {path}"),
+        Outcome::SnapshotTaken { name } => format!("snapshot {path}/.snapshot/{name}"),
         Outcome::Stale(cause) => format!("stale    {path}: {cause}"),
         Outcome::Failed(cause) => format!("FAILED   {path}: {cause}"),
         Outcome::NotDone(cause) => format!("not done {path}: {cause}"),
-        Outcome::AttributesSet => return None,
+        Outcome::AttributesSet | Outcome::Moved(_) => return None,
     })
 }
 

@@ -22,9 +22,13 @@ pub fn plan(plan: &Plan, out: &mut impl Write) {
             bytes(totals.unchanged_bytes)
         );
     } else {
+        let renames = match totals.rename {
+            0 => String::new(),
+            n => format!("{} to rename, ", count(n, "path")),
+        };
         let _ = writeln!(
             out,
-            "Plan: {} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged.",
+            "Plan: {renames}{} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged.",
             count(totals.copy, "file"),
             bytes(totals.copy_bytes),
             count(totals.update, "file"),
@@ -45,13 +49,16 @@ struct Totals {
     update_bytes: u64,
     delete: u64,
     mkdir: u64,
+    rename: u64,
+    /// Snapshots incremental jobs take on their targets.
+    snapshots: u64,
     unchanged: u64,
     unchanged_bytes: u64,
 }
 
 impl Totals {
     fn is_empty(&self) -> bool {
-        self.copy + self.update + self.delete + self.mkdir == 0
+        self.copy + self.update + self.delete + self.mkdir + self.rename + self.snapshots == 0
     }
 }
 
@@ -74,6 +81,19 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         job.target_fs.describe(),
         job.target_root
     );
+    if let Some(cycle) = &job.snapshot {
+        let name = &cycle.name;
+        let dir = &cycle.source_dir;
+        let line = match &cycle.base {
+            None => format!("snapshot {name} of {dir}: whole trees compared; the target takes {name} at the end"),
+            Some(base) if base == name => format!("snapshot {name} of {dir}: nothing changed since it was synced"),
+            Some(base) => format!("snapshot diff {base} -> {name} of {dir}; the target is unchanged since {base} and takes {name} at the end"),
+        };
+        let _ = writeln!(out, "  {line}");
+        if job.has_changes() {
+            totals.snapshots += 1;
+        }
+    }
     let width = job
         .actions
         .iter()
@@ -106,6 +126,10 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
                 )
             }
             Action::SetAttributes(_) => ('~', String::new(), "attributes".to_string()),
+            Action::Rename(rename) => {
+                totals.rename += 1;
+                ('>', String::new(), format!("renamed from {}", rename.from))
+            }
             Action::Delete(delete) => {
                 totals.delete += 1;
                 let size = if delete.entry == EntryKind::File {
@@ -113,10 +137,10 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
                 } else {
                     String::new()
                 };
-                let why = if delete.leftover {
-                    "leftover of an interrupted apply"
-                } else {
-                    "extraneous"
+                let why = match (delete.leftover, delete.recursive) {
+                    (true, _) => "leftover of an interrupted apply",
+                    (false, true) => "deleted in the source, with its contents",
+                    (false, false) => "extraneous",
                 };
                 ('-', size, why.to_string())
             }
@@ -155,6 +179,7 @@ fn display_path(action: &Action) -> String {
     let is_dir = match action {
         Action::Mkdir(_) | Action::SetAttributes(_) => true,
         Action::Delete(delete) => delete.entry == EntryKind::Dir,
+        Action::Rename(rename) => rename.entry == EntryKind::Dir,
         Action::Copy(_) => false,
     };
     if is_dir {

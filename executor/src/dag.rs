@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hsync_plan::{Action, Commit, Plan, Preserve};
+use hsync_plan::{Action, Commit, JobPlan, Plan, Preserve};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// One unit of work. `job` and `action` index into the plan.
@@ -44,6 +44,20 @@ pub enum Step {
     Publish {
         job: usize,
     },
+    /// Renamed paths moved into a staging folder and subtrees deleted,
+    /// deepest first, so no move depends on another (DistCp's `-diff`).
+    MoveAside {
+        job: usize,
+    },
+    /// Renamed paths moved from staging to their new names, shallowest first.
+    LandRenames {
+        job: usize,
+    },
+    /// Incremental jobs: the source's snapshot taken on the target, once
+    /// everything else is done, and old hsync snapshots pruned.
+    Snapshot {
+        job: usize,
+    },
 }
 
 /// How a step depends on another.
@@ -67,7 +81,15 @@ impl Step {
             Step::CopiesDone { job } => format!("{job}/copies-done"),
             Step::Delete { job, action } => format!("{job}/{action}/delete"),
             Step::Publish { job } => format!("{job}/publish"),
+            Step::MoveAside { job } => format!("{job}/move-aside"),
+            Step::LandRenames { job } => format!("{job}/land-renames"),
+            Step::Snapshot { job } => format!("{job}/snapshot"),
         }
+    }
+
+    /// Journal keys of the parts of a move step, one per action.
+    pub fn part_key(&self, action: usize) -> String {
+        format!("{}/{action}", self.key())
     }
 }
 
@@ -77,22 +99,34 @@ pub type Dag = DiGraph<Step, Edge>;
 pub fn build(plan: &Plan) -> Dag {
     let mut dag = Dag::new();
     for (job_index, job) in plan.jobs.iter().enumerate() {
-        let xattrs = job.preserves(Preserve::Xattr);
-        add_job(
-            &mut dag,
-            job_index,
-            &job.actions,
-            job.options.commit,
-            xattrs,
-        );
+        add_job(&mut dag, job_index, job);
     }
     dag
 }
 
-/// `xattrs`: the job preserves extended attributes, which are read from the
-/// source when the file is in place, so every copy gets an attributes step.
-fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit, xattrs: bool) {
-    let root = dag.add_node(Step::Root { job });
+/// Whether an action is done by [`Step::MoveAside`] (and [`Step::LandRenames`]).
+pub fn is_move(action: &Action) -> bool {
+    match action {
+        Action::Rename(_) => true,
+        Action::Delete(delete) => delete.recursive,
+        _ => false,
+    }
+}
+
+fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
+    let actions = &plan.actions;
+    // Extended attributes are read from the source when the file is in
+    // place, so with them every copy gets an attributes step.
+    let xattrs = plan.preserves(Preserve::Xattr);
+    let mut root = dag.add_node(Step::Root { job });
+    // Moves come before anything is created: what lands may need their paths.
+    if actions.iter().any(is_move) {
+        let aside = dag.add_node(Step::MoveAside { job });
+        let land = dag.add_node(Step::LandRenames { job });
+        dag.add_edge(root, aside, Edge::Needs);
+        dag.add_edge(aside, land, Edge::Needs);
+        root = land;
+    }
     let copies_done = dag.add_node(Step::CopiesDone { job });
     dag.add_edge(root, copies_done, Edge::Needs);
 
@@ -145,6 +179,8 @@ fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit, xattrs
                     inside.entry(parent).or_default().push(attributes);
                 }
             }
+            Action::Delete(_) | Action::Rename(_) if is_move(action) => {}
+            Action::Rename(_) => unreachable!("every rename is a move"),
             Action::Delete(_) => {
                 let node = dag.add_node(Step::Delete {
                     job,
@@ -188,13 +224,18 @@ fn add_job(dag: &mut Dag, job: usize, actions: &[Action], commit: Commit, xattrs
             dag.add_edge(*node, parent_delete, Edge::Needs);
         }
     }
-    if commit == Commit::Atomic {
-        let publish = dag.add_node(Step::Publish { job });
+    let last = match (plan.options.commit, &plan.snapshot) {
+        (Commit::Atomic, _) => Some(Step::Publish { job }),
+        (Commit::File, Some(_)) => Some(Step::Snapshot { job }),
+        (Commit::File, None) => None,
+    };
+    if let Some(last) = last {
+        let last = dag.add_node(last);
         for index in dag.node_indices().collect::<Vec<_>>() {
             // Every step, not only the last ones: an `After` edge lets a
             // failure through, and nothing may be published after one.
-            if job_of(dag[index]) == job && index != publish {
-                dag.add_edge(index, publish, Edge::Needs);
+            if job_of(dag[index]) == job && index != last {
+                dag.add_edge(index, last, Edge::Needs);
             }
         }
     }
@@ -207,7 +248,12 @@ fn action_of(step: Step) -> Option<usize> {
         | Step::FileAttributes { action, .. }
         | Step::DirAttributes { action, .. }
         | Step::Delete { action, .. } => Some(action),
-        Step::Root { .. } | Step::CopiesDone { .. } | Step::Publish { .. } => None,
+        Step::Root { .. }
+        | Step::CopiesDone { .. }
+        | Step::Publish { .. }
+        | Step::MoveAside { .. }
+        | Step::LandRenames { .. }
+        | Step::Snapshot { .. } => None,
     }
 }
 
@@ -220,6 +266,9 @@ pub fn job_of(step: Step) -> usize {
         | Step::DirAttributes { job, .. }
         | Step::CopiesDone { job }
         | Step::Delete { job, .. }
-        | Step::Publish { job } => job,
+        | Step::Publish { job }
+        | Step::MoveAside { job }
+        | Step::LandRenames { job }
+        | Step::Snapshot { job } => job,
     }
 }

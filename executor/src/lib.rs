@@ -3,12 +3,13 @@
 //! and a rename, every finished step recorded in a durable journal.
 //!
 //! [`dag`] orders the steps, [`run`] schedules and performs them,
-//! [`transfer`] moves bytes, [`journal`] makes a killed run resumable and
+//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable and
 //! [`report`] says what happened.
 
 mod dag;
 pub mod journal;
 pub mod lock;
+mod moves;
 mod report;
 mod run;
 mod throttle;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use hsync_plan::Plan;
 use hsync_storage::Connections;
 
-pub use report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
+pub use report::{Event, Failure, Moves, Observer, Outcome, RunOutcome, Summary};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]

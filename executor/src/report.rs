@@ -24,12 +24,30 @@ pub enum Outcome {
     AlreadyDone,
     Created,
     Deleted,
+    /// Moved here from `from` (a rename replayed from a snapshot diff).
+    Renamed {
+        from: String,
+    },
+    /// The moves of a job, done: per-path events were sent as they landed.
+    Moved(Moves),
     AttributesSet,
     Published,
+    /// The target's snapshot of an incremental job is taken.
+    SnapshotTaken {
+        name: String,
+    },
     Stale(String),
     Failed(String),
     /// Not started: something it needs failed, or the run stopped early.
     NotDone(String),
+}
+
+/// What one job's moves did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moves {
+    pub renamed: u64,
+    pub files_deleted: u64,
+    pub dirs_deleted: u64,
 }
 
 /// Receives events; the CLI turns them into a progress bar or log lines.
@@ -55,6 +73,8 @@ pub struct Summary {
     pub files_deleted: u64,
     pub dirs_created: u64,
     pub dirs_deleted: u64,
+    /// Files and folders moved as the source moved them (snapshot diffs).
+    pub paths_renamed: u64,
     pub steps_not_done: u64,
     /// Directory listings the plan was made from (one per directory).
     pub listing_calls: u64,

@@ -9,6 +9,8 @@ use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan, Preserve};
 use hsync_storage::{
     join, temp_sibling, Attributes, Connections, ErrorKind, Storage, XAttr, XAttrNamespace,
 };
+
+use crate::moves;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -49,11 +51,11 @@ struct Context {
     retries: std::sync::atomic::AtomicU64,
 }
 
-struct JobContext {
-    source: Arc<dyn Storage>,
-    target: Arc<dyn Storage>,
+pub(crate) struct JobContext {
+    pub source: Arc<dyn Storage>,
+    pub target: Arc<dyn Storage>,
     /// Where files land: the target root, or its staging sibling for atomic commit.
-    root: String,
+    pub root: String,
     transfers: Semaphore,
     /// Files whose data is written and whose close is waiting on the NameNode.
     closing: Semaphore,
@@ -222,7 +224,16 @@ impl Context {
                 }
                 _ => summary.files_deleted += 1,
             },
-            Outcome::AlreadyDone | Outcome::AttributesSet | Outcome::Published => {}
+            Outcome::Moved(moves) => {
+                summary.paths_renamed += moves.renamed;
+                summary.files_deleted += moves.files_deleted;
+                summary.dirs_deleted += moves.dirs_deleted;
+            }
+            Outcome::AlreadyDone
+            | Outcome::AttributesSet
+            | Outcome::Published
+            | Outcome::Renamed { .. }
+            | Outcome::SnapshotTaken { .. } => {}
             Outcome::Stale(cause) => {
                 summary.files_stale += 1;
                 fail(summary, "stale", cause);
@@ -248,7 +259,14 @@ impl Context {
             outcome,
             Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_)
         );
-        if !matches!(step, Step::CopiesDone { .. } | Step::Root { .. }) || !ok {
+        let internal = matches!(
+            step,
+            Step::CopiesDone { .. }
+                | Step::Root { .. }
+                | Step::MoveAside { .. }
+                | Step::LandRenames { .. }
+        );
+        if !internal || !ok {
             self.observer.event(&Event::Finished {
                 path: self.describe(step),
                 outcome: outcome.clone(),
@@ -264,7 +282,12 @@ impl Context {
             | Step::FileAttributes { job, action }
             | Step::DirAttributes { job, action }
             | Step::Delete { job, action } => Some(&self.plan.jobs[job].actions[action]),
-            Step::Root { .. } | Step::CopiesDone { .. } | Step::Publish { .. } => None,
+            Step::Root { .. }
+            | Step::CopiesDone { .. }
+            | Step::Publish { .. }
+            | Step::MoveAside { .. }
+            | Step::LandRenames { .. }
+            | Step::Snapshot { .. } => None,
         }
     }
 
@@ -345,7 +368,29 @@ impl Context {
                 if !published {
                     target.create_dir(&context.root).await?;
                 }
+                if plan.snapshot.is_some() {
+                    let job = dag::job_of(step);
+                    let resumed = self
+                        .recovered
+                        .done
+                        .iter()
+                        .chain(&self.recovered.committing)
+                        .any(|key| key.starts_with(&format!("{job}/")));
+                    moves::check_cycle(plan, context, resumed).await?;
+                }
                 Outcome::AlreadyDone
+            }
+            (Step::MoveAside { .. }, _) => {
+                let moves = self.moves(step, plan, context);
+                Outcome::Moved(moves.aside().await?)
+            }
+            (Step::LandRenames { .. }, _) => {
+                let moves = self.moves(step, plan, context);
+                Outcome::Moved(moves.land().await?)
+            }
+            (Step::Snapshot { .. }, _) => {
+                let name = moves::take_snapshot(plan, context).await?;
+                Outcome::SnapshotTaken { name }
             }
             (Step::Mkdir { .. }, Some(Action::Mkdir(mkdir))) => {
                 target.create_dir(&at(&mkdir.path)).await?;
@@ -422,6 +467,25 @@ impl Context {
             }
             (step, _) => unreachable!("step {step:?} does not match its action"),
         })
+    }
+
+    fn moves<'a>(
+        &'a self,
+        step: Step,
+        plan: &'a JobPlan,
+        context: &'a JobContext,
+    ) -> moves::Moves<'a> {
+        moves::Moves {
+            step,
+            plan,
+            target: &context.target,
+            root: &context.root,
+            stage: temp_sibling(&join(&context.root, "renames"), &self.tag),
+            journal: &self.journal,
+            recovered: &self.recovered,
+            observer: self.observer.as_ref(),
+            concurrency: METADATA_CONCURRENCY,
+        }
     }
 
     /// One file: check it is still what the plan saw, land it under a
@@ -615,7 +679,7 @@ async fn inside(storage: &Arc<dyn Storage>, root: &str, path: &str) -> Result<()
     }
 }
 
-fn journal_failed(e: std::io::Error) -> CopyError {
+pub(crate) fn journal_failed(e: std::io::Error) -> CopyError {
     CopyError::Storage(hsync_storage::StorageError::new(
         "journal",
         "",

@@ -129,13 +129,37 @@ impl Plan {
                     ));
                 }
             }
-            for action in &job.actions {
-                if !is_normal_relative(action.path()) {
+            if let Some(cycle) = &job.snapshot {
+                // Names are single path segments; the plan reads only the
+                // snapshot it names.
+                let names = std::iter::once(&cycle.name).chain(&cycle.base);
+                let simple = names
+                    .into_iter()
+                    .all(|n| is_normal_relative(n) && !n.contains('/'));
+                let source = format!(
+                    "{}/.snapshot/{}",
+                    cycle.source_dir.trim_end_matches('/'),
+                    cycle.name
+                );
+                if !simple || job.source_roots != [source] {
                     return Err(format!(
-                        "job `{}`: action path `{}` is not a normal relative path",
-                        job.name,
-                        action.path()
+                        "job `{}`: its snapshot cycle does not match its source",
+                        job.name
                     ));
+                }
+            }
+            for action in &job.actions {
+                let renamed_from = match action {
+                    crate::Action::Rename(rename) => Some(rename.from.as_str()),
+                    _ => None,
+                };
+                for path in std::iter::once(action.path()).chain(renamed_from) {
+                    if !is_normal_relative(path) {
+                        return Err(format!(
+                            "job `{}`: action path `{path}` is not a normal relative path",
+                            job.name,
+                        ));
+                    }
                 }
                 if let crate::Action::Copy(copy) = action {
                     let known_root = copy.source.root < job.source_roots.len();

@@ -40,6 +40,26 @@ pub struct JobPlan {
     pub unchanged: Totals,
     /// What planning listed, both sides: one listing call per directory.
     pub listed: Listed,
+    /// For `incremental = "snapshot"` jobs, the snapshot cycle this plan
+    /// completes; `source_roots` then holds the snapshot's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotCycle>,
+}
+
+/// One turn of an incremental job's snapshot cycle (DistCp's `-diff s1 s2`,
+/// with hsync naming and taking the snapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotCycle {
+    /// The live, snapshottable source directory.
+    pub source_dir: String,
+    /// The source snapshot the plan copies from, taken by `plan`; apply
+    /// takes the same name on the target once everything is done.
+    pub name: String,
+    /// The newest snapshot both sides share: a plan with one holds only the
+    /// changes since it (a diff plan); without one it compares whole trees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +89,25 @@ pub struct JobOptions {
     /// Bytes per second, for the whole job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bandwidth: Option<u64>,
+    /// Plan from snapshot diffs instead of whole listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<Incremental>,
+}
+
+/// How an incremental job finds its changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incremental {
+    pub by: IncrementalBy,
+    /// hsync snapshots kept on each side after an apply (the newest synced ones).
+    pub keep_snapshots: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncrementalBy {
+    /// HDFS snapshot diffs of the source (HDFS-7535/8828).
+    Snapshot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,8 +161,7 @@ pub enum Commit {
 }
 
 /// One step of a job; every path is relative to the job's target root.
-/// The schema is open to more kinds (renames from snapshot diffs come next);
-/// a loader refuses a kind it does not know.
+/// A loader refuses a kind it does not know.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
 pub enum Action {
@@ -135,6 +173,10 @@ pub enum Action {
     Delete(DeleteAction),
     /// Set attributes on an existing directory, after its contents.
     SetAttributes(SetAttributesAction),
+    /// Move a target path as the source moved it (snapshot-diff plans):
+    /// every rename and subtree delete first moves paths out of the way,
+    /// deepest first, then the renames land, shallowest first.
+    Rename(RenameAction),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +222,22 @@ pub struct DeleteAction {
     /// the job's `delete` says.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub leftover: bool,
+    /// Deletes a directory with everything in it (a snapshot diff names only
+    /// the top of a deleted subtree); done with the renames, before copies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recursive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameAction {
+    /// Where the entry is before the apply.
+    pub from: String,
+    /// Where it ends up.
+    pub to: String,
+    pub entry: EntryKind,
+    /// The target entry at `from` as the planner saw it.
+    pub seen: Seen,
 }
 
 /// A source file: which root, and the path below it.
@@ -207,6 +265,10 @@ pub enum Reason {
     MtimeDiffers,
     ChecksumDiffers,
     Overwrite,
+    /// Created in the source since the base snapshot.
+    Created,
+    /// Changed in the source since the base snapshot.
+    Modified,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,13 +281,43 @@ pub struct Totals {
 impl Plan {
     /// Whether applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
-        self.jobs.iter().any(|job| !job.actions.is_empty())
+        self.jobs.iter().any(JobPlan::has_changes)
     }
 }
 
 impl JobPlan {
+    /// Whether applying the job would change anything: an action, or a new
+    /// snapshot to take on the target.
+    pub fn has_changes(&self) -> bool {
+        let new_snapshot = self
+            .snapshot
+            .as_ref()
+            .is_some_and(|cycle| cycle.base.as_ref() != Some(&cycle.name));
+        !self.actions.is_empty() || new_snapshot
+    }
+
     pub fn preserves(&self, flag: Preserve) -> bool {
         self.options.preserve.contains(&flag)
+    }
+}
+
+impl SnapshotCycle {
+    /// hsync's name for snapshot number `sequence` of `job`: `hsync-JOB-N`.
+    /// The prefix tells hsync's snapshots from a team's own, which hsync
+    /// never touches.
+    pub fn snapshot_name(job: &str, sequence: u64) -> String {
+        format!("hsync-{job}-{sequence}")
+    }
+
+    /// The number of one of `job`'s snapshots, or `None` for any other name.
+    pub fn sequence(job: &str, name: &str) -> Option<u64> {
+        let number = name
+            .strip_prefix("hsync-")?
+            .strip_prefix(job)?
+            .strip_prefix('-')?;
+        // Digits only: `+1` or `01` are not names hsync gives.
+        let canonical = !number.starts_with(['+', '0']) || number == "0";
+        number.parse().ok().filter(|_| canonical)
     }
 }
 
@@ -236,6 +328,7 @@ impl Action {
             Action::Copy(a) => &a.path,
             Action::Delete(a) => &a.path,
             Action::SetAttributes(a) => &a.path,
+            Action::Rename(a) => &a.to,
         }
     }
 }
@@ -249,6 +342,8 @@ impl Reason {
             Reason::MtimeDiffers => "mtime differs",
             Reason::ChecksumDiffers => "checksum differs",
             Reason::Overwrite => "overwrite",
+            Reason::Created => "created since the last snapshot",
+            Reason::Modified => "modified since the last snapshot",
         }
     }
 }

@@ -187,23 +187,7 @@ pub fn decide(
             }
             (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
             (_, existing) => {
-                let copy = CopyAction {
-                    path: path.clone(),
-                    reason: Reason::Missing,
-                    source: want.source.clone(),
-                    size: want.entry.size,
-                    mtime_ms: want.entry.mtime_ms,
-                    replaces: existing.map(|e| Seen {
-                        size: e.size,
-                        mtime_ms: e.mtime_ms,
-                    }),
-                    attributes,
-                    block_size: options
-                        .preserve
-                        .contains(&Preserve::Blocksize)
-                        .then_some(want.entry.block_size)
-                        .filter(|size| *size > 0),
-                };
+                let copy = copy_of(path, want.source.clone(), want.entry, existing, options);
                 match existing.map(|e| file_verdict(want.entry, e, options)) {
                     None => decided.actions.push(Action::Copy(copy)),
                     Some(Verdict::Same) => {
@@ -241,6 +225,7 @@ pub fn decide(
                     entry: entry.kind,
                     seen,
                     leftover: false,
+                    recursive: false,
                 };
                 decided.actions.push(Action::Delete(delete));
             }
@@ -257,6 +242,7 @@ pub fn decide(
                 mtime_ms: entry.mtime_ms,
             },
             leftover: true,
+            recursive: entry.kind == EntryKind::Dir,
         }));
     }
     // A folder's times change when its contents do, so with times preserved
@@ -282,6 +268,34 @@ pub fn decide(
         }
     }
     Ok(decided)
+}
+
+/// A copy of the source `entry` to `path` (reason: missing), replacing
+/// `existing` if there is one, with the attributes the job preserves.
+pub fn copy_of(
+    path: &str,
+    source: SourceRef,
+    entry: &Entry,
+    existing: Option<&Entry>,
+    options: &JobOptions,
+) -> CopyAction {
+    CopyAction {
+        path: path.to_string(),
+        reason: Reason::Missing,
+        source,
+        size: entry.size,
+        mtime_ms: entry.mtime_ms,
+        replaces: existing.map(|e| Seen {
+            size: e.size,
+            mtime_ms: e.mtime_ms,
+        }),
+        attributes: preserved(entry, &options.preserve),
+        block_size: options
+            .preserve
+            .contains(&Preserve::Blocksize)
+            .then_some(entry.block_size)
+            .filter(|size| *size > 0),
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -321,7 +335,7 @@ fn file_verdict(source: &Entry, target: &Entry, options: &JobOptions) -> Verdict
 }
 
 /// The attributes a job preserves, taken from a source entry.
-fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
+pub fn preserved(entry: &Entry, preserve: &[Preserve]) -> Attributes {
     let mut attributes = Attributes::default();
     for flag in preserve {
         match flag {

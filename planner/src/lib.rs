@@ -7,20 +7,30 @@
 
 mod diff;
 pub mod filter;
+mod incremental;
 mod listing;
 pub mod manifest;
 
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use hsync_plan::{Action, CopyAction, JobPlan, Listed, ManifestRef, Plan, FORMAT_VERSION};
+use hsync_plan::{Action, CopyAction, JobPlan, Listed, ManifestRef, Plan, Totals, FORMAT_VERSION};
 use hsync_storage::{join, Connections, Entry, EntryKind, Storage, StorageError};
 
 use listing::ListingStats;
 use manifest::{Job, Manifest};
 
-/// Listings in flight per side of a job.
+/// Listings (or stats) in flight per side of a job.
 const LISTING_CONCURRENCY: usize = 32;
+
+/// How to plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Incremental jobs compare whole trees instead of replaying a snapshot
+    /// diff (the first run does anyway): the way back to a known state after
+    /// the target changed.
+    pub full: bool,
+}
 
 /// Why planning stopped.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -65,6 +75,41 @@ pub enum PlanError {
         )
     )]
     AtomicTargetExists { job: String, path: String },
+    #[error("job `{job}`: the {side} directory {path} does not exist")]
+    #[diagnostic(
+        code(hsync::plan::missing_snapshot_root),
+        help("an incremental job snapshots both its source and its target: create the directory, and have an HDFS administrator run `hdfs dfsadmin -allowSnapshot {path}`")
+    )]
+    MissingSnapshotRoot {
+        job: String,
+        side: &'static str,
+        path: String,
+    },
+    #[error("job `{job}`: the {side} directory {path} is not snapshottable")]
+    #[diagnostic(
+        code(hsync::plan::not_snapshottable),
+        help(
+            "an HDFS administrator allows snapshots of it: `hdfs dfsadmin -allowSnapshot {path}`"
+        )
+    )]
+    NotSnapshottable {
+        job: String,
+        side: &'static str,
+        path: String,
+    },
+    #[error("job `{job}`: the target {path} changed since snapshot {snapshot} ({count} changes):{changes}")]
+    #[diagnostic(
+        code(hsync::plan::target_changed),
+        help("a snapshot diff can only be replayed on a target that is still as that snapshot left it. `hsync plan --full` compares the whole trees instead and brings the target back in line (undoing the changes above); the next plan is incremental again")
+    )]
+    TargetChanged {
+        job: String,
+        path: String,
+        snapshot: String,
+        count: usize,
+        /// The first few, one per line.
+        changes: String,
+    },
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
@@ -79,10 +124,14 @@ fn kind_name(kind: EntryKind) -> &'static str {
 }
 
 /// Plans every job of a manifest.
-pub async fn plan(manifest: &Manifest, connections: &Connections) -> Result<Plan, PlanError> {
+pub async fn plan(
+    manifest: &Manifest,
+    connections: &Connections,
+    options: PlanOptions,
+) -> Result<Plan, PlanError> {
     let mut jobs = Vec::with_capacity(manifest.jobs.len());
     for job in &manifest.jobs {
-        jobs.push(plan_job(job, connections).await?);
+        jobs.push(plan_job(job, connections, options).await?);
     }
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -97,7 +146,11 @@ pub async fn plan(manifest: &Manifest, connections: &Connections) -> Result<Plan
     Ok(plan)
 }
 
-async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanError> {
+async fn plan_job(
+    job: &Job,
+    connections: &Connections,
+    options: PlanOptions,
+) -> Result<JobPlan, PlanError> {
     let stats = &ListingStats::default();
     let storage_error = |source| PlanError::Storage {
         job: job.name.clone(),
@@ -105,10 +158,69 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
     };
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
     let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
+    let (source_roots, snapshot, mut planned) = match job.options.incremental {
+        None => {
+            let planned = compare_trees(job, &job.sources, &source_fs, &target_fs, stats).await?;
+            (job.sources.clone(), None, planned)
+        }
+        Some(_) => {
+            let incremental =
+                incremental::plan(job, &source_fs, &target_fs, options.full, stats).await?;
+            let roots = vec![hsync_storage::namenode::snapshot_path(
+                &incremental.cycle.source_dir,
+                &incremental.cycle.name,
+            )];
+            (roots, Some(incremental.cycle), incremental.planned)
+        }
+    };
+    // Deterministic order, by path: renames, then copies and folders, then deletes.
+    let rank = |action: &Action| match action {
+        Action::Rename(_) => 0,
+        Action::Delete(_) => 2,
+        _ => 1,
+    };
+    planned
+        .actions
+        .sort_by(|a, b| (rank(a), a.path()).cmp(&(rank(b), b.path())));
+    Ok(JobPlan {
+        name: job.name.clone(),
+        source_fs: job.source_fs.clone(),
+        source_roots,
+        target_fs: job.target_fs.clone(),
+        target_root: job.target.clone(),
+        options: job.options.clone(),
+        actions: planned.actions,
+        unchanged: planned.unchanged,
+        listed: Listed {
+            directories: stats.calls(),
+            entries: stats.entries(),
+        },
+        snapshot,
+    })
+}
 
+/// The actions of one job and what it leaves alone.
+#[derive(Debug, Default)]
+pub(crate) struct Planned {
+    pub actions: Vec<Action>,
+    pub unchanged: Totals,
+}
+
+/// Lists the `sources` and the target whole and decides by DistCp's rules.
+pub(crate) async fn compare_trees(
+    job: &Job,
+    sources: &[String],
+    source_fs: &Arc<dyn Storage>,
+    target_fs: &Arc<dyn Storage>,
+    stats: &ListingStats,
+) -> Result<Planned, PlanError> {
+    let storage_error = |source| PlanError::Storage {
+        job: job.name.clone(),
+        source,
+    };
     // The roots are the only paths stat'ed; everything below is listed.
-    let mut roots = Vec::with_capacity(job.sources.len());
-    for root in &job.sources {
+    let mut roots = Vec::with_capacity(sources.len());
+    for root in sources {
         let entry = source_fs.stat(root).await.map_err(storage_error)?;
         let entry = entry.ok_or_else(|| PlanError::MissingSource {
             job: job.name.clone(),
@@ -117,7 +229,7 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
         let tree = match entry.kind {
             EntryKind::Dir => {
                 let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
-                listing::walk(&source_fs, root, admit, LISTING_CONCURRENCY, stats)
+                listing::walk(source_fs, root, admit, LISTING_CONCURRENCY, stats)
                     .await
                     .map_err(storage_error)?
             }
@@ -125,8 +237,7 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
         };
         roots.push((entry, tree));
     }
-    let sides: Vec<diff::SourceSide> = job
-        .sources
+    let sides: Vec<diff::SourceSide> = sources
         .iter()
         .zip(&roots)
         .map(|(root, (root_entry, tree))| diff::SourceSide {
@@ -158,7 +269,7 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
                     || (job.options.delete
                         && diff::in_scope(relative, job.options.layout, &job.filter))
             };
-            listing::walk(&target_fs, &job.target, admit, LISTING_CONCURRENCY, stats)
+            listing::walk(target_fs, &job.target, admit, LISTING_CONCURRENCY, stats)
                 .await
                 .map_err(storage_error)?
         }
@@ -166,30 +277,15 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
 
     let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
     let candidates = std::mem::take(&mut decided.to_checksum);
-    let differing = compare_contents(job, candidates, &source_fs, &target_fs)
+    let differing = compare_contents(job, sources, candidates, source_fs, target_fs)
         .await
         .map_err(storage_error)?;
     for (copy, differs) in differing {
         decided.settle(copy, differs);
     }
-    // Deterministic order: everything by path, deletes after the rest.
-    decided.actions.sort_by(|a, b| {
-        let is_delete = |a: &Action| matches!(a, Action::Delete(_));
-        (is_delete(a), a.path()).cmp(&(is_delete(b), b.path()))
-    });
-    Ok(JobPlan {
-        name: job.name.clone(),
-        source_fs: job.source_fs.clone(),
-        source_roots: job.sources.clone(),
-        target_fs: job.target_fs.clone(),
-        target_root: job.target.clone(),
-        options: job.options.clone(),
+    Ok(Planned {
         actions: decided.actions,
         unchanged: decided.unchanged,
-        listed: Listed {
-            directories: stats.calls(),
-            entries: stats.entries(),
-        },
     })
 }
 
@@ -197,13 +293,14 @@ async fn plan_job(job: &Job, connections: &Connections) -> Result<JobPlan, PlanE
 /// concurrently, `parallel` pairs at a time.
 async fn compare_contents(
     job: &Job,
+    sources: &[String],
     candidates: Vec<CopyAction>,
     source_fs: &Arc<dyn Storage>,
     target_fs: &Arc<dyn Storage>,
 ) -> Result<Vec<(CopyAction, bool)>, StorageError> {
     stream::iter(candidates)
         .map(|copy| async move {
-            let source = join(&job.sources[copy.source.root], &copy.source.path);
+            let source = join(&sources[copy.source.root], &copy.source.path);
             let target = join(&job.target, &copy.path);
             let (a, b) =
                 futures::try_join!(digest(source_fs, &source), digest(target_fs, &target))?;

@@ -17,7 +17,8 @@ pub struct Tree {
     /// out: the filter's, or hsync's temporaries. Such a folder is never
     /// empty, so it can never be deleted.
     pub partly_listed: BTreeSet<String>,
-    /// hsync's temporary files from interrupted applies (not locks).
+    /// hsync's temporary files and rename staging folders from interrupted
+    /// applies (not locks).
     pub leftovers: BTreeMap<String, Entry>,
 }
 
@@ -69,7 +70,7 @@ pub async fn walk(
         for entry in listed {
             let relative = join_relative(&parent, &entry.name);
             let ours = is_temp_name(&entry.name);
-            if ours && entry.kind == EntryKind::File && !is_lock_name(&entry.name) {
+            if ours && entry.kind != EntryKind::Symlink && !is_lock_name(&entry.name) {
                 tree.leftovers.insert(relative, entry);
                 continue;
             }

@@ -154,11 +154,19 @@ impl Storage for HdfsStorage {
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {
-        self.delete(path).await
+        self.delete(path, false).await
     }
 
     async fn remove_dir(&self, path: &str) -> Result<()> {
-        self.delete(path).await
+        self.delete(path, false).await
+    }
+
+    async fn remove_tree(&self, path: &str) -> Result<()> {
+        self.delete(path, true).await
+    }
+
+    fn as_hdfs(&self) -> Option<&HdfsStorage> {
+        Some(self)
     }
 
     /// HDFS clients and NameNodes keep symlinks disabled (HADOOP-10019), so
@@ -214,9 +222,10 @@ impl Storage for HdfsStorage {
 }
 
 impl HdfsStorage {
-    /// Non-recursive: a directory that is not empty is refused by the NameNode.
-    async fn delete(&self, path: &str) -> Result<()> {
-        match self.client.delete(path, false).await {
+    /// Unless `recursive`, a directory that is not empty is refused by the
+    /// NameNode.
+    async fn delete(&self, path: &str, recursive: bool) -> Result<()> {
+        match self.client.delete(path, recursive).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(StorageError::new(
                 "delete",

@@ -77,6 +77,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// entries since it was planned for deletion is not silently wiped.
     async fn remove_dir(&self, path: &str) -> Result<()>;
 
+    /// Removes a file, or a directory with everything below it.
+    async fn remove_tree(&self, path: &str) -> Result<()>;
+
     /// Creates a directory and any missing parents.
     async fn create_dir(&self, path: &str) -> Result<()>;
 
@@ -95,6 +98,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// `path` has that are not in the list are left alone. A backend without
     /// xattrs fails with `Unsupported`.
     async fn set_xattrs(&self, path: &str, xattrs: &[XAttr]) -> Result<()>;
+
+    /// The HDFS client behind this storage, for the NameNode calls outside
+    /// the trait (snapshots, in [`namenode`]); `None` for other backends.
+    fn as_hdfs(&self) -> Option<&HdfsStorage> {
+        None
+    }
 }
 
 /// Whether a filesystem can preserve an attribute; known from its kind

@@ -135,6 +135,17 @@ impl Storage for LocalStorage {
         blocking("delete", path, move || fs::remove_dir(p)).await
     }
 
+    async fn remove_tree(&self, path: &str) -> Result<()> {
+        let p = path.to_string();
+        blocking("delete", path, move || {
+            match fs::symlink_metadata(&p)?.is_dir() {
+                true => fs::remove_dir_all(&p),
+                false => fs::remove_file(&p),
+            }
+        })
+        .await
+    }
+
     async fn real_path(&self, path: &str) -> Result<Option<String>> {
         let p = path.to_string();
         blocking("resolve", path, move || match fs::canonicalize(&p) {

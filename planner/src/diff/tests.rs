@@ -116,6 +116,7 @@ fn options(mode: Mode) -> JobOptions {
         commit: Commit::File,
         parallel: 8,
         bandwidth: None,
+        incremental: None,
     }
 }
 
@@ -165,6 +166,7 @@ fn lines(decided: &Decided) -> Vec<String> {
             hsync_plan::Action::Copy(a) => format!("copy {} ({})", a.path, a.reason.describe()),
             hsync_plan::Action::Delete(a) => format!("delete {} ({:?})", a.path, a.entry),
             hsync_plan::Action::SetAttributes(a) => format!("set-attributes {}", a.path),
+            hsync_plan::Action::Rename(a) => format!("rename {} {}", a.from, a.to),
         })
         .collect()
 }

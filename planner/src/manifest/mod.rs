@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use hsync_plan::{Commit, Compare, JobOptions, Layout, Mode, Preserve};
+use hsync_plan::{Commit, Compare, Incremental, JobOptions, Layout, Mode, Preserve};
 use hsync_storage::{Capability, FsSpec, HdfsSpec};
 use miette::NamedSource;
 use toml::Spanned;
@@ -23,6 +23,10 @@ use raw::{RawJob, RawManifest};
 
 /// Transfers in flight per job when the manifest does not say.
 pub const DEFAULT_PARALLEL: usize = 8;
+
+/// hsync snapshots an incremental job keeps on each side when the manifest
+/// does not say: the base of the next diff and the one before it.
+pub const DEFAULT_KEEP_SNAPSHOTS: usize = 2;
 
 /// A manifest that passed validation.
 #[derive(Debug)]
@@ -376,15 +380,25 @@ impl Checker<'_> {
         }
         let target = self.location(&job.target);
 
+        // An incremental job mirrors its source: its defaults say so.
+        let incremental = job.incremental.is_some();
         let mode = job
             .mode
             .as_ref()
             .map(|m| *m.get_ref())
-            .unwrap_or(Mode::Skip);
-        let layout = job.layout.unwrap_or(match mode {
-            Mode::Skip => Layout::Nested,
-            Mode::Update | Mode::Overwrite => Layout::Contents,
-        });
+            .unwrap_or(if incremental {
+                Mode::Update
+            } else {
+                Mode::Skip
+            });
+        let layout = job
+            .layout
+            .as_ref()
+            .map(|l| *l.get_ref())
+            .unwrap_or(match mode {
+                Mode::Skip => Layout::Nested,
+                Mode::Update | Mode::Overwrite => Layout::Contents,
+            });
         let mut preserve: Vec<Preserve> = job.preserve.iter().map(|p| *p.get_ref()).collect();
         preserve.sort();
         preserve.dedup();
@@ -406,7 +420,11 @@ impl Checker<'_> {
             None if preserve.contains(&Preserve::Times) => vec![Compare::Size, Compare::Mtime],
             None => vec![Compare::Size],
         };
-        let delete = job.delete.as_ref().map(|d| *d.get_ref()).unwrap_or(false);
+        let delete = job
+            .delete
+            .as_ref()
+            .map(|d| *d.get_ref())
+            .unwrap_or(incremental);
         if let Some(d) = job
             .delete
             .as_ref()
@@ -479,6 +497,12 @@ impl Checker<'_> {
                 }
             });
         let filter = self.filter(job);
+        let incremental = self.incremental(
+            job,
+            source_fs.as_ref().map(|(fs, _)| fs),
+            &sources,
+            target.as_ref(),
+        );
 
         if let Some(target) = &target {
             for flag in &job.preserve {
@@ -542,8 +566,88 @@ impl Checker<'_> {
                 commit,
                 parallel,
                 bandwidth,
+                incremental,
             },
             filter: filter?,
+        })
+    }
+
+    /// `incremental = "snapshot"`: DistCp's `-diff` needs one snapshottable
+    /// HDFS source copied into an HDFS target that mirrors it, and so does
+    /// hsync. Every option that contradicts that is pointed at.
+    fn incremental(
+        &mut self,
+        job: &RawJob,
+        source_fs: Option<&FsSpec>,
+        sources: &[String],
+        target: Option<&Location>,
+    ) -> Option<Incremental> {
+        let keep = job.keep_snapshots.as_ref();
+        let Some(by) = &job.incremental else {
+            if let Some(keep) = keep {
+                self.error(keep.span(), "`keep_snapshots` needs incremental = \"snapshot\"", "no snapshots")
+                    .help = Some("only an incremental job takes snapshots; remove this line or add incremental = \"snapshot\"".into());
+            }
+            return None;
+        };
+        let mut conflict = |span: Range<usize>, message: &str, label: &str, help: &str| {
+            self.error(span, message.to_string(), label.to_string())
+                .also(by.span(), "incremental")
+                .help = Some(help.to_string());
+        };
+        let on_hdfs = |fs: Option<&FsSpec>| !matches!(fs, Some(FsSpec::Local));
+        if !on_hdfs(source_fs) || !on_hdfs(target.map(|t| &t.fs)) {
+            conflict(by.span(), "incremental = \"snapshot\" needs an HDFS source and an HDFS target", "not HDFS on both sides",
+                "snapshot diffs are an HDFS feature (HDFS-7535); use a full job between other filesystems");
+        }
+        if sources.len() > 1 {
+            conflict(by.span(), "incremental = \"snapshot\" takes exactly one source", "several sources",
+                "a snapshot diff is of one snapshottable directory, as DistCp's -diff takes one source; split the job, one per source");
+        }
+        if let Some(mode) = job.mode.as_ref().filter(|m| *m.get_ref() != Mode::Update) {
+            conflict(mode.span(), "incremental = \"snapshot\" needs mode = \"update\"", "not update",
+                "the target mirrors the source (DistCp's -diff needs -update); remove `mode`, update is the default here");
+        }
+        if let Some(delete) = job.delete.as_ref().filter(|d| !*d.get_ref()) {
+            conflict(delete.span(), "incremental = \"snapshot\" mirrors deletes", "delete = false",
+                "a snapshot diff replays deletes and renames, so the target must mirror the source; remove `delete`");
+        }
+        if let Some(layout) = job
+            .layout
+            .as_ref()
+            .filter(|l| *l.get_ref() != Layout::Contents)
+        {
+            conflict(layout.span(), "incremental = \"snapshot\" copies the source's contents into the target", "nested",
+                "the target directory mirrors the snapshottable source directory; remove `layout` and name the nested directory in `target`");
+        }
+        if let Some(commit) = job
+            .commit
+            .as_ref()
+            .filter(|c| *c.get_ref() == Commit::Atomic)
+        {
+            conflict(
+                commit.span(),
+                "incremental = \"snapshot\" updates its target in place",
+                "atomic",
+                "an atomic commit publishes a new target; remove `commit`",
+            );
+        }
+        if let Some(include) = &job.include {
+            conflict(include.span(), "`include` is not supported with incremental = \"snapshot\" yet", "include",
+                "per-depth includes and snapshot diffs do not combine yet; use `exclude`, or a full job");
+        }
+        let keep_snapshots = match keep {
+            Some(k) if *k.get_ref() == 0 => {
+                self.error(k.span(), "`keep_snapshots` must be at least 1", "zero")
+                    .help = Some(format!("the newest synced snapshot is the base of the next diff; leave it out for {DEFAULT_KEEP_SNAPSHOTS}"));
+                1
+            }
+            Some(k) => *k.get_ref(),
+            None => DEFAULT_KEEP_SNAPSHOTS,
+        };
+        Some(Incremental {
+            by: *by.get_ref(),
+            keep_snapshots,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hsync_plan::{Commit, Compare, Layout, Mode, Preserve};
+use hsync_plan::{Commit, Compare, IncrementalBy, Layout, Mode, Preserve};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -37,7 +37,7 @@ pub(super) struct RawJob {
     pub source_list: Option<Spanned<String>>,
     pub target: Spanned<String>,
     pub mode: Option<Spanned<Mode>>,
-    pub layout: Option<Layout>,
+    pub layout: Option<Spanned<Layout>>,
     pub compare: Option<Spanned<Vec<Compare>>>,
     pub delete: Option<Spanned<bool>>,
     pub include: Option<Spanned<String>>,
@@ -48,4 +48,6 @@ pub(super) struct RawJob {
     pub commit: Option<Spanned<Commit>>,
     pub parallel: Option<Spanned<usize>>,
     pub bandwidth: Option<Spanned<String>>,
+    pub incremental: Option<Spanned<IncrementalBy>>,
+    pub keep_snapshots: Option<Spanned<usize>>,
 }
