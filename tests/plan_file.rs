@@ -206,13 +206,13 @@ fn plan_with_an_unknown_op_is_refused() {
     let dir = Dir::new();
     reports(&dir, "[]");
     let mut plan = dir.plan();
-    plan["jobs"][0]["actions"][0]["op"] = "rename".into();
+    plan["jobs"][0]["actions"][0]["op"] = "chmod".into();
     dir.write_plan(&plan);
     let before = dir.tree("target");
 
     let out = dir.hsync(["apply", "plan.json"]).code(1);
     assert!(says(&out.stderr, "does not match the plan schema"), "{out}");
-    assert!(says(&out.stderr, "rename"), "{out}");
+    assert!(says(&out.stderr, "chmod"), "{out}");
     assert_eq!(dir.tree("target"), before);
 }
 
