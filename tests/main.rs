@@ -1,7 +1,7 @@
 //! Integration tests: the real `hsync` binary on temporary trees, each test
 //! named after the rule it checks. `util` is the harness; every module but
-//! `hdfs` and `hdfs_faults` (which need the test clusters of `scripts/hdfs`)
-//! is local only.
+//! `hdfs`, `hdfs_faults` and `incremental` (which need the test clusters of
+//! `scripts/hdfs`) is local only.
 
 mod apply;
 mod cluster;
@@ -9,6 +9,7 @@ mod faults;
 mod filters;
 mod hdfs;
 mod hdfs_faults;
+mod incremental;
 mod modes;
 mod plan_file;
 mod resume;

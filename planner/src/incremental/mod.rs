@@ -51,6 +51,23 @@ pub(crate) async fn plan(
         .find(|(number, _)| target_snapshots.contains_key(number))
         .map(|(_, name)| name.clone());
 
+    // A diff applies only to a target still as the base left it; checked
+    // first, so a refused plan takes no snapshot.
+    let base = shared.filter(|_| !full);
+    if let Some(base) = &base {
+        let changes = namenode::snapshot_diff(target, &job.target, base, "")
+            .await
+            .map_err(storage_error)?;
+        if !changes.is_empty() {
+            return Err(PlanError::TargetChanged {
+                job: job.name.clone(),
+                path: job.target.clone(),
+                snapshot: base.clone(),
+                count: changes.len(),
+                changes: changes.iter().take(5).map(|c| format!("\n  {c}")).collect(),
+            });
+        }
+    }
     let name = match source_snapshots.last_key_value() {
         Some((_, newest))
             if namenode::snapshot_diff(source, dir, newest, "")
@@ -70,22 +87,9 @@ pub(crate) async fn plan(
         }
     };
     let snapshot_root = snapshot_path(dir, &name);
-    let base = shared.filter(|_| !full);
     let planned = match &base {
         None => compare_trees(job, &[snapshot_root], source_fs, target_fs, stats).await?,
         Some(base) => {
-            let changes = namenode::snapshot_diff(target, &job.target, base, "")
-                .await
-                .map_err(storage_error)?;
-            if !changes.is_empty() {
-                return Err(PlanError::TargetChanged {
-                    job: job.name.clone(),
-                    path: job.target.clone(),
-                    snapshot: base.clone(),
-                    count: changes.len(),
-                    changes: changes.iter().take(5).map(|c| format!("\n  {c}")).collect(),
-                });
-            }
             let diff = match base == &name {
                 true => Vec::new(),
                 false => namenode::snapshot_diff(source, dir, base, &name)
