@@ -591,9 +591,11 @@ impl Checker<'_> {
             return None;
         };
         let mut conflict = |span: Range<usize>, message: &str, label: &str, help: &str| {
-            self.error(span, message.to_string(), label.to_string())
-                .also(by.span(), "incremental")
-                .help = Some(help.to_string());
+            let mistake = self.error(span.clone(), message.to_string(), label.to_string());
+            if span != by.span() {
+                mistake.also(by.span(), "incremental");
+            }
+            mistake.help = Some(help.to_string());
         };
         let on_hdfs = |fs: Option<&FsSpec>| !matches!(fs, Some(FsSpec::Local));
         if !on_hdfs(source_fs) || !on_hdfs(target.map(|t| &t.fs)) {

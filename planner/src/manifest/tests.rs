@@ -766,3 +766,64 @@ proptest! {
         parse_and_render(&text);
     }
 }
+
+#[test]
+fn incremental_defaults_mirror_the_source() {
+    let manifest = parse(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+
+[clusters.dr]
+url = "hdfs://nn2:8020"
+
+[[job]]
+name = "warehouse"
+sources = ["prod:/warehouse"]
+target = "dr:/warehouse"
+incremental = "snapshot"
+"#,
+    )
+    .expect("an incremental job between two clusters");
+    let options = &manifest.jobs[0].options;
+    assert_eq!(options.mode, Mode::Update);
+    assert_eq!(options.layout, Layout::Contents);
+    assert!(options.delete);
+    let incremental = options.incremental.expect("incremental");
+    assert_eq!(incremental.keep_snapshots, super::DEFAULT_KEEP_SNAPSHOTS);
+}
+
+#[test]
+fn incremental_options_that_contradict_a_mirror() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+
+[[job]]
+name = "warehouse"
+sources = ["prod:/warehouse", "prod:/staging"]
+target = "backup"
+incremental = "snapshot"
+mode = "skip"
+delete = false
+layout = "nested"
+include = "2026.*"
+keep_snapshots = 0
+"#
+    ));
+}
+
+#[test]
+fn keep_snapshots_without_incremental() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "reports"
+sources = ["data"]
+target = "mirror"
+mode = "update"
+keep_snapshots = 3
+"#
+    ));
+}
