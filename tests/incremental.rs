@@ -11,8 +11,10 @@ use hsync_storage::namenode;
 use hsync_storage::{join, CreateOptions, HdfsSpec, HdfsStorage, Storage};
 use serde_json::Value;
 
+use std::time::{Duration, Instant};
+
 use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
-use crate::util::{noise, says, Dir};
+use crate::util::{journal_marks_once, noise, says, Dir};
 
 /// One incremental job from `ROOT/src` on a to `ROOT/dst` on b, both
 /// snapshottable, with a client on each side to change them.
@@ -89,16 +91,40 @@ impl Mirror {
     }
 
     fn mkdir(&self, path: &str) {
-        let path = join(&self.src, path);
-        self.runtime
-            .block_on(self.source.create_dir(&path))
-            .unwrap();
+        self.mkdirs(&[path.to_string()]);
+    }
+
+    /// Many folders, many calls at once.
+    fn mkdirs(&self, paths: &[String]) {
+        self.each(paths, |path| async move {
+            self.source.create_dir(&join(&self.src, path)).await
+        });
     }
 
     fn mv(&self, from: &str, to: &str) {
-        let (from, to) = (join(&self.src, from), join(&self.src, to));
+        self.renames(&[(from.to_string(), to.to_string())]);
+    }
+
+    /// Many renames, many calls at once.
+    fn renames(&self, pairs: &[(String, String)]) {
+        self.each(pairs, |(from, to)| async move {
+            let (from, to) = (join(&self.src, from), join(&self.src, to));
+            self.source.rename(&from, &to).await
+        });
+    }
+
+    fn each<'a, T, F>(&self, items: &'a [T], call: impl Fn(&'a T) -> F)
+    where
+        F: std::future::Future<Output = hsync_storage::Result<()>>,
+    {
+        use futures::stream::{self, StreamExt, TryStreamExt};
         self.runtime
-            .block_on(self.source.rename(&from, &to))
+            .block_on(
+                stream::iter(items)
+                    .map(call)
+                    .buffer_unordered(64)
+                    .try_collect::<()>(),
+            )
             .unwrap();
     }
 
@@ -438,4 +464,58 @@ fn a_source_that_is_not_snapshottable_is_refused_with_the_command_that_fixes_it(
         ),
         "{out}"
     );
+}
+
+#[test]
+fn a_replay_killed_among_its_renames_resumes_without_moving_anything_twice() {
+    let _clusters = clusters_in_use();
+    let mirror = Mirror::new("killed-renames", &["d0/sub/file"], "");
+    let dirs: Vec<String> = (1..3000).map(|i| format!("d{i}/sub")).collect();
+    mirror.mkdirs(&dirs);
+    mirror.sync();
+    let renames: Vec<(String, String)> = (0..3000)
+        .map(|i| (format!("d{i}"), format!("e{i}")))
+        .collect();
+    mirror.renames(&renames);
+    let plan = mirror.dir.plan();
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    let journal = mirror
+        .dir
+        .join(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
+
+    // Kill the apply once some, not all, moves are journaled.
+    let mut child = mirror
+        .dir
+        .hsync(["apply", "plan.json"])
+        .spawn(&mirror.dir, "first");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("/move-aside/")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no move in 60 s"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply ended before it was killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let marks = journal_marks_once(&journal);
+    assert!(
+        !marks.iter().any(|(step, _)| step.ends_with("/snapshot")),
+        "the apply finished before it was killed"
+    );
+
+    let summary = mirror.dir.apply();
+    assert_eq!(summary["outcome"], "success", "{summary:#}");
+    journal_marks_once(&journal);
+    assert_eq!(summary["files_copied"], 0, "{summary:#}");
+    let staged = mirror.b.paths(&mirror.dst);
+    assert!(
+        staged.iter().all(|p| !p.contains(".hsync-tmp.")),
+        "{staged:?}"
+    );
+    mirror.assert_target_matches_snapshot();
 }
