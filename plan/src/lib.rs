@@ -10,7 +10,7 @@ mod schema;
 
 pub use file::{LoadError, FORMAT_VERSION};
 pub use schema::{
-    Action, Commit, Compare, CopyAction, DeleteAction, JobOptions, JobPlan, Layout, Listed,
-    ManifestRef, MkdirAction, Mode, Plan, Preserve, Reason, Seen, SetAttributesAction, SourceRef,
-    Totals,
+    Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
+    JobOptions, JobPlan, Layout, Listed, ManifestRef, MkdirAction, Mode, Plan, Preserve, Reason,
+    Seen, SetAttributesAction, SourceRef, Totals,
 };

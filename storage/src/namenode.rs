@@ -50,7 +50,7 @@
 //!   patch), equal to `hdfs dfs -checksum`. It depends on the block size and
 //!   CRC settings, so two files compare only when the algorithm names match.
 //!   Hadoop 3's block-layout-independent `COMPOSITE_CRC` is not requested,
-//!   and erasure-coded files (`OP_BLOCK_GROUP_CHECKSUM`) are `Unsupported`.
+//!   and erasure-coded files (`OP_BLOCK_GROUP_CHECKSUM`) have none (`None`).
 //! - **Diffs come in one response.** Hadoop 2.7 has only
 //!   `getSnapshotDiffReport`, which returns the whole report at once; the
 //!   paged `getSnapshotDiffReportListing` (Hadoop 3) is not used, so a
@@ -69,6 +69,7 @@ use std::fmt;
 use hdfs_native::snapshot::{DiffType, SnapshotDiffEntry};
 use hdfs_native::xattr::XAttr as NativeXAttr;
 pub use hdfs_native::xattr::XAttrNamespace;
+use hdfs_native::HdfsError;
 
 use crate::hdfs::hdfs_error;
 use crate::{join, FileChecksum, HdfsStorage, Result};
@@ -308,15 +309,16 @@ pub async fn remove_xattr(
 /// The checksum of the file at `path`, as `hdfs dfs -checksum` prints it:
 /// `algorithm` is Hadoop's name (`MD5-of-0MD5-of-512CRC32C`), `bytes` the
 /// 28 bytes FsShell shows in hex. `None` where Hadoop has none (blocks of
-/// mixed CRC types). A missing path is `NotFound`.
+/// mixed CRC types) and for erasure-coded files, whose block-group checksums
+/// the client lacks: the caller reads those instead. A missing path is
+/// `NotFound`.
 pub async fn file_checksum(hdfs: &HdfsStorage, path: &str) -> Result<Option<FileChecksum>> {
-    let checksum = hdfs
-        .client()
-        .get_file_checksum(path)
-        .await
-        .map_err(|e| hdfs_error("file checksum", path, e))?;
-    Ok(checksum.map(|c| FileChecksum {
-        algorithm: c.algorithm_name(),
-        bytes: c.to_bytes(),
-    }))
+    match hdfs.client().get_file_checksum(path).await {
+        Ok(checksum) => Ok(checksum.map(|c| FileChecksum {
+            algorithm: c.algorithm_name(),
+            bytes: c.to_bytes(),
+        })),
+        Err(HdfsError::UnsupportedFeature(_)) => Ok(None),
+        Err(e) => Err(hdfs_error("file checksum", path, e)),
+    }
 }
