@@ -15,8 +15,6 @@
 //! which is the block size over the bytes per CRC. Compare two checksums only
 //! when their names are equal.
 
-use std::sync::Arc;
-
 use log::warn;
 use md5::{Digest, Md5};
 use tokio::runtime::Handle;
@@ -80,7 +78,7 @@ impl FileChecksum {
 /// The checksum of the file at the NameNode path `path`, or `None` where
 /// Hadoop has none (null): blocks of mixed CRC types, or CRC type NULL.
 pub(crate) async fn get_file_checksum(
-    protocol: &Arc<NamenodeProtocol>,
+    protocol: &NamenodeProtocol,
     path: &str,
     config: &Configuration,
     handle: &Handle,
