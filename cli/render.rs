@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use hsync_plan::{Action, JobPlan, Plan, Reason};
+use hsync_plan::{Action, Compared, JobPlan, Plan, Reason};
 use hsync_storage::EntryKind;
 
 /// The whole plan: one block per job, then the totals line.
@@ -163,7 +163,41 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         count(job.listed.directories, "directory"),
         job.listed.entries
     );
+    render_compared(out, &job.compared);
     let _ = writeln!(out);
+}
+
+/// How same-size files were compared, when any were: by native checksums
+/// (nothing read) or by reading both sides, and why.
+fn render_compared(out: &mut impl Write, compared: &Compared) {
+    if compared.is_empty() {
+        return;
+    }
+    let mut ways = Vec::new();
+    if compared.native > 0 {
+        ways.push(format!(
+            "{} by the filesystems' own checksums, no data read",
+            compared.native
+        ));
+    }
+    if compared.read > 0 {
+        ways.push(format!("{} by reading both sides", compared.read));
+    }
+    let _ = writeln!(
+        out,
+        "  (compared {}: {})",
+        count(compared.native + compared.read, "same-size file"),
+        ways.join("; ")
+    );
+    for fallback in &compared.fallbacks {
+        let _ = writeln!(
+            out,
+            "  (read {} because {}, e.g. {})",
+            count(fallback.files, "file"),
+            fallback.describe(),
+            fallback.example
+        );
+    }
 }
 
 /// An option's name as the manifest spells it.

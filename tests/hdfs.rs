@@ -354,3 +354,120 @@ fn preserved_xattrs_are_visible_through_hadoops_own_fsshell() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Three blocks on the test clusters (1 MiB blocks).
+const THREE_BLOCKS: usize = 2 * 1024 * 1024 + 4321;
+
+/// An update job from `ROOT/src` on a to `ROOT/dst` on b comparing by
+/// checksum; the human view of its plan.
+fn plan_by_checksum(
+    dir: &Dir,
+    a: &Cluster,
+    b: &Cluster,
+    root: &str,
+) -> (serde_json::Value, String) {
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"sums\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         compare = [\"checksum\"]\n",
+        clusters(a, b, None),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+    let plan = dir.plan();
+    let shown = dir.hsync(["show", "plan.json"]).ok().stdout;
+    (plan, shown)
+}
+
+#[test]
+fn checksum_compare_between_clusters_uses_their_own_checksums_and_reads_no_data() {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("checksum-native");
+    let dir = Dir::new();
+    dir.create("src/same.bin", noise(THREE_BLOCKS, 11));
+    dir.create("src/differs.bin", noise(THREE_BLOCKS, 12));
+    dir.create("old/same.bin", noise(THREE_BLOCKS, 11));
+    dir.create("old/differs.bin", noise(THREE_BLOCKS, 13));
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    b.put(&dir.join("old"), &format!("{root}/dst"));
+
+    let (plan, shown) = plan_by_checksum(&dir, &a, &b, &root);
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        ["copy differs.bin checksum-differs"]
+    );
+    assert_eq!(
+        plan["jobs"][0]["compared"],
+        serde_json::json!({ "native": 2, "read": 0 })
+    );
+    assert!(
+        shown.contains(
+            "  (compared 2 same-size files: 2 by the filesystems' own checksums, no data read)\n"
+        ),
+        "{shown}"
+    );
+
+    assert_eq!(dir.apply()["files_copied"], 1);
+    assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+    // hsync's own copy has the same checksum algorithm as the source.
+    let (plan, _) = plan_by_checksum(&dir, &a, &b, &root);
+    assert_eq!(crate::util::actions(&plan, 0), Vec::<String>::new());
+    assert_eq!(
+        plan["jobs"][0]["compared"],
+        serde_json::json!({ "native": 2, "read": 0 })
+    );
+}
+
+#[test]
+fn checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_says_why() {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("checksum-fallback");
+    let dir = Dir::new();
+    dir.create("src/same.bin", noise(THREE_BLOCKS, 21));
+    dir.create("src/differs.bin", noise(THREE_BLOCKS, 22));
+    dir.create("old/differs.bin", noise(THREE_BLOCKS, 23));
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    // Same content, 2 MiB blocks: two blocks where the source has three.
+    b.put(&dir.join("old"), &format!("{root}/dst"));
+    b.shell(&[
+        "-D",
+        "dfs.blocksize=2097152",
+        "-put",
+        &dir.join("src/same.bin").display().to_string(),
+        &format!("{root}/dst/same.bin"),
+    ]);
+
+    let (plan, shown) = plan_by_checksum(&dir, &a, &b, &root);
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        ["copy differs.bin checksum-differs"]
+    );
+    assert_eq!(
+        plan["jobs"][0]["compared"],
+        serde_json::json!({
+            "native": 1,
+            "read": 1,
+            "fallbacks": [{
+                "reason": "algorithms-differ",
+                "source_algorithm": "MD5-of-2048MD5-of-512CRC32C",
+                "target_algorithm": "MD5-of-4096MD5-of-512CRC32C",
+                "files": 1,
+                "example": "same.bin"
+            }]
+        })
+    );
+    assert!(
+        shown.contains(
+            "  (compared 2 same-size files: 1 by the filesystems' own checksums, no data read; \
+             1 by reading both sides)\n  (read 1 file because the checksums are of different \
+             algorithms, MD5-of-2048MD5-of-512CRC32C at the source and \
+             MD5-of-4096MD5-of-512CRC32C at the target (another block size or CRC type), \
+             e.g. same.bin)\n"
+        ),
+        "{shown}"
+    );
+
+    assert_eq!(dir.apply()["files_copied"], 1);
+    assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+}

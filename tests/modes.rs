@@ -228,6 +228,37 @@ fn update_with_checksum_compare_rewrites_same_size_files_whose_content_differs()
 }
 
 #[test]
+fn checksum_compare_of_local_files_reads_both_sides_and_the_plan_says_why() {
+    let dir = Dir::new();
+    for name in ["b", "a"] {
+        dir.create_at(&format!("source/{name}"), "abcd", MTIME);
+        dir.create_at(&format!("target/{name}"), "abcd", MTIME);
+    }
+    let options = "mode = \"update\"\ncompare = [\"checksum\"]";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    let plan = dir.plan();
+    assert_eq!(
+        plan["jobs"][0]["compared"],
+        serde_json::json!({
+            "native": 0,
+            "read": 2,
+            "fallbacks": [
+                { "reason": "no-source-checksum", "files": 2, "example": "a" }
+            ]
+        })
+    );
+    let shown = dir.hsync(["show", "plan.json"]).ok().stdout;
+    assert!(
+        shown.contains(
+            "  (compared 2 same-size files: 2 by reading both sides)\n  \
+             (read 2 files because the source gives no checksum of them, e.g. a)\n"
+        ),
+        "{shown}"
+    );
+}
+
+#[test]
 fn update_leaves_an_already_synced_tree_alone() {
     let dir = Dir::new();
     guide_example(&dir, "elsewhere");

@@ -10,7 +10,8 @@ mod schema;
 
 pub use file::{LoadError, FORMAT_VERSION};
 pub use schema::{
-    Action, Commit, Compare, CopyAction, DeleteAction, Incremental, IncrementalBy, JobOptions,
-    JobPlan, Layout, Listed, ManifestRef, MkdirAction, Mode, Plan, Preserve, Reason, RenameAction,
-    Seen, SetAttributesAction, SnapshotCycle, SourceRef, Totals,
+    Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
+    Incremental, IncrementalBy, JobOptions, JobPlan, Layout, Listed, ManifestRef, MkdirAction,
+    Mode, Plan, Preserve, Reason, RenameAction, Seen, SetAttributesAction, SnapshotCycle,
+    SourceRef, Totals,
 };

@@ -40,6 +40,10 @@ pub struct JobPlan {
     pub unchanged: Totals,
     /// What planning listed, both sides: one listing call per directory.
     pub listed: Listed,
+    /// How same-size files were compared under `compare = ["checksum"]`;
+    /// absent when none were.
+    #[serde(default, skip_serializing_if = "Compared::is_empty")]
+    pub compared: Compared,
     /// For `incremental = "snapshot"` jobs, the snapshot cycle this plan
     /// completes; `source_roots` then holds the snapshot's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +71,51 @@ pub struct SnapshotCycle {
 pub struct Listed {
     pub directories: u64,
     pub entries: u64,
+}
+
+/// The content comparisons of a job: by the filesystems' own checksums where
+/// both sides have comparable ones, else by reading both sides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Compared {
+    /// Pairs compared by their native checksums (HDFS `getFileChecksum`),
+    /// no data read.
+    pub native: u64,
+    /// Pairs read on both sides and compared by blake3.
+    pub read: u64,
+    /// Why the `read` pairs could not be compared natively, by reason and
+    /// algorithms, sorted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// Pairs that fell back to reading, for one reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    pub reason: FallbackReason,
+    /// For `algorithms-differ`, the source's checksum algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_algorithm: Option<String>,
+    /// For `algorithms-differ`, the target's checksum algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_algorithm: Option<String>,
+    pub files: u64,
+    /// The first of those files by target path.
+    pub example: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FallbackReason {
+    /// The source gives no checksum of the file: a local filesystem, or an
+    /// HDFS file without one (erasure-coded, or of mixed CRC types).
+    NoSourceChecksum,
+    /// The target gives no checksum of the file, likewise.
+    NoTargetChecksum,
+    /// Both have one, of different algorithms: for HDFS, another block size,
+    /// bytes per CRC or CRC type.
+    AlgorithmsDiffer,
 }
 
 /// The job's options, resolved: defaults filled in, nothing left implicit.
@@ -329,6 +378,29 @@ impl Action {
             Action::Delete(a) => &a.path,
             Action::SetAttributes(a) => &a.path,
             Action::Rename(a) => &a.to,
+        }
+    }
+}
+
+impl Compared {
+    pub fn is_empty(&self) -> bool {
+        self.native == 0 && self.read == 0
+    }
+}
+
+impl Fallback {
+    /// The words a reviewer reads.
+    pub fn describe(&self) -> String {
+        let algorithm = |a: &Option<String>| a.as_deref().unwrap_or_default().to_string();
+        match self.reason {
+            FallbackReason::NoSourceChecksum => "the source gives no checksum of them".to_string(),
+            FallbackReason::NoTargetChecksum => "the target gives no checksum of them".to_string(),
+            FallbackReason::AlgorithmsDiffer => format!(
+                "the checksums are of different algorithms, {} at the source and {} at the target \
+                 (another block size or CRC type)",
+                algorithm(&self.source_algorithm),
+                algorithm(&self.target_algorithm)
+            ),
         }
     }
 }

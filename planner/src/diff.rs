@@ -323,7 +323,7 @@ fn file_verdict(source: &Entry, target: &Entry, options: &JobOptions) -> Verdict
                 }
             }
             if options.compare.contains(&Compare::Checksum) {
-                // Different sizes always differ in content; equal ones need reading.
+                // Different sizes always differ in content; equal ones are compared.
                 if source.size != target.size {
                     return Verdict::Differs(Reason::SizeDiffers);
                 }

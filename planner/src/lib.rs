@@ -11,10 +11,14 @@ mod incremental;
 mod listing;
 pub mod manifest;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use hsync_plan::{Action, CopyAction, JobPlan, Listed, ManifestRef, Plan, Totals, FORMAT_VERSION};
+use hsync_plan::{
+    Action, Compared, CopyAction, Fallback, FallbackReason, JobPlan, Listed, ManifestRef, Plan,
+    Totals, FORMAT_VERSION,
+};
 use hsync_storage::{join, Connections, Entry, EntryKind, Storage, StorageError};
 
 use listing::ListingStats;
@@ -195,6 +199,7 @@ async fn plan_job(
             directories: stats.calls(),
             entries: stats.entries(),
         },
+        compared: planned.compared,
         snapshot,
     })
 }
@@ -204,6 +209,8 @@ async fn plan_job(
 pub(crate) struct Planned {
     pub actions: Vec<Action>,
     pub unchanged: Totals,
+    /// How same-size files were compared (`compare = ["checksum"]`).
+    pub compared: Compared,
 }
 
 /// Lists the `sources` and the target whole and decides by DistCp's rules.
@@ -277,38 +284,93 @@ pub(crate) async fn compare_trees(
 
     let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
     let candidates = std::mem::take(&mut decided.to_checksum);
-    let differing = compare_contents(job, sources, candidates, source_fs, target_fs)
+    let comparisons = compare_contents(job, sources, candidates, source_fs, target_fs)
         .await
         .map_err(storage_error)?;
-    for (copy, differs) in differing {
+    let compared = tally(&comparisons);
+    for (copy, differs, _) in comparisons {
         decided.settle(copy, differs);
     }
     Ok(Planned {
         actions: decided.actions,
         unchanged: decided.unchanged,
+        compared,
     })
 }
 
-/// Compares same-size files by a blake3 of their content, both sides read
-/// concurrently, `parallel` pairs at a time.
+/// One candidate compared: whether the contents differ, and why both sides
+/// were read if they were (`None`: the native checksums decided).
+type Comparison = (CopyAction, bool, Option<FallbackKey>);
+
+/// What a [`Fallback`] groups by: the reason and the two algorithms.
+type FallbackKey = (FallbackReason, Option<String>, Option<String>);
+
+/// Compares same-size files, `parallel` pairs at a time: by the
+/// filesystems' own checksums when both sides have one of the same
+/// algorithm (for HDFS, the same block size and CRC settings), which reads
+/// no data; otherwise by a blake3 of both sides, read concurrently.
 async fn compare_contents(
     job: &Job,
     sources: &[String],
     candidates: Vec<CopyAction>,
     source_fs: &Arc<dyn Storage>,
     target_fs: &Arc<dyn Storage>,
-) -> Result<Vec<(CopyAction, bool)>, StorageError> {
+) -> Result<Vec<Comparison>, StorageError> {
     stream::iter(candidates)
         .map(|copy| async move {
             let source = join(&sources[copy.source.root], &copy.source.path);
             let target = join(&job.target, &copy.path);
+            let checksums = futures::try_join!(
+                source_fs.file_checksum(&source),
+                target_fs.file_checksum(&target)
+            )?;
+            let fallback = match checksums {
+                (Some(a), Some(b)) if a.algorithm == b.algorithm => {
+                    return Ok((copy, a.bytes != b.bytes, None));
+                }
+                (None, _) => (FallbackReason::NoSourceChecksum, None, None),
+                (_, None) => (FallbackReason::NoTargetChecksum, None, None),
+                (Some(a), Some(b)) => (
+                    FallbackReason::AlgorithmsDiffer,
+                    Some(a.algorithm),
+                    Some(b.algorithm),
+                ),
+            };
             let (a, b) =
                 futures::try_join!(digest(source_fs, &source), digest(target_fs, &target))?;
-            Ok((copy, a != b))
+            Ok((copy, a != b, Some(fallback)))
         })
         .buffered(job.options.parallel)
         .try_collect()
         .await
+}
+
+/// Counts the comparisons for the plan: fallbacks grouped and sorted by
+/// reason and algorithms, each with its first path.
+fn tally(comparisons: &[Comparison]) -> Compared {
+    let mut compared = Compared::default();
+    let mut fallbacks: BTreeMap<&FallbackKey, (u64, &str)> = BTreeMap::new();
+    for (copy, _, fallback) in comparisons {
+        let Some(key) = fallback else {
+            compared.native += 1;
+            continue;
+        };
+        compared.read += 1;
+        let (files, example) = fallbacks.entry(key).or_insert((0, &copy.path));
+        *files += 1;
+        *example = (*example).min(&copy.path);
+    }
+    compared.fallbacks = fallbacks
+        .into_iter()
+        .map(|((reason, source, target), (files, example))| Fallback {
+            reason: *reason,
+            source_algorithm: source.clone(),
+            target_algorithm: target.clone(),
+            files,
+            example: example.to_string(),
+        })
+        .collect();
+    compared
 }
 
 async fn digest(storage: &Arc<dyn Storage>, path: &str) -> Result<blake3::Hash, StorageError> {

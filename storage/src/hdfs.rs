@@ -7,8 +7,8 @@ use bytes::Bytes;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
-    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind, FileReader,
-    FileWriter, HdfsSpec, Result, Storage, StorageError, XAttr,
+    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind, FileChecksum,
+    FileReader, FileWriter, HdfsSpec, Result, Storage, StorageError, XAttr,
 };
 
 #[derive(Debug)]
@@ -218,6 +218,10 @@ impl Storage for HdfsStorage {
             crate::namenode::set_xattr(self, path, xattr).await?;
         }
         Ok(())
+    }
+
+    async fn file_checksum(&self, path: &str) -> Result<Option<FileChecksum>> {
+        crate::namenode::file_checksum(self, path).await
     }
 }
 

@@ -37,6 +37,18 @@ pub struct CreateOptions {
     pub exclusive: bool,
 }
 
+/// A checksum the filesystem computes itself, without the file being read
+/// through hsync (HDFS: `getFileChecksum`, as `hdfs dfs -checksum` prints it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileChecksum {
+    /// What `bytes` are, e.g. `MD5-of-2048MD5-of-512CRC32C`. It names the
+    /// settings the checksum depends on besides the content (for HDFS the
+    /// block size, bytes per CRC and CRC type): compare two checksums only
+    /// when their algorithms are equal.
+    pub algorithm: String,
+    pub bytes: Vec<u8>,
+}
+
 /// Preserve flags a backend may or may not be able to honour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Capability {
@@ -98,6 +110,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// `path` has that are not in the list are left alone. A backend without
     /// xattrs fails with `Unsupported`.
     async fn set_xattrs(&self, path: &str, xattrs: &[XAttr]) -> Result<()>;
+
+    /// The filesystem's own checksum of the file at `path`, or `None` when
+    /// the backend has no such thing (the local one) or has none for this
+    /// file.
+    async fn file_checksum(&self, path: &str) -> Result<Option<FileChecksum>>;
 
     /// The HDFS client behind this storage, for the NameNode calls outside
     /// the trait (snapshots, in [`namenode`]); `None` for other backends.

@@ -13,8 +13,8 @@ use bytes::{Bytes, BytesMut};
 use filetime::FileTime;
 
 use crate::{
-    Attributes, CreateOptions, Entry, EntryKind, FileReader, FileWriter, Result, Storage,
-    StorageError, XAttr,
+    Attributes, CreateOptions, Entry, EntryKind, FileChecksum, FileReader, FileWriter, Result,
+    Storage, StorageError, XAttr,
 };
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -190,6 +190,11 @@ impl Storage for LocalStorage {
 
     async fn set_xattrs(&self, path: &str, _xattrs: &[XAttr]) -> Result<()> {
         Err(no_xattrs("set xattrs", path))
+    }
+
+    /// A local filesystem keeps no checksums; the file has to be read.
+    async fn file_checksum(&self, _path: &str) -> Result<Option<FileChecksum>> {
+        Ok(None)
     }
 }
 

@@ -1,12 +1,14 @@
 //! NameNode calls outside the [`Storage`](crate::Storage) trait: snapshots,
-//! snapshot diffs and extended attributes, on an [`HdfsStorage`].
+//! snapshot diffs, extended attributes and file checksums, on an
+//! [`HdfsStorage`].
 //!
 //! These are plain async functions over the vendored `hdfs-native` client
 //! (see `vendor/README.md` for the calls the patch adds). They take an
 //! [`HdfsStorage`] (from [`HdfsStorage::connect`]), not the `dyn Storage`
 //! that [`Connections`](crate::Connections) hands out; the xattr calls are
 //! also behind [`Storage::xattrs`](crate::Storage::xattrs) and
-//! [`Storage::set_xattrs`](crate::Storage::set_xattrs). Errors are
+//! [`Storage::set_xattrs`](crate::Storage::set_xattrs), the checksum behind
+//! [`Storage::file_checksum`](crate::Storage::file_checksum). Errors are
 //! [`StorageError`](crate::StorageError)s like the rest of the crate; the
 //! NameNode's own refusals (`SnapshotException`: not snapshottable, name
 //! taken, snapshots still present...) come back as `ErrorKind::Other` with
@@ -42,10 +44,13 @@
 //! - **Authentication: only SIMPLE is tested.** Kerberos settings are passed
 //!   through to hdfs-native, but no test runs these calls against a secured
 //!   cluster.
-//! - **No file checksums.** `getFileChecksum` is answered by the DataNodes
-//!   (the `OP_BLOCK_CHECKSUM` data-transfer operation), not the NameNode;
-//!   hdfs-native has no such call and this module offers none. Comparing
-//!   files by checksum across clusters is not possible yet.
+//! - **File checksums are `MD5MD5CRC32` only.** [`file_checksum`] is
+//!   Hadoop 2.7's `getFileChecksum` (block locations from the NameNode, then
+//!   `OP_BLOCK_CHECKSUM` on a DataNode of each block, through the vendored
+//!   patch), equal to `hdfs dfs -checksum`. It depends on the block size and
+//!   CRC settings, so two files compare only when the algorithm names match.
+//!   Hadoop 3's block-layout-independent `COMPOSITE_CRC` is not requested,
+//!   and erasure-coded files (`OP_BLOCK_GROUP_CHECKSUM`) have none (`None`).
 //! - **Diffs come in one response.** Hadoop 2.7 has only
 //!   `getSnapshotDiffReport`, which returns the whole report at once; the
 //!   paged `getSnapshotDiffReportListing` (Hadoop 3) is not used, so a
@@ -64,9 +69,10 @@ use std::fmt;
 use hdfs_native::snapshot::{DiffType, SnapshotDiffEntry};
 use hdfs_native::xattr::XAttr as NativeXAttr;
 pub use hdfs_native::xattr::XAttrNamespace;
+use hdfs_native::HdfsError;
 
 use crate::hdfs::hdfs_error;
-use crate::{join, HdfsStorage, Result};
+use crate::{join, FileChecksum, HdfsStorage, Result};
 
 /// What happened to a path between two snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -298,4 +304,21 @@ pub async fn remove_xattr(
         .remove_xattr(path, &format!("{namespace}.{name}"))
         .await
         .map_err(|e| hdfs_error("remove xattr", path, e))
+}
+
+/// The checksum of the file at `path`, as `hdfs dfs -checksum` prints it:
+/// `algorithm` is Hadoop's name (`MD5-of-0MD5-of-512CRC32C`), `bytes` the
+/// 28 bytes FsShell shows in hex. `None` where Hadoop has none (blocks of
+/// mixed CRC types) and for erasure-coded files, whose block-group checksums
+/// the client lacks: the caller reads those instead. A missing path is
+/// `NotFound`.
+pub async fn file_checksum(hdfs: &HdfsStorage, path: &str) -> Result<Option<FileChecksum>> {
+    match hdfs.client().get_file_checksum(path).await {
+        Ok(checksum) => Ok(checksum.map(|c| FileChecksum {
+            algorithm: c.algorithm_name(),
+            bytes: c.to_bytes(),
+        })),
+        Err(HdfsError::UnsupportedFeature(_)) => Ok(None),
+        Err(e) => Err(hdfs_error("file checksum", path, e)),
+    }
 }

@@ -1,8 +1,9 @@
-//! Snapshots, snapshot diffs and xattrs against a real HDFS cluster, checked
-//! against Hadoop's own tools (`scripts/hdfs snapshotdiff`, FsShell).
+//! Snapshots, snapshot diffs, xattrs and file checksums against the real
+//! HDFS clusters, checked against Hadoop's own tools (`scripts/hdfs
+//! snapshotdiff`, FsShell).
 //!
-//! Needs `eval "$(scripts/hdfs env)"` (HSYNC_TEST_HDFS_A); fails, never
-//! skips, without it.
+//! Needs `eval "$(scripts/hdfs env)"` (HSYNC_TEST_HDFS_A, and _B for the
+//! checksums); fails, never skips, without it.
 
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,24 +11,31 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use hsync_storage::namenode::{self, DiffEntry, DiffKind, XAttr, XAttrNamespace};
 use hsync_storage::{
-    join, Attributes, CreateOptions, ErrorKind, HdfsSpec, HdfsStorage, Result, Storage,
+    join, Attributes, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage, Result,
+    Storage,
 };
 
-fn cluster_url() -> String {
-    std::env::var("HSYNC_TEST_HDFS_A").unwrap_or_else(|_| {
+/// The URL of cluster `a` or `b`, from `HSYNC_TEST_HDFS_A`/`_B`.
+fn cluster_url(cluster: &str) -> String {
+    let var = format!("HSYNC_TEST_HDFS_{}", cluster.to_uppercase());
+    std::env::var(&var).unwrap_or_else(|_| {
         panic!(
-            "HSYNC_TEST_HDFS_A is not set: these tests need the real HDFS clusters. \
+            "{var} is not set: these tests need the real HDFS clusters. \
              Run `scripts/hdfs start` and `eval \"$(scripts/hdfs env)\"` first."
         )
     })
 }
 
-fn connect() -> HdfsStorage {
+fn connect_to(cluster: &str) -> HdfsStorage {
     let spec = HdfsSpec {
-        url: cluster_url(),
+        url: cluster_url(cluster),
         ..HdfsSpec::default()
     };
-    HdfsStorage::connect(&spec).expect("connect to cluster a")
+    HdfsStorage::connect(&spec).unwrap_or_else(|e| panic!("connect to cluster {cluster}: {e}"))
+}
+
+fn connect() -> HdfsStorage {
+    connect_to("a")
 }
 
 /// A fresh path per test: `/t/namenode-<pid>-<nanos>-<name>`.
@@ -78,9 +86,14 @@ where
 
 /// Writes (or overwrites) a file of `len` bytes.
 async fn write(hdfs: &HdfsStorage, path: &str, len: usize) {
+    write_with(hdfs, path, &vec![b'x'; len], &CreateOptions::default()).await
+}
+
+/// Writes (or overwrites) a file of `data` with `options`.
+async fn write_with(hdfs: &HdfsStorage, path: &str, data: &[u8], options: &CreateOptions) {
     retry(&format!("write {path}"), || async {
-        let mut writer = hdfs.create(path, &CreateOptions::default()).await?;
-        writer.write(Bytes::from(vec![b'x'; len])).await?;
+        let mut writer = hdfs.create(path, options).await?;
+        writer.write(Bytes::copy_from_slice(data)).await?;
         writer.close().await
     })
     .await
@@ -495,4 +508,110 @@ async fn xattrs_round_trip_with_fsshell() {
     );
 
     hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+/// The clusters' block size (`dfs.blocksize` in `scripts/hdfs`).
+const BLOCK: usize = 1 << 20;
+
+/// Bytes that differ from block to block, so a block-order mix-up shows.
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+/// FsShell's `-checksum PATH` on `cluster`: `PATH\tALGORITHM\tHEX`.
+fn fsshell_checksum(cluster: &str, path: &str) -> FileChecksum {
+    let output = hadoop(&["shell", cluster, "-checksum", path]);
+    let fields: Vec<&str> = output.trim_end().split('\t').collect();
+    let [_, algorithm, hex] = fields[..] else {
+        panic!("unexpected -checksum output {output:?}");
+    };
+    FileChecksum {
+        algorithm: algorithm.to_string(),
+        bytes: (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex checksum"))
+            .collect(),
+    }
+}
+
+async fn checksum(hdfs: &HdfsStorage, path: &str) -> FileChecksum {
+    retry(&format!("checksum {path}"), || hdfs.file_checksum(path))
+        .await
+        .unwrap_or_else(|| panic!("{path} has no checksum"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_checksum_equals_fsshell_checksum() {
+    let hdfs = connect();
+    let root = unique_root("checksum");
+    let p = |rel: &str| join(&root, rel);
+    let defaults = CreateOptions::default();
+    write_with(&hdfs, &p("empty"), &[], &defaults).await;
+    write_with(&hdfs, &p("one-block"), &content(100_000), &defaults).await;
+    write_with(
+        &hdfs,
+        &p("three-blocks"),
+        &content(2 * BLOCK + 12_345),
+        &defaults,
+    )
+    .await;
+
+    // The empty file has no block: Hadoop's fixed `MD5-of-0MD5-of-0CRC32`.
+    for name in ["empty", "one-block", "three-blocks"] {
+        let ours = checksum(&hdfs, &p(name)).await;
+        assert_eq!(ours, fsshell_checksum("a", &p(name)), "{name}");
+        assert_eq!(ours.bytes.len(), 28, "{name}");
+    }
+    // Hadoop counts CRCs per block only for a file of several blocks.
+    assert_eq!(
+        checksum(&hdfs, &p("one-block")).await.algorithm,
+        "MD5-of-0MD5-of-512CRC32C"
+    );
+    assert_eq!(
+        checksum(&hdfs, &p("three-blocks")).await.algorithm,
+        "MD5-of-2048MD5-of-512CRC32C"
+    );
+
+    let err = hdfs.file_checksum(&p("missing")).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_checksums_match_across_clusters_only_under_the_same_block_size() {
+    let (a, b) = (connect(), connect_to("b"));
+    let root = unique_root("checksum-clusters");
+    let p = |rel: &str| join(&root, rel);
+    let data = content(2 * BLOCK + 12_345);
+    let small = content(100_000);
+    let blocks = |size: usize| CreateOptions {
+        block_size: Some(size as u64),
+        ..CreateOptions::default()
+    };
+    write_with(&a, &p("f"), &data, &blocks(BLOCK)).await;
+    write_with(&a, &p("small"), &small, &blocks(BLOCK)).await;
+    write_with(&b, &p("same-blocks"), &data, &blocks(BLOCK)).await;
+    write_with(&b, &p("bigger-blocks"), &data, &blocks(2 * BLOCK)).await;
+    write_with(&b, &p("small"), &small, &blocks(2 * BLOCK)).await;
+
+    let source = checksum(&a, &p("f")).await;
+    assert_eq!(checksum(&b, &p("same-blocks")).await, source);
+    assert_eq!(fsshell_checksum("b", &p("same-blocks")), source);
+
+    // Another block size: another algorithm name, and other bytes.
+    let other = checksum(&b, &p("bigger-blocks")).await;
+    assert_eq!(other.algorithm, "MD5-of-4096MD5-of-512CRC32C");
+    assert_ne!(other.algorithm, source.algorithm);
+    assert_ne!(other.bytes, source.bytes);
+
+    // A file within one block on both sides does not depend on the block
+    // size: same name, same bytes.
+    assert_eq!(
+        checksum(&a, &p("small")).await,
+        checksum(&b, &p("small")).await
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+    hadoop(&["shell", "b", "-rm", "-r", "-skipTrash", &root]);
 }

@@ -8,6 +8,8 @@ use tokio::runtime::{Handle, Runtime};
 use url::Url;
 
 use crate::acl::{AclEntry, AclStatus};
+// hsync patch: file checksums.
+use crate::checksum::{self, FileChecksum};
 use crate::common::config::{self, Configuration};
 use crate::ec::resolve_ec_policy;
 use crate::error::{HdfsError, Result};
@@ -1328,6 +1330,24 @@ impl Client {
         };
         link.protocol.remove_xattr(&resolved_path, xattr).await?;
         Ok(())
+    }
+
+    // hsync patch: file checksums.
+
+    /// The checksum of the file at `path`, as `hdfs dfs -checksum` gives it
+    /// (see [`checksum`](crate::checksum)): block locations from the
+    /// NameNode, then each block's checksum from one of its DataNodes, the
+    /// next one on failure. `None` where Hadoop has none: a file whose blocks
+    /// mix CRC types, or have none. Erasure-coded files are unsupported.
+    pub async fn get_file_checksum(&self, path: &str) -> Result<Option<FileChecksum>> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        checksum::get_file_checksum(
+            &link.protocol,
+            &resolved_path,
+            &self.config,
+            &self.rt_holder.get_handle(),
+        )
+        .await
     }
 
     /// Get all file statuses matching the glob `pattern`. Supports Hadoop-style globbing

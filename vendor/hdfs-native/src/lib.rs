@@ -44,6 +44,8 @@
 //! let client = ClientBuilder::new().with_url("hdfs://localhost:9000").build().unwrap();
 //! ```
 pub mod acl;
+// hsync patch: file checksums.
+pub mod checksum;
 pub mod client;
 pub(crate) mod common;
 #[cfg(feature = "benchmark")]

@@ -454,6 +454,8 @@ pub(crate) enum Op {
     WriteBlock,
     ReadBlock,
     TransferBlock,
+    // hsync patch: file checksums.
+    BlockChecksum,
 }
 
 impl Op {
@@ -462,6 +464,7 @@ impl Op {
             Self::WriteBlock => 80,
             Self::ReadBlock => 81,
             Self::TransferBlock => 86,
+            Self::BlockChecksum => 85,
         }
     }
 }
