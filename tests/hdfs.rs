@@ -321,20 +321,6 @@ fn preserved_xattrs_are_visible_through_hadoops_own_fsshell() {
     assert_eq!(summary["outcome"], "success", "{summary:#}");
     assert_eq!(summary["files_copied"], 2);
 
-    // `-getfattr -d` prints `# file: PATH` and then one `name=value` per line.
-    let xattrs = |c: &Cluster, path: &str, encoding: &[&str]| {
-        let mut args = vec!["-getfattr", "-d"];
-        args.extend_from_slice(encoding);
-        args.push(path);
-        let mut lines: Vec<String> = c
-            .shell(&args)
-            .lines()
-            .filter(|line| !line.starts_with("# file:") && !line.is_empty())
-            .map(str::to_string)
-            .collect();
-        lines.sort();
-        lines
-    };
     let copy = format!("{root}/dst/tagged.txt");
     assert_eq!(xattrs(&b, &copy, &[]), xattrs(&a, &tagged, &[]));
     assert_eq!(
@@ -349,6 +335,63 @@ fn preserved_xattrs_are_visible_through_hadoops_own_fsshell() {
         Vec::<String>::new()
     );
     dir.hsync(["plan", "--detailed-exitcode"]).ok();
+}
+
+/// A file's xattrs as `-getfattr -d [ENCODING]` prints them (`name=value`),
+/// sorted.
+fn xattrs(cluster: &Cluster, path: &str, encoding: &[&str]) -> Vec<String> {
+    let mut args = vec!["-getfattr", "-d"];
+    args.extend_from_slice(encoding);
+    args.push(path);
+    let mut lines: Vec<String> = cluster
+        .shell(&args)
+        .lines()
+        .filter(|line| !line.starts_with("# file:") && !line.is_empty())
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn raw_xattrs_are_preserved_between_reserved_raw_paths_with_or_without_preserve() {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("raw-xattr");
+    let dir = Dir::new();
+    dir.create("src/f.txt", "f\n");
+    let src = format!("{root}/src");
+    a.put(&dir.join("src"), &src);
+    let raw = |path: &str| format!("/.reserved/raw{path}");
+    let file = raw(&format!("{src}/f.txt"));
+    a.shell(&["-setfattr", "-n", "raw.hsync", "-v", "kept", &file]);
+    a.shell(&["-setfattr", "-n", "user.origin", "-v", "a", &file]);
+    let job = |name: &str, source: &str, target: &str| {
+        format!(
+            "[[job]]\nname = {name:?}\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n",
+            a.alias(source),
+            b.alias(target)
+        )
+    };
+    // DistCp's rule: raw.* goes with the data between /.reserved/raw paths,
+    // -px or not; other namespaces only with preserve = ["xattr"].
+    dir.manifest(&format!(
+        "{}{}{}",
+        clusters(&a, &b, None),
+        job("raw", &raw(&src), &raw(&format!("{root}/raw"))),
+        job("plain", &src, &format!("{root}/plain")),
+    ));
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["outcome"], "success", "{summary:#}");
+    assert_eq!(
+        xattrs(&b, &raw(&format!("{root}/raw/f.txt")), &[]),
+        ["raw.hsync=\"kept\""]
+    );
+    assert_eq!(
+        xattrs(&b, &raw(&format!("{root}/plain/f.txt")), &[]),
+        Vec::<String>::new()
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hsync_plan::{Action, Commit, JobPlan, Plan, Preserve};
+use hsync_plan::{Action, Commit, JobPlan, Plan};
 use petgraph::graph::{DiGraph, NodeIndex};
 
 /// One unit of work. `job` and `action` index into the plan.
@@ -117,7 +117,7 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
     let actions = &plan.actions;
     // Extended attributes are read from the source when the file is in
     // place, so with them every copy gets an attributes step.
-    let xattrs = plan.preserves(Preserve::Xattr);
+    let xattrs = !plan.copied_xattrs().is_empty();
     let mut root = dag.add_node(Step::Root { job });
     // Moves come before anything is created: what lands may need their paths.
     if actions.iter().any(is_move) {

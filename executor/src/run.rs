@@ -5,10 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan, Preserve};
-use hsync_storage::{
-    join, temp_sibling, Attributes, Connections, ErrorKind, Storage, XAttr, XAttrNamespace,
-};
+use hsync_plan::{Action, Commit, CopyAction, JobPlan, Plan};
+use hsync_storage::{join, temp_sibling, Attributes, Connections, ErrorKind, Storage, XAttr};
 
 use crate::moves;
 use petgraph::graph::NodeIndex;
@@ -400,14 +398,15 @@ impl Context {
                 let path = at(&copy.path);
                 // Before the other attributes: a permission or owner taken
                 // from the source could leave hsync unable to write them.
-                if plan.preserves(Preserve::Xattr) {
+                let namespaces = plan.copied_xattrs();
+                if !namespaces.is_empty() {
                     let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
                     let xattrs: Vec<XAttr> = context
                         .source
                         .xattrs(&source)
                         .await?
                         .into_iter()
-                        .filter(|x| copied_xattr_namespace(x.namespace))
+                        .filter(|x| namespaces.contains(&x.namespace))
                         .collect();
                     if !xattrs.is_empty() {
                         target.set_xattrs(&path, &xattrs).await?;
@@ -607,13 +606,6 @@ impl Context {
             Some(_) => Ok(()),
         }
     }
-}
-
-/// The xattr namespaces a copy carries over: those a normal client may set.
-/// `system` and `security` belong to the NameNode; `raw` is visible only
-/// through `/.reserved/raw` paths, which hsync does not use.
-fn copied_xattr_namespace(namespace: XAttrNamespace) -> bool {
-    matches!(namespace, XAttrNamespace::User | XAttrNamespace::Trusted)
 }
 
 async fn set_dir_attributes(

@@ -1,4 +1,4 @@
-use hsync_storage::{Attributes, EntryKind, FsSpec};
+use hsync_storage::{Attributes, EntryKind, FsSpec, XAttrNamespace};
 use serde::{Deserialize, Serialize};
 
 /// A whole plan: one entry per manifest job.
@@ -335,6 +335,28 @@ impl Plan {
 }
 
 impl JobPlan {
+    /// The `xattr` namespaces each copied file carries over. With
+    /// `preserve = ["xattr"]`, those a client may set (`user`, `trusted`);
+    /// and, as DistCp does, `raw` (an encryption zone's per-file keys) with
+    /// or without it when both sides are `/.reserved/raw` paths, the only
+    /// place those are visible.
+    pub fn copied_xattrs(&self) -> Vec<XAttrNamespace> {
+        let mut namespaces = Vec::new();
+        if self.preserves(Preserve::Xattr) {
+            namespaces.extend([XAttrNamespace::User, XAttrNamespace::Trusted]);
+        }
+        let raw = |path: &str| path.starts_with("/.reserved/raw/");
+        let hdfs = |fs: &FsSpec| matches!(fs, FsSpec::Hdfs(_));
+        if hdfs(&self.source_fs)
+            && hdfs(&self.target_fs)
+            && self.source_roots.iter().all(|root| raw(root))
+            && raw(&self.target_root)
+        {
+            namespaces.push(XAttrNamespace::Raw);
+        }
+        namespaces
+    }
+
     /// Whether applying the job would change anything: an action, or a new
     /// snapshot to take on the target.
     pub fn has_changes(&self) -> bool {
