@@ -107,7 +107,7 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
                 totals.mkdir += 1;
                 ('+', String::new(), "new directory".to_string())
             }
-            Action::Copy(copy) if copy.reason == Reason::Missing => {
+            Action::Copy(copy) if matches!(copy.reason, Reason::Missing | Reason::Created) => {
                 totals.copy += 1;
                 totals.copy_bytes += copy.size;
                 ('+', bytes(copy.size), copy.reason.describe().to_string())
@@ -137,10 +137,11 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
                 } else {
                     String::new()
                 };
-                let why = match (delete.leftover, delete.recursive) {
-                    (true, _) => "leftover of an interrupted apply",
-                    (false, true) => "deleted in the source, with its contents",
-                    (false, false) => "extraneous",
+                let why = match (delete.leftover, delete.recursive, delete.entry) {
+                    (true, _, _) => "leftover of an interrupted apply",
+                    (false, true, EntryKind::Dir) => "deleted in the source, with its contents",
+                    (false, true, _) => "deleted in the source",
+                    (false, false, _) => "extraneous",
                 };
                 ('-', size, why.to_string())
             }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 
 use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
-use crate::util::{journal_marks_once, noise, says, Dir};
+use crate::util::{journal_marks_once, noise, regex_escape, says, Dir};
 
 /// One incremental job from `ROOT/src` on a to `ROOT/dst` on b, both
 /// snapshottable, with a client on each side to change them.
@@ -248,6 +248,13 @@ fn a_renamed_directory_costs_a_rename_not_a_copy() {
     assert_eq!(summary["paths_renamed"], 1);
     assert_eq!(summary["files_copied"], 3);
     mirror.assert_target_matches_snapshot();
+
+    let shown = mirror.dir.hsync(["show", "plan.json"]).ok();
+    let mut settings = mirror.dir.snapshot_settings();
+    let root = hsync_storage::parent_and_name(&mirror.src).0;
+    settings.add_filter(&regex_escape(root), "[ROOT]");
+    let _settings = settings.bind_to_scope();
+    insta::assert_snapshot!("incremental_plan_human_view", shown.stdout);
 }
 
 #[test]
