@@ -241,7 +241,8 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
     }
 }
 
-fn action_of(step: Step) -> Option<usize> {
+/// The index of the action a step works on, if it has one.
+pub fn action_of(step: Step) -> Option<usize> {
     match step {
         Step::Mkdir { action, .. }
         | Step::Copy { action, .. }

@@ -274,19 +274,8 @@ impl Context {
     }
 
     fn action(&self, step: Step) -> Option<&Action> {
-        match step {
-            Step::Mkdir { job, action }
-            | Step::Copy { job, action }
-            | Step::FileAttributes { job, action }
-            | Step::DirAttributes { job, action }
-            | Step::Delete { job, action } => Some(&self.plan.jobs[job].actions[action]),
-            Step::Root { .. }
-            | Step::CopiesDone { .. }
-            | Step::Publish { .. }
-            | Step::MoveAside { .. }
-            | Step::LandRenames { .. }
-            | Step::Snapshot { .. } => None,
-        }
+        let action = dag::action_of(step)?;
+        Some(&self.plan.jobs[dag::job_of(step)].actions[action])
     }
 
     /// The target path a step is about, for messages.
