@@ -85,6 +85,7 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         let name = &cycle.name;
         let dir = &cycle.source_dir;
         let line = match &cycle.base {
+            None if cycle.on_target => format!("snapshot {name} of {dir}: whole trees compared; the target holds {name} already"),
             None => format!("snapshot {name} of {dir}: whole trees compared; the target takes {name} at the end"),
             Some(base) if base == name => format!("snapshot {name} of {dir}: nothing changed since it was synced"),
             Some(base) => format!("snapshot diff {base} -> {name} of {dir}; the target is unchanged since {base} and takes {name} at the end"),

@@ -217,6 +217,15 @@ fn the_first_apply_copies_from_a_snapshot_and_takes_it_on_the_target() {
     let again = mirror.dir.plan_json("again.json");
     assert_eq!(again["jobs"][0]["snapshot"]["base"], "hsync-mirror-1");
     assert_eq!(actions(&again), Vec::<String>::new());
+    // A whole-tree comparison agrees, and has no snapshot to take either.
+    let full = mirror
+        .dir
+        .hsync(["plan", "--full", "--detailed-exitcode", "-o", "full.json"])
+        .ok();
+    assert!(
+        says(&full.stderr, "the target holds hsync-mirror-1 already"),
+        "{full}"
+    );
 }
 
 #[test]

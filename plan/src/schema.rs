@@ -64,6 +64,10 @@ pub struct SnapshotCycle {
     /// changes since it (a diff plan); without one it compares whole trees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// The target holds `name` already (nothing changed in the source since
+    /// the last sync): apply takes no snapshot.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_target: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -360,10 +364,7 @@ impl JobPlan {
     /// Whether applying the job would change anything: an action, or a new
     /// snapshot to take on the target.
     pub fn has_changes(&self) -> bool {
-        let new_snapshot = self
-            .snapshot
-            .as_ref()
-            .is_some_and(|cycle| cycle.base.as_ref() != Some(&cycle.name));
+        let new_snapshot = self.snapshot.as_ref().is_some_and(|c| !c.on_target);
         !self.actions.is_empty() || new_snapshot
     }
 

@@ -108,6 +108,7 @@ pub(crate) async fn plan(
     };
     let cycle = SnapshotCycle {
         source_dir: dir.clone(),
+        on_target: target_snapshots.values().any(|n| n == &name),
         name,
         base,
     };
