@@ -273,3 +273,82 @@ pub fn job_of(step: Step) -> usize {
         | Step::Snapshot { job } => job,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use petgraph::algo::has_path_connecting;
+
+    use super::*;
+
+    /// An incremental job's plan with these actions (as the plan file has them).
+    fn incremental_plan(actions: serde_json::Value) -> Plan {
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "manifest": { "path": "hsync.toml", "digest": "" },
+            "fingerprint": "",
+            "jobs": [{
+                "name": "mirror",
+                "source_fs": { "kind": "local" },
+                "source_roots": ["/src/.snapshot/hsync-mirror-2"],
+                "target_fs": { "kind": "local" },
+                "target_root": "/dst",
+                "options": { "mode": "update", "layout": "contents", "compare": ["size"],
+                             "delete": true, "preserve": [], "commit": "file", "parallel": 1,
+                             "incremental": { "by": "snapshot", "keep_snapshots": 2 } },
+                "actions": actions,
+                "unchanged": { "files": 0, "bytes": 0 },
+                "listed": { "directories": 0, "entries": 0 },
+                "snapshot": { "source_dir": "/src", "name": "hsync-mirror-2",
+                              "base": "hsync-mirror-1" }
+            }]
+        }))
+        .expect("a plan")
+    }
+
+    #[test]
+    fn renames_and_subtree_deletes_come_first_and_the_snapshot_last() {
+        let seen = serde_json::json!({ "size": 0, "mtime_ms": 0 });
+        let plan = incremental_plan(serde_json::json!([
+            { "op": "rename", "from": "a", "to": "c/a", "entry": "dir", "seen": seen },
+            { "op": "mkdir", "path": "c" },
+            { "op": "copy", "path": "c/f", "reason": "created", "source": { "root": 0, "path": "c/f" },
+              "size": 1, "mtime_ms": 1 },
+            { "op": "delete", "path": "gone", "entry": "dir", "seen": seen, "recursive": true },
+        ]));
+        let dag = build(&plan);
+        let node = |step: Step| {
+            dag.node_indices()
+                .find(|n| dag[*n] == step)
+                .unwrap_or_else(|| panic!("no step {step:?}"))
+        };
+        let job = 0;
+        let order = [
+            node(Step::Root { job }),
+            node(Step::MoveAside { job }),
+            node(Step::LandRenames { job }),
+            node(Step::Mkdir { job, action: 1 }),
+            node(Step::Copy { job, action: 2 }),
+            node(Step::Snapshot { job }),
+        ];
+        for pair in order.windows(2) {
+            assert!(
+                has_path_connecting(&dag, pair[0], pair[1], None),
+                "{:?} before {:?}",
+                dag[pair[0]],
+                dag[pair[1]]
+            );
+        }
+        // Renames and subtree deletes are parts of the move steps, not steps.
+        assert!(!dag
+            .node_weights()
+            .any(|step| matches!(step, Step::Delete { .. } | Step::Copy { action: 0 | 3, .. })));
+        // Nothing comes after the snapshot.
+        let snapshot = node(Step::Snapshot { job });
+        assert_eq!(dag.neighbors(snapshot).count(), 0);
+        assert_eq!(
+            dag.neighbors_directed(snapshot, petgraph::Direction::Incoming)
+                .count(),
+            dag.node_count() - 1
+        );
+    }
+}
