@@ -161,8 +161,12 @@ async fn apply(
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot write the summary to {}", file.display()))?;
     }
+    let renamed = match summary.paths_renamed {
+        0 => String::new(),
+        n => format!("{n} renamed, "),
+    };
     eprintln!(
-        "apply {}: {} copied ({}), {} already done, {} deleted, {} failed, {} stale, {} not done",
+        "apply {}: {} copied ({}), {renamed}{} already done, {} deleted, {} failed, {} stale, {} not done",
         match summary.outcome {
             RunOutcome::Success => "complete",
             RunOutcome::Partial => "partial",

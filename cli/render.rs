@@ -161,9 +161,9 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
     }
     let _ = writeln!(
         out,
-        "  ({} listed, {} entries)",
+        "  ({} listed, {})",
         count(job.listed.directories, "directory"),
-        job.listed.entries
+        count(job.listed.entries, "entry")
     );
     render_compared(out, &job.compared);
     let _ = writeln!(out);
@@ -228,6 +228,7 @@ fn display_path(action: &Action) -> String {
 pub fn count(n: u64, noun: &str) -> String {
     let plural = match noun {
         "directory" => "directories".to_string(),
+        "entry" => "entries".to_string(),
         _ => format!("{noun}s"),
     };
     format!("{n} {}", if n == 1 { noun } else { &plural })
