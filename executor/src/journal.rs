@@ -6,7 +6,10 @@
 //! temporary name (before the rename), `done` once it is in place with its
 //! attributes. A resumed run that finds `committing` without `done` only
 //! finishes the rename, so no file is ever written twice. Writers are
-//! grouped: concurrent records share one write and one fsync.
+//! grouped: concurrent records share one write and one fsync. A copy's
+//! `done` need not be durable (a lost one only makes the resumed run check
+//! for the temporary file), so it is noted without waiting and becomes
+//! durable with the next record that is waited for.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -66,7 +69,9 @@ pub fn recover(path: &Path) -> std::io::Result<Recovered> {
     Ok(recovered)
 }
 
-type Request = (Record, oneshot::Sender<std::io::Result<()>>);
+/// A record to append (none for a flush), and whom to tell once it is
+/// durable (no one for a note).
+type Request = (Option<Record>, Option<oneshot::Sender<std::io::Result<()>>>);
 
 /// A handle to the journal writer; cheap to clone.
 #[derive(Debug, Clone)]
@@ -90,39 +95,72 @@ impl Journal {
 
     /// Records a mark and returns once it is durable.
     pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
+        self.durable(Some(record(step, mark))).await
+    }
+
+    /// Queues a mark without waiting: it is written in order with the
+    /// others, durable once a later record or [`Journal::flush`] is.
+    pub fn note(&self, step: &str, mark: Mark) -> std::io::Result<()> {
+        self.sender
+            .send((Some(record(step, mark)), None))
+            .map_err(|_| closed())
+    }
+
+    /// Returns once every mark queued so far is durable.
+    pub async fn flush(&self) -> std::io::Result<()> {
+        self.durable(None).await
+    }
+
+    async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
         let (ack, done) = oneshot::channel();
-        let record = Record {
-            step: step.to_string(),
-            mark,
-        };
-        let closed = || std::io::Error::other("the journal writer stopped");
-        self.sender.send((record, ack)).map_err(|_| closed())?;
+        self.sender
+            .send((record, Some(ack)))
+            .map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
 }
 
-/// Group commit: take every waiting record, write them, fsync once, ack all.
+fn record(step: &str, mark: Mark) -> Record {
+    Record {
+        step: step.to_string(),
+        mark,
+    }
+}
+
+fn closed() -> std::io::Error {
+    std::io::Error::other("the journal writer stopped")
+}
+
+/// Group commit: take every waiting record, write them, and fsync once if
+/// anyone waits for them; ack all. After a failed write (perhaps of notes
+/// only) every later ack fails too: the file may hold a torn line.
 fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
+    let mut failed: Option<std::io::Error> = None;
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
         let mut text = String::new();
-        for (record, _) in &batch {
+        for record in batch.iter().filter_map(|(record, _)| record.as_ref()) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
-        let result = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_data());
-        for (_, ack) in batch {
-            let _ = ack.send(
-                result
-                    .as_ref()
-                    .map(|_| ())
-                    .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
-            );
+        let acks: Vec<_> = batch.into_iter().filter_map(|(_, ack)| ack).collect();
+        if failed.is_none() {
+            let written = file.write_all(text.as_bytes());
+            failed = written
+                .and_then(|()| match acks.is_empty() {
+                    true => Ok(()),
+                    false => file.sync_data(),
+                })
+                .err();
+        }
+        for ack in acks {
+            let _ = ack.send(match &failed {
+                None => Ok(()),
+                Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            });
         }
     }
 }

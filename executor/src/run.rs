@@ -12,7 +12,7 @@ use crate::moves;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::dag::{self, Dag, Edge, Step};
@@ -28,6 +28,10 @@ const METADATA_CONCURRENCY: usize = 64;
 /// waits until the DataNode has reported the last block, which takes no
 /// bandwidth, so small files keep many closes in flight.
 const CLOSES_PER_TRANSFER: usize = 8;
+/// Files whose target is checked ahead of a free transfer slot, per slot:
+/// the check's round trip is off the transfer's path, and the checks run
+/// at most this far ahead of the transfers.
+const CHECKED_PER_TRANSFER: usize = 2;
 /// Attempts at a transfer that fails for a transient cause.
 const ATTEMPTS: u32 = 3;
 
@@ -55,6 +59,8 @@ pub(crate) struct JobContext {
     /// Where files land: the target root, or its staging sibling for atomic commit.
     pub root: String,
     transfers: Semaphore,
+    /// Files being checked or checked and waiting for a transfer slot.
+    checking: Semaphore,
     /// Files whose data is written and whose close is waiting on the NameNode.
     closing: Semaphore,
     throttle: Option<Throttle>,
@@ -85,6 +91,7 @@ impl Run {
                     Commit::Atomic => temp_sibling(&job.target_root, &tag),
                 },
                 transfers: Semaphore::new(parallel),
+                checking: Semaphore::new(parallel * CHECKED_PER_TRANSFER),
                 closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
                 throttle: job.options.bandwidth.map(Throttle::new),
             });
@@ -172,6 +179,9 @@ impl Run {
                 }
             }
         }
+        // The copies' `done` marks were only noted; one lost would cost a
+        // later run of this plan a check of the temporary file, no more.
+        let _ = self.context.journal.flush().await;
         summary.duration_secs = started.elapsed().as_secs_f64();
         summary.retries = self
             .context
@@ -307,11 +317,7 @@ impl Context {
         let (plan, context) = (&self.plan.jobs[job], &self.jobs[job]);
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
-                let slot = context.transfers.acquire().await.expect("semaphore open");
-                if self.stopped() {
-                    return Outcome::NotDone(STOPPED.into());
-                }
-                self.copy(&key, plan, context, copy, slot).await
+                self.copy(&key, plan, context, copy).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
@@ -487,42 +493,42 @@ impl Context {
         }
     }
 
-    /// One file: check it is still what the plan saw, land it under a
-    /// temporary name, journal `committing`, rename, journal `done`.
+    /// One file: check the target is still what the plan saw, land the
+    /// source under a temporary name, check the source did not change
+    /// (unless it cannot), journal `committing`, rename, journal `done`.
     async fn copy(
         &self,
         key: &str,
         plan: &JobPlan,
         context: &JobContext,
         copy: &CopyAction,
-        slot: SemaphorePermit<'_>,
     ) -> Result<Outcome, CopyError> {
         let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
         let target = join(&context.root, &copy.path);
         let temp = temp_sibling(&target, &self.tag);
+        let checking = context.checking.acquire().await.expect("semaphore open");
+        if self.stopped() {
+            return Ok(Outcome::NotDone(STOPPED.into()));
+        }
         if self.recovered.committing.contains(key) {
             // An earlier run completed the data; only the rename may be missing.
             if context.target.stat(&temp).await?.is_some() {
                 context.target.rename(&temp, &target).await?;
             }
-            self.journal
-                .record(key, Mark::Done)
-                .await
-                .map_err(journal_failed)?;
+            self.journal.note(key, Mark::Done).map_err(journal_failed)?;
             return Ok(Outcome::AlreadyDone);
         }
-        // Both sides are checked at once: one round trip each, not two in a row.
+        // No check of the source before the read: the one after it catches
+        // any change since the plan, and a vanished source fails its open.
         let source_root = &plan.source_roots[copy.source.root];
-        futures::try_join!(
-            async {
-                inside(&context.source, source_root, &source).await?;
-                self.check_unchanged(&source, copy, context).await
-            },
-            async {
-                inside(&context.target, &context.root, &target).await?;
-                check_target_unchanged(&target, copy, plan, context).await
-            },
-        )?;
+        inside(&context.source, source_root, &source).await?;
+        inside(&context.target, &context.root, &target).await?;
+        check_target_unchanged(&target, copy, plan, context).await?;
+        let slot = context.transfers.acquire().await.expect("semaphore open");
+        drop(checking);
+        if self.stopped() {
+            return Ok(Outcome::NotDone(STOPPED.into()));
+        }
 
         self.observer.event(&Event::Started {
             path: target.clone(),
@@ -566,10 +572,12 @@ impl Context {
                 other => break other,
             }
         };
-        // The source must not have moved on while it was read.
+        // The source must not have moved on since the plan; a snapshot cannot.
         let landed = match landed {
-            Ok(()) => self.check_unchanged(&source, copy, context).await,
-            Err(e) => Err(e),
+            Ok(()) if !context.source.immutable(&source) => {
+                self.check_unchanged(&source, copy, context).await
+            }
+            other => other,
         };
         if let Err(e) = landed {
             let _ = context.target.remove_file(&temp).await;
@@ -580,10 +588,7 @@ impl Context {
             .await
             .map_err(journal_failed)?;
         context.target.rename(&temp, &target).await?;
-        self.journal
-            .record(key, Mark::Done)
-            .await
-            .map_err(journal_failed)?;
+        self.journal.note(key, Mark::Done).map_err(journal_failed)?;
         Ok(Outcome::Copied { bytes: copy.size })
     }
 
@@ -594,9 +599,7 @@ impl Context {
         context: &JobContext,
     ) -> Result<(), CopyError> {
         match context.source.stat(source).await? {
-            None => Err(CopyError::Stale(format!(
-                "{source} no longer exists; plan again"
-            ))),
+            None => Err(crate::transfer::vanished(source)),
             Some(now) if (now.size, now.mtime_ms) != (copy.size, copy.mtime_ms) => {
                 Err(CopyError::Stale(format!(
                     "{source} changed since the plan (size {} → {}, mtime {} → {}); plan again",
