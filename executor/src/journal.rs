@@ -8,13 +8,14 @@
 //! finishes the rename, so no file is ever written twice. Writers are
 //! grouped: concurrent records share one write and one fsync. A copy's
 //! `done` need not be durable (a lost one only makes the resumed run check
-//! for the temporary file), so it is noted without waiting and becomes
-//! durable with the next record that is waited for.
+//! for the temporary file), so it is only noted in memory and written with
+//! the next record that is.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -69,14 +70,15 @@ pub fn recover(path: &Path) -> std::io::Result<Recovered> {
     Ok(recovered)
 }
 
-/// A record to append (none for a flush), and whom to tell once it is
-/// durable (no one for a note).
-type Request = (Option<Record>, Option<oneshot::Sender<std::io::Result<()>>>);
+/// Records to append, and whom to tell once they are durable.
+type Request = (Vec<Record>, oneshot::Sender<std::io::Result<()>>);
 
 /// A handle to the journal writer; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Journal {
     sender: mpsc::UnboundedSender<Request>,
+    /// Noted marks, handed to the writer with the next durable record.
+    notes: Arc<Mutex<Vec<Record>>>,
 }
 
 impl Journal {
@@ -90,32 +92,35 @@ impl Journal {
         std::thread::Builder::new()
             .name("hsync-journal".into())
             .spawn(move || write_loop(file, receiver))?;
-        Ok(Journal { sender })
+        Ok(Journal {
+            sender,
+            notes: Default::default(),
+        })
     }
 
-    /// Records a mark and returns once it is durable.
+    /// Records a mark and returns once it is durable, with every mark
+    /// noted before it.
     pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
         self.durable(Some(record(step, mark))).await
     }
 
-    /// Queues a mark without waiting: it is written in order with the
-    /// others, durable once a later record or [`Journal::flush`] is.
-    pub fn note(&self, step: &str, mark: Mark) -> std::io::Result<()> {
-        self.sender
-            .send((Some(record(step, mark)), None))
-            .map_err(|_| closed())
+    /// Notes a mark without writing it: it goes out with the next durable
+    /// record, or at [`Journal::flush`].
+    pub fn note(&self, step: &str, mark: Mark) {
+        self.notes.lock().expect("journal notes").push(record(step, mark));
     }
 
-    /// Returns once every mark queued so far is durable.
+    /// Returns once every mark noted so far is durable.
     pub async fn flush(&self) -> std::io::Result<()> {
         self.durable(None).await
     }
 
     async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
+        let mut records = std::mem::take(&mut *self.notes.lock().expect("journal notes"));
+        records.extend(record);
         let (ack, done) = oneshot::channel();
-        self.sender
-            .send((record, Some(ack)))
-            .map_err(|_| closed())?;
+        let closed = || std::io::Error::other("the journal writer stopped");
+        self.sender.send((records, ack)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
 }
@@ -127,40 +132,29 @@ fn record(step: &str, mark: Mark) -> Record {
     }
 }
 
-fn closed() -> std::io::Error {
-    std::io::Error::other("the journal writer stopped")
-}
-
-/// Group commit: take every waiting record, write them, and fsync once if
-/// anyone waits for them; ack all. After a failed write (perhaps of notes
-/// only) every later ack fails too: the file may hold a torn line.
+/// Group commit: take every waiting request, write their records, fsync
+/// once, ack all.
 fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
-    let mut failed: Option<std::io::Error> = None;
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
         let mut text = String::new();
-        for record in batch.iter().filter_map(|(record, _)| record.as_ref()) {
+        for record in batch.iter().flat_map(|(records, _)| records) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
-        let acks: Vec<_> = batch.into_iter().filter_map(|(_, ack)| ack).collect();
-        if failed.is_none() {
-            let written = file.write_all(text.as_bytes());
-            failed = written
-                .and_then(|()| match acks.is_empty() {
-                    true => Ok(()),
-                    false => file.sync_data(),
-                })
-                .err();
-        }
-        for ack in acks {
-            let _ = ack.send(match &failed {
-                None => Ok(()),
-                Some(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            });
+        let result = file
+            .write_all(text.as_bytes())
+            .and_then(|()| file.sync_data());
+        for (_, ack) in batch {
+            let _ = ack.send(
+                result
+                    .as_ref()
+                    .map(|_| ())
+                    .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
+            );
         }
     }
 }

@@ -515,7 +515,7 @@ impl Context {
             if context.target.stat(&temp).await?.is_some() {
                 context.target.rename(&temp, &target).await?;
             }
-            self.journal.note(key, Mark::Done).map_err(journal_failed)?;
+            self.journal.note(key, Mark::Done);
             return Ok(Outcome::AlreadyDone);
         }
         // No check of the source before the read: the one after it catches
@@ -588,7 +588,7 @@ impl Context {
             .await
             .map_err(journal_failed)?;
         context.target.rename(&temp, &target).await?;
-        self.journal.note(key, Mark::Done).map_err(journal_failed)?;
+        self.journal.note(key, Mark::Done);
         Ok(Outcome::Copied { bytes: copy.size })
     }
 
