@@ -107,7 +107,10 @@ impl Journal {
     /// Notes a mark without writing it: it goes out with the next durable
     /// record, or at [`Journal::flush`].
     pub fn note(&self, step: &str, mark: Mark) {
-        self.notes.lock().expect("journal notes").push(record(step, mark));
+        self.notes
+            .lock()
+            .expect("journal notes")
+            .push(record(step, mark));
     }
 
     /// Returns once every mark noted so far is durable.
