@@ -12,7 +12,7 @@ use crate::moves;
 use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::task::JoinSet;
 
 use crate::dag::{self, Dag, Edge, Step};
@@ -28,10 +28,6 @@ const METADATA_CONCURRENCY: usize = 64;
 /// waits until the DataNode has reported the last block, which takes no
 /// bandwidth, so small files keep many closes in flight.
 const CLOSES_PER_TRANSFER: usize = 8;
-/// Files whose target is checked ahead of a free transfer slot, per slot:
-/// the check's round trip is off the transfer's path, and the checks run
-/// at most this far ahead of the transfers.
-const CHECKED_PER_TRANSFER: usize = 2;
 /// Attempts at a transfer that fails for a transient cause.
 const ATTEMPTS: u32 = 3;
 
@@ -59,8 +55,6 @@ pub(crate) struct JobContext {
     /// Where files land: the target root, or its staging sibling for atomic commit.
     pub root: String,
     transfers: Semaphore,
-    /// Files being checked or checked and waiting for a transfer slot.
-    checking: Semaphore,
     /// Files whose data is written and whose close is waiting on the NameNode.
     closing: Semaphore,
     throttle: Option<Throttle>,
@@ -91,7 +85,6 @@ impl Run {
                     Commit::Atomic => temp_sibling(&job.target_root, &tag),
                 },
                 transfers: Semaphore::new(parallel),
-                checking: Semaphore::new(parallel * CHECKED_PER_TRANSFER),
                 closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
                 throttle: job.options.bandwidth.map(Throttle::new),
             });
@@ -317,7 +310,11 @@ impl Context {
         let (plan, context) = (&self.plan.jobs[job], &self.jobs[job]);
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
-                self.copy(&key, plan, context, copy).await
+                let slot = context.transfers.acquire().await.expect("semaphore open");
+                if self.stopped() {
+                    return Outcome::NotDone(STOPPED.into());
+                }
+                self.copy(&key, plan, context, copy, slot).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
@@ -502,14 +499,11 @@ impl Context {
         plan: &JobPlan,
         context: &JobContext,
         copy: &CopyAction,
+        slot: SemaphorePermit<'_>,
     ) -> Result<Outcome, CopyError> {
         let source = join(&plan.source_roots[copy.source.root], &copy.source.path);
         let target = join(&context.root, &copy.path);
         let temp = temp_sibling(&target, &self.tag);
-        let checking = context.checking.acquire().await.expect("semaphore open");
-        if self.stopped() {
-            return Ok(Outcome::NotDone(STOPPED.into()));
-        }
         if self.recovered.committing.contains(key) {
             // An earlier run completed the data; only the rename may be missing.
             if context.target.stat(&temp).await?.is_some() {
@@ -524,11 +518,6 @@ impl Context {
         inside(&context.source, source_root, &source).await?;
         inside(&context.target, &context.root, &target).await?;
         check_target_unchanged(&target, copy, plan, context).await?;
-        let slot = context.transfers.acquire().await.expect("semaphore open");
-        drop(checking);
-        if self.stopped() {
-            return Ok(Outcome::NotDone(STOPPED.into()));
-        }
 
         self.observer.event(&Event::Started {
             path: target.clone(),
