@@ -117,8 +117,10 @@ struct Log;
 impl Observer for Log {
     fn event(&self, event: &Event) {
         if let Event::Finished { path, outcome } = event {
-            if let Some(line) = describe(path, outcome) {
-                eprintln!("{line}");
+            if let Some(mut line) = describe(path, outcome) {
+                // One write: stderr is unbuffered, and `eprintln!` makes two.
+                line.push('\n');
+                let _ = std::io::stderr().write_all(line.as_bytes());
             }
         }
     }

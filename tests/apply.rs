@@ -52,6 +52,21 @@ fn stale_source_is_refused_and_reported() {
 }
 
 #[test]
+fn source_deleted_since_the_plan_is_stale() {
+    let dir = Dir::new();
+    update_job(&dir, "");
+    dir.plan();
+    std::fs::remove_file(dir.join("source/first/2")).expect("delete a source");
+
+    let summary = dir.hsync(["apply", "plan.json"]).code(1).json();
+    assert_eq!(summary["files_stale"], 1, "{summary:#}");
+    let cause = summary["failures"][0]["cause"].as_str().unwrap();
+    assert!(cause.contains("source/first/2 no longer exists"), "{cause}");
+    assert!(!dir.exists("target/2"));
+    assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
+}
+
+#[test]
 fn target_changed_since_the_plan_is_neither_replaced_nor_deleted() {
     let dir = Dir::new();
     update_job(&dir, "");

@@ -6,12 +6,16 @@
 //! temporary name (before the rename), `done` once it is in place with its
 //! attributes. A resumed run that finds `committing` without `done` only
 //! finishes the rename, so no file is ever written twice. Writers are
-//! grouped: concurrent records share one write and one fsync.
+//! grouped: concurrent records share one write and one fsync. A copy's
+//! `done` need not be durable (a lost one only makes the resumed run check
+//! for the temporary file), so it is only noted in memory and written with
+//! the next record that is.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
@@ -66,12 +70,15 @@ pub fn recover(path: &Path) -> std::io::Result<Recovered> {
     Ok(recovered)
 }
 
-type Request = (Record, oneshot::Sender<std::io::Result<()>>);
+/// Records to append, and whom to tell once they are durable.
+type Request = (Vec<Record>, oneshot::Sender<std::io::Result<()>>);
 
 /// A handle to the journal writer; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Journal {
     sender: mpsc::UnboundedSender<Request>,
+    /// Noted marks, handed to the writer with the next durable record.
+    notes: Arc<Mutex<Vec<Record>>>,
 }
 
 impl Journal {
@@ -85,23 +92,51 @@ impl Journal {
         std::thread::Builder::new()
             .name("hsync-journal".into())
             .spawn(move || write_loop(file, receiver))?;
-        Ok(Journal { sender })
+        Ok(Journal {
+            sender,
+            notes: Default::default(),
+        })
     }
 
-    /// Records a mark and returns once it is durable.
+    /// Records a mark and returns once it is durable, with every mark
+    /// noted before it.
     pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
+        self.durable(Some(record(step, mark))).await
+    }
+
+    /// Notes a mark without writing it: it goes out with the next durable
+    /// record, or at [`Journal::flush`].
+    pub fn note(&self, step: &str, mark: Mark) {
+        self.notes
+            .lock()
+            .expect("journal notes")
+            .push(record(step, mark));
+    }
+
+    /// Returns once every mark noted so far is durable.
+    pub async fn flush(&self) -> std::io::Result<()> {
+        self.durable(None).await
+    }
+
+    async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
+        let mut records = std::mem::take(&mut *self.notes.lock().expect("journal notes"));
+        records.extend(record);
         let (ack, done) = oneshot::channel();
-        let record = Record {
-            step: step.to_string(),
-            mark,
-        };
         let closed = || std::io::Error::other("the journal writer stopped");
-        self.sender.send((record, ack)).map_err(|_| closed())?;
+        self.sender.send((records, ack)).map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
 }
 
-/// Group commit: take every waiting record, write them, fsync once, ack all.
+fn record(step: &str, mark: Mark) -> Record {
+    Record {
+        step: step.to_string(),
+        mark,
+    }
+}
+
+/// Group commit: take every waiting request, write their records, fsync
+/// once, ack all.
 fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
@@ -109,7 +144,7 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
             batch.push(next);
         }
         let mut text = String::new();
-        for (record, _) in &batch {
+        for record in batch.iter().flat_map(|(records, _)| records) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }

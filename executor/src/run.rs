@@ -172,6 +172,9 @@ impl Run {
                 }
             }
         }
+        // The copies' `done` marks were only noted; one lost would cost a
+        // later run of this plan a check of the temporary file, no more.
+        let _ = self.context.journal.flush().await;
         summary.duration_secs = started.elapsed().as_secs_f64();
         summary.retries = self
             .context
@@ -476,8 +479,9 @@ impl Context {
         }
     }
 
-    /// One file: check it is still what the plan saw, land it under a
-    /// temporary name, journal `committing`, rename, journal `done`.
+    /// One file: check the target is still what the plan saw, land the
+    /// source under a temporary name, check the source did not change
+    /// (unless it cannot), journal `committing`, rename, journal `done`.
     async fn copy(
         &self,
         key: &str,
@@ -494,24 +498,15 @@ impl Context {
             if context.target.stat(&temp).await?.is_some() {
                 context.target.rename(&temp, &target).await?;
             }
-            self.journal
-                .record(key, Mark::Done)
-                .await
-                .map_err(journal_failed)?;
+            self.journal.note(key, Mark::Done);
             return Ok(Outcome::AlreadyDone);
         }
-        // Both sides are checked at once: one round trip each, not two in a row.
+        // No check of the source before the read: the one after it catches
+        // any change since the plan, and a vanished source fails its open.
         let source_root = &plan.source_roots[copy.source.root];
-        futures::try_join!(
-            async {
-                inside(&context.source, source_root, &source).await?;
-                self.check_unchanged(&source, copy, context).await
-            },
-            async {
-                inside(&context.target, &context.root, &target).await?;
-                check_target_unchanged(&target, copy, plan, context).await
-            },
-        )?;
+        inside(&context.source, source_root, &source).await?;
+        inside(&context.target, &context.root, &target).await?;
+        check_target_unchanged(&target, copy, plan, context).await?;
 
         self.observer.event(&Event::Started {
             path: target.clone(),
@@ -555,10 +550,12 @@ impl Context {
                 other => break other,
             }
         };
-        // The source must not have moved on while it was read.
+        // The source must not have moved on since the plan; a snapshot cannot.
         let landed = match landed {
-            Ok(()) => self.check_unchanged(&source, copy, context).await,
-            Err(e) => Err(e),
+            Ok(()) if !context.source.immutable(&source) => {
+                self.check_unchanged(&source, copy, context).await
+            }
+            other => other,
         };
         if let Err(e) = landed {
             let _ = context.target.remove_file(&temp).await;
@@ -569,10 +566,7 @@ impl Context {
             .await
             .map_err(journal_failed)?;
         context.target.rename(&temp, &target).await?;
-        self.journal
-            .record(key, Mark::Done)
-            .await
-            .map_err(journal_failed)?;
+        self.journal.note(key, Mark::Done);
         Ok(Outcome::Copied { bytes: copy.size })
     }
 
@@ -583,9 +577,7 @@ impl Context {
         context: &JobContext,
     ) -> Result<(), CopyError> {
         match context.source.stat(source).await? {
-            None => Err(CopyError::Stale(format!(
-                "{source} no longer exists; plan again"
-            ))),
+            None => Err(crate::transfer::vanished(source)),
             Some(now) if (now.size, now.mtime_ms) != (copy.size, copy.mtime_ms) => {
                 Err(CopyError::Stale(format!(
                     "{source} changed since the plan (size {} → {}, mtime {} → {}); plan again",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use hsync_plan::CopyAction;
-use hsync_storage::{CreateOptions, FileWriter, Storage, StorageError};
+use hsync_storage::{CreateOptions, ErrorKind, FileWriter, Storage, StorageError};
 use tokio::sync::mpsc;
 
 use crate::throttle::Throttle;
@@ -57,7 +57,10 @@ impl Transfer<'_> {
             chunk_size,
             throttle,
         } = *self;
-        let mut reader = source_fs.open(source).await?;
+        let mut reader = source_fs.open(source).await.map_err(|e| match e.kind {
+            ErrorKind::NotFound => vanished(source),
+            _ => e.into(),
+        })?;
         let options = CreateOptions {
             block_size: copy.block_size,
             replication: copy.attributes.replication,
@@ -110,4 +113,8 @@ fn grew(source: &str, planned: u64) -> CopyError {
     CopyError::Stale(format!(
         "{source}: grew beyond the planned {planned} bytes while being copied; plan again"
     ))
+}
+
+pub(crate) fn vanished(source: &str) -> CopyError {
+    CopyError::Stale(format!("{source} no longer exists; plan again"))
 }

@@ -169,6 +169,11 @@ impl Storage for HdfsStorage {
         Some(self)
     }
 
+    /// Files below a `.snapshot` folder are read-only by HDFS.
+    fn immutable(&self, path: &str) -> bool {
+        path.split('/').any(|name| name == ".snapshot")
+    }
+
     /// HDFS clients and NameNodes keep symlinks disabled (HADOOP-10019), so
     /// a path is what it says.
     async fn real_path(&self, path: &str) -> Result<Option<String>> {

@@ -116,6 +116,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// file.
     async fn file_checksum(&self, path: &str) -> Result<Option<FileChecksum>>;
 
+    /// Whether the file at `path` can never change (an HDFS snapshot's), so
+    /// a read of it needs no check that it is still as listed.
+    fn immutable(&self, _path: &str) -> bool {
+        false
+    }
+
     /// The HDFS client behind this storage, for the NameNode calls outside
     /// the trait (snapshots, in [`namenode`]); `None` for other backends.
     fn as_hdfs(&self) -> Option<&HdfsStorage> {

@@ -366,6 +366,11 @@ async fn snapshots_are_created_renamed_and_deleted() {
         .unwrap()
         .expect("a.txt in s1");
     assert_eq!(in_snapshot.size, 4);
+    // What is read from a snapshot needs no check that it stayed put.
+    let snapshot_file = join(&namenode::snapshot_path(&root, "s1"), "a.txt");
+    assert!(hdfs.immutable(&snapshot_file));
+    assert!(!hdfs.immutable(&join(&root, "a.txt")));
+    assert!(!hdfs.immutable(&join(&root, ".snapshots/a.txt")));
 
     namenode::rename_snapshot(&hdfs, &root, "s2", "s3")
         .await

@@ -23,7 +23,10 @@ use crate::{HdfsError, Result};
 // hsync patch: `complete` returns false until the DataNode has reported the
 // last block, which on a healthy cluster takes milliseconds; a first retry
 // after 500 ms made every small file cost half a second. Start at 20 ms and
-// double, for about the same total patience (20 s against 15.5 s).
+// double, for about the same total patience (20 s against 15.5 s). The
+// first call waits a few milliseconds, as the report follows the last ack
+// by about that much: asked at once, the NameNode refuses most files once.
+const COMPLETE_FIRST_DELAY_MS: u64 = 3;
 const COMPLETE_RETRY_DELAY_MS: u64 = 20;
 const COMPLETE_RETRIES: u32 = 10;
 
@@ -432,6 +435,14 @@ impl FileWriter {
                 self.last_block.as_ref().map(|block| block.b.clone())
             };
 
+            // Sleep in the provided runtime in case we are not called from a tokio runtime
+            let sleep = |ms| {
+                let _guard = self.handle.enter();
+                tokio::time::sleep(Duration::from_millis(ms))
+            };
+            if extended_block.is_some() {
+                sleep(COMPLETE_FIRST_DELAY_MS).await;
+            }
             let mut retry_delay = COMPLETE_RETRY_DELAY_MS;
             let mut retries = 0;
             while retries < COMPLETE_RETRIES {
@@ -446,12 +457,7 @@ impl FileWriter {
                     return Ok(());
                 }
 
-                // Sleep in the provided runtime in case we are not called from a tokio runtime
-                let sleep = {
-                    let _guard = self.handle.enter();
-                    tokio::time::sleep(Duration::from_millis(retry_delay))
-                };
-                sleep.await;
+                sleep(retry_delay).await;
 
                 retry_delay *= 2;
                 retries += 1;

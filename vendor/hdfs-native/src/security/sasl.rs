@@ -226,7 +226,9 @@ fn select_method(
 }
 
 pub(crate) struct SaslReader {
-    stream: OwnedReadHalf,
+    // hsync patch: buffered, so that a response's length and body (and
+    // often the next response) come in one read, not two.
+    stream: BufReader<OwnedReadHalf>,
     session: Option<Arc<Mutex<Box<dyn SaslSession>>>>,
     buffer: Bytes,
 }
@@ -234,7 +236,7 @@ pub(crate) struct SaslReader {
 impl SaslReader {
     fn new(stream: OwnedReadHalf) -> Self {
         SaslReader {
-            stream,
+            stream: BufReader::new(stream),
             session: None,
             buffer: Bytes::new(),
         }
