@@ -18,9 +18,7 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hsync_plan::{Action, JobPlan, RenameAction, SnapshotCycle};
 use hsync_storage::namenode::{self, snapshot_path};
-use hsync_storage::{
-    join, parent_and_name, EntryKind, ErrorKind, HdfsStorage, Storage, StorageError,
-};
+use hsync_storage::{join, parent_and_name, EntryKind, ErrorKind, Storage, StorageError};
 
 use crate::dag::{is_move, Step};
 use crate::journal::{Journal, Mark, Recovered};
@@ -246,7 +244,7 @@ pub(crate) async fn check_cycle(
         )));
     }
     if let (Some(base), false) = (&cycle.base, resumed) {
-        let target = hdfs(&context.target)?;
+        let target = namenode::hdfs(context.target.as_ref())?;
         let changes = namenode::snapshot_diff(target, &plan.target_root, base, "").await?;
         if let Some(first) = changes.first() {
             return Err(CopyError::Stale(format!(
@@ -272,7 +270,8 @@ pub(crate) async fn take_snapshot(
         .as_ref()
         .expect("only incremental jobs have a snapshot step");
     let keep = plan.options.incremental.map_or(1, |i| i.keep_snapshots);
-    let (source, target) = (hdfs(&context.source)?, hdfs(&context.target)?);
+    let source = namenode::hdfs(context.source.as_ref())?;
+    let target = namenode::hdfs(context.target.as_ref())?;
     let number = |name: &str| SnapshotCycle::sequence(&plan.name, name);
     let current = number(&cycle.name).unwrap_or(u64::MAX);
 
@@ -304,15 +303,4 @@ pub(crate) async fn take_snapshot(
         namenode::delete_snapshot(source, &cycle.source_dir, &name).await?;
     }
     Ok(cycle.name.clone())
-}
-
-fn hdfs(storage: &Arc<dyn Storage>) -> Result<&HdfsStorage, CopyError> {
-    storage.as_hdfs().ok_or_else(|| {
-        CopyError::Storage(StorageError::new(
-            "snapshot",
-            "",
-            ErrorKind::Unsupported,
-            "snapshots need HDFS",
-        ))
-    })
 }

@@ -168,6 +168,19 @@ impl XAttr {
     }
 }
 
+/// The HDFS client behind `storage`, for the calls of this module; a
+/// storage of another kind is `Unsupported`.
+pub fn hdfs(storage: &dyn crate::Storage) -> Result<&HdfsStorage> {
+    storage.as_hdfs().ok_or_else(|| {
+        crate::StorageError::new(
+            "snapshot",
+            "",
+            crate::ErrorKind::Unsupported,
+            "snapshots need HDFS",
+        )
+    })
+}
+
 /// The path of snapshot `name` of `dir`: `dir/.snapshot/name`, readable like
 /// any directory.
 pub fn snapshot_path(dir: &str, name: &str) -> String {

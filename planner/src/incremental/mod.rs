@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use hsync_plan::SnapshotCycle;
 use hsync_storage::namenode::{self, snapshot_path};
-use hsync_storage::{ErrorKind, HdfsStorage, Storage, StorageError};
+use hsync_storage::{ErrorKind, HdfsStorage, Storage};
 
 use crate::listing::ListingStats;
 use crate::manifest::Job;
@@ -41,7 +41,9 @@ pub(crate) async fn plan(
         job: job.name.clone(),
         source,
     };
-    let (source, target) = (hdfs(job, source_fs)?, hdfs(job, target_fs)?);
+    // The manifest admits incremental jobs between HDFS clusters only.
+    let source = namenode::hdfs(source_fs.as_ref()).map_err(storage_error)?;
+    let target = namenode::hdfs(target_fs.as_ref()).map_err(storage_error)?;
     let dir = &job.sources[0];
     let source_snapshots = snapshots(job, source, dir, "source").await?;
     let target_snapshots = snapshots(job, target, &job.target, "target").await?;
@@ -113,19 +115,6 @@ pub(crate) async fn plan(
         base,
     };
     Ok(IncrementalPlan { cycle, planned })
-}
-
-fn hdfs<'a>(job: &Job, storage: &'a Arc<dyn Storage>) -> Result<&'a HdfsStorage, PlanError> {
-    // The manifest admits incremental jobs between HDFS clusters only.
-    storage.as_hdfs().ok_or_else(|| PlanError::Storage {
-        job: job.name.clone(),
-        source: StorageError::new(
-            "snapshot",
-            "",
-            ErrorKind::Unsupported,
-            "snapshots need HDFS",
-        ),
-    })
 }
 
 /// The job's hsync snapshots of `dir`, by number.
