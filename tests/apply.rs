@@ -372,3 +372,48 @@ fn a_folder_replaced_by_a_symlink_leading_outside_the_target_is_not_written_thro
         "a write went through the link"
     );
 }
+
+#[test]
+fn a_plan_of_two_jobs_applies_each_job_whole() {
+    let dir = Dir::new();
+    for name in ["a", "b", "c"] {
+        dir.create(&format!("one/{name}"), name);
+    }
+    dir.create("two/x", "x");
+    dir.manifest(
+        "[[job]]\nname = \"one\"\nsources = [\"one\"]\ntarget = \"out/one\"\nmode = \"update\"\n\
+         [[job]]\nname = \"two\"\nsources = [\"two\"]\ntarget = \"out/two\"\nmode = \"update\"\n",
+    );
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 4, "{summary}");
+    assert_eq!(dir.tree("out/one"), dir.tree("one"));
+    assert_eq!(dir.tree("out/two"), dir.tree("two"));
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn the_quick_start_applies_again_after_a_source_file_changes() {
+    let dir = Dir::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart");
+    for file in ["hsync.toml", "setup.sh"] {
+        std::fs::copy(format!("{example}/{file}"), dir.join(file)).expect("the quick start");
+    }
+    let setup = std::process::Command::new("bash")
+        .arg(dir.join("setup.sh"))
+        .output()
+        .expect("setup.sh runs");
+    assert!(setup.status.success(), "{setup:?}");
+    dir.plan();
+    dir.apply();
+
+    dir.create("data/source/first/2", "changed since the first run\n");
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(
+        dir.read("data/target/reports/2"),
+        dir.read("data/source/first/2")
+    );
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
