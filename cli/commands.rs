@@ -8,6 +8,7 @@ use hsync_executor::{ApplyOptions, RunOutcome, Summary};
 use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
+use hsync_storage::lock::{self, Liveness};
 use hsync_storage::Connections;
 use miette::{miette, Context, IntoDiagnostic, Result};
 
@@ -47,11 +48,15 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             let outputs = (summary.as_deref(), log.as_deref());
             apply(&plan, manifest.as_deref(), &options, outputs).await
         }
-        Command::Unlock { target, manifest } => unlock(&target, manifest.as_deref()).await,
+        Command::Unlock {
+            target,
+            manifest,
+            force,
+        } => unlock(&target, manifest.as_deref(), force).await,
     }
 }
 
-async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
+async fn unlock(target: &str, manifest: Option<&Path>, force: bool) -> Result<ExitCode> {
     let default = Path::new("hsync.toml");
     let manifest = match manifest {
         Some(path) => Some(Manifest::load(path)?),
@@ -62,12 +67,40 @@ async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
     let location = hsync_planner::manifest::locate(target, &cwd, manifest.as_ref())
         .map_err(|e| miette!("{e}"))?;
     let storage = Connections::default().get(&location.fs).into_diagnostic()?;
-    match hsync_executor::lock::unlock(&storage, &location.path)
+    let found = lock::find(&storage, &location.path)
         .await
-        .into_diagnostic()?
-    {
-        Some(holder) => println!("removed the lock of {target}, held by {holder}"),
-        None => println!("{target} is not locked"),
+        .into_diagnostic()?;
+    if found.is_empty() {
+        println!("{target} is not locked");
+    }
+    for found in found {
+        let (path, holder) = (&found.path, &found.holder);
+        // Plain lines, not a diagnostic: miette would wrap the paths.
+        let refuse = |why: &str, hint: &str| {
+            eprintln!(
+                "hsync: {target} is locked by {holder}, {why}; the lock {path} is not removed"
+            );
+            eprintln!("  {hint}");
+            Ok(ExitCode::FAILURE)
+        };
+        let why = match holder.liveness() {
+            Liveness::Alive => {
+                return refuse(
+                    "which is running on this host",
+                    "let that apply finish, or stop it (Ctrl-C) and run it again later",
+                )
+            }
+            Liveness::Unknown if !force => {
+                let hint = format!(
+                    "if that apply no longer runs, remove the lock with `hsync unlock --force {target}`"
+                );
+                return refuse("whose run this host cannot check", &hint);
+            }
+            Liveness::Unknown => "whose run this host cannot check (--force)",
+            Liveness::Gone => "which no longer runs",
+        };
+        lock::remove(&storage, &found).await.into_diagnostic()?;
+        println!("removed the lock {path} of {target}, held by {holder}, {why}");
     }
     Ok(ExitCode::SUCCESS)
 }

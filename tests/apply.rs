@@ -263,52 +263,6 @@ fn journal_lives_beside_the_plan_or_in_the_state_dir() {
 }
 
 #[test]
-fn a_second_apply_on_a_locked_target_is_refused_and_unlock_removes_the_lock() {
-    let dir = Dir::new();
-    update_job(&dir, "");
-    dir.plan();
-    // A lock held by a live process of this host (pid 1 always runs).
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("a hostname");
-    let holder = format!(
-        r#"{{"host":"{}","pid":1,"user":"ops","plan":"0123456789abcdef","started_ms":0}}"#,
-        host.trim()
-    );
-    dir.create(".target.hsync-tmp.lock", holder);
-
-    let out = dir.hsync(["apply", "plan.json"]).code(1);
-    assert!(says(&out.stderr, "is locked by ops@"), "{out}");
-    assert!(says(&out.stderr, "hsync unlock"), "{out}");
-    assert!(!dir.exists("target/2"), "a locked target was written");
-
-    let out = dir.hsync(["unlock", "target"]).ok();
-    assert!(
-        out.stdout
-            .starts_with("removed the lock of target, held by ops@"),
-        "{out}"
-    );
-    assert_eq!(dir.apply()["outcome"], "success");
-    assert!(
-        !dir.exists(".target.hsync-tmp.lock"),
-        "the lock outlived the apply"
-    );
-}
-
-#[test]
-fn a_lock_left_by_a_dead_process_of_this_host_is_taken_over() {
-    let dir = Dir::new();
-    update_job(&dir, "");
-    dir.plan();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("a hostname");
-    // No process has pid u32::MAX - 1.
-    let holder = format!(
-        r#"{{"host":"{}","pid":4294967294,"user":"ops","plan":"0123456789abcdef","started_ms":0}}"#,
-        host.trim()
-    );
-    dir.create(".target.hsync-tmp.lock", holder);
-    assert_eq!(dir.apply()["outcome"], "success");
-}
-
-#[test]
 fn log_file_holds_one_record_per_path_with_its_outcome_and_cause() {
     let dir = Dir::new();
     update_job(&dir, "");

@@ -8,7 +8,6 @@
 
 mod dag;
 pub mod journal;
-pub mod lock;
 mod moves;
 mod report;
 mod run;
@@ -19,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use hsync_plan::Plan;
-use hsync_storage::Connections;
+use hsync_storage::{lock, Connections};
 
 pub use report::{Event, Failure, Moves, Observer, Outcome, RunOutcome, Summary};
 
@@ -64,13 +63,13 @@ pub async fn apply(
     let mut roots: Vec<_> = plan
         .jobs
         .iter()
-        .map(|j| (&j.target_fs, &j.target_root))
+        .map(|j| (&j.target_fs, &j.target_root, j.options.lock_placement()))
         .collect();
     roots.sort();
     roots.dedup();
-    for (fs, root) in roots {
+    for (fs, root, placement) in roots {
         let storage = connections.get(fs)?;
-        match lock::Lock::acquire(&storage, root, &plan.fingerprint).await {
+        match lock::Lock::acquire(&storage, root, placement, &plan.fingerprint).await {
             Ok(lock) => locks.push(lock),
             Err(e) => {
                 release(locks).await?;

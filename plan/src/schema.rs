@@ -373,6 +373,18 @@ impl JobPlan {
     }
 }
 
+impl JobOptions {
+    /// Where the job's target lock lives: inside the root, unless the root
+    /// is absent until published (atomic) or snapshotted (incremental).
+    pub fn lock_placement(&self) -> hsync_storage::lock::Placement {
+        use hsync_storage::lock::Placement;
+        match (self.commit, self.incremental) {
+            (Commit::File, None) => Placement::Inside,
+            _ => Placement::Beside,
+        }
+    }
+}
+
 impl SnapshotCycle {
     /// hsync's name for snapshot number `sequence` of `job`: `hsync-JOB-N`.
     /// The prefix tells hsync's snapshots from a team's own, which hsync

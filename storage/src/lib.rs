@@ -9,6 +9,7 @@ mod entry;
 mod error;
 mod hdfs;
 mod local;
+pub mod lock;
 pub mod namenode;
 mod path;
 mod spec;
