@@ -4,7 +4,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hsync_executor::{ApplyOptions, RunOutcome, Summary};
+use hsync_executor::{ApplyOptions, Interrupt, RunOutcome, Summary};
 use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
@@ -44,6 +44,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
                 ignore_failures,
                 state_dir,
                 buffer_size: buffer_kib as usize * 1024,
+                interrupt: Interrupt::default(),
             };
             let outputs = (summary.as_deref(), log.as_deref());
             apply(&plan, manifest.as_deref(), &options, outputs).await
@@ -164,6 +165,7 @@ async fn apply(
     options: &ApplyOptions,
     (summary_file, log): (Option<&Path>, Option<&Path>),
 ) -> Result<ExitCode> {
+    on_signals(&options.interrupt);
     let plan = load_plan(path)?;
     if let Some(manifest) = manifest {
         let text = std::fs::read(manifest)
@@ -204,6 +206,7 @@ async fn apply(
             RunOutcome::Success => "complete",
             RunOutcome::Partial => "partial",
             RunOutcome::Failed => "FAILED",
+            RunOutcome::Interrupted => "interrupted",
         },
         render::count(summary.files_copied, "file"),
         render::bytes(summary.bytes_copied),
@@ -218,11 +221,45 @@ async fn apply(
             "some sources or targets changed since the plan was made: run `hsync plan` again"
         );
     }
-    Ok(if summary.outcome == RunOutcome::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match summary.outcome {
+        RunOutcome::Success => ExitCode::SUCCESS,
+        RunOutcome::Interrupted => {
+            eprintln!("interrupted: run the same command to resume");
+            ExitCode::from(INTERRUPTED)
+        }
+        RunOutcome::Partial | RunOutcome::Failed => ExitCode::FAILURE,
     })
+}
+
+/// The exit code of an interrupted apply (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// SIGINT or SIGTERM: the first interrupts the apply (nothing new starts,
+/// files in flight roll back, the summary is written, the locks released);
+/// a second exits at once.
+fn on_signals(interrupt: &Interrupt) {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn next(int: &mut Signal, term: &mut Signal) {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return; // no handler: the default, dying at once
+    };
+    let interrupt = interrupt.clone();
+    tokio::spawn(async move {
+        next(&mut int, &mut term).await;
+        eprintln!("hsync: interrupted: starting nothing new, rolling back files in flight (again to stop at once)");
+        interrupt.interrupt();
+        next(&mut int, &mut term).await;
+        eprintln!("hsync: interrupted again: stopping at once");
+        std::process::exit(INTERRUPTED.into());
+    });
 }
 
 fn load_plan(path: &Path) -> Result<Plan> {

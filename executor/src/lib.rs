@@ -34,6 +34,36 @@ pub struct ApplyOptions {
     pub state_dir: PathBuf,
     /// Bytes per read and write of a transfer.
     pub buffer_size: usize,
+    /// Stops the run early when set (a signal).
+    pub interrupt: Interrupt,
+}
+
+/// Asks a running apply to stop: no new step starts, files in flight roll
+/// back (their temporary files removed), the rest is journaled as usual, so
+/// the same apply resumes later.
+#[derive(Debug, Clone)]
+pub struct Interrupt(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Interrupt {
+    fn default() -> Interrupt {
+        Interrupt(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Interrupt {
+    pub fn interrupt(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the run is interrupted.
+    pub async fn wait(&self) {
+        let mut receiver = self.0.subscribe();
+        let _ = receiver.wait_for(|set| *set).await;
+    }
 }
 
 /// Why an apply could not run at all.

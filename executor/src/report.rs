@@ -115,6 +115,8 @@ pub enum RunOutcome {
     /// Some paths failed or were stale; everything else was done.
     Partial,
     Failed,
+    /// Stopped by a signal: what was done is journaled, the same apply resumes.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Serialize)]

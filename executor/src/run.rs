@@ -20,7 +20,7 @@ use crate::journal::{self, Journal, Mark, Recovered};
 use crate::report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
 use crate::throttle::Throttle;
 use crate::transfer::{CopyError, Transfer};
-use crate::{ApplyError, ApplyOptions};
+use crate::{ApplyError, ApplyOptions, Interrupt};
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
 const METADATA_CONCURRENCY: usize = 64;
@@ -47,6 +47,7 @@ struct Context {
     stopping: std::sync::atomic::AtomicBool,
     /// Transfers tried again after a transient failure.
     retries: std::sync::atomic::AtomicU64,
+    interrupt: Interrupt,
 }
 
 pub(crate) struct JobContext {
@@ -107,6 +108,7 @@ impl Run {
             buffer_size: options.buffer_size.max(4096),
             retries: Default::default(),
             stopping: Default::default(),
+            interrupt: options.interrupt.clone(),
         };
         Ok(Run {
             context: Arc::new(context),
@@ -134,11 +136,13 @@ impl Run {
         loop {
             // Start every ready step, or settle it without running.
             while let Some(node) = ready.pop_front() {
-                if let Some(cause) = blocked[node.index()].take() {
+                let blocked = blocked[node.index()].take();
+                if self.context.interrupt.is_set() {
+                    settled.push_back((node, Outcome::NotDone(INTERRUPTED.into())));
+                } else if let Some(cause) = blocked {
                     settled.push_back((node, Outcome::NotDone(cause)));
-                } else if self.context.stopped() {
-                    let cause = STOPPED.to_string();
-                    settled.push_back((node, Outcome::NotDone(cause)));
+                } else if let Some(cause) = self.context.stop_cause() {
+                    settled.push_back((node, Outcome::NotDone(cause.into())));
                 } else {
                     let context = Arc::clone(&self.context);
                     let step = self.dag[node];
@@ -180,11 +184,10 @@ impl Run {
             .context
             .retries
             .load(std::sync::atomic::Ordering::Relaxed);
-        summary.outcome = match (
-            summary.failures.is_empty() && summary.steps_not_done == 0,
-            self.ignore_failures,
-        ) {
+        let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
+        summary.outcome = match (complete, self.ignore_failures) {
             (true, _) => RunOutcome::Success,
+            (false, _) if self.context.interrupt.is_set() => RunOutcome::Interrupted,
             (false, true) => RunOutcome::Partial,
             (false, false) => RunOutcome::Failed,
         };
@@ -194,10 +197,19 @@ impl Run {
 
 /// Why a step was not started in a fail-fast run.
 const STOPPED: &str = "not started: the run stopped after a failure (see --ignore-failures)";
+/// Why a step was not started in an interrupted run: not worth a line each.
+const INTERRUPTED: &str = "not started: the run was interrupted";
 
 impl Context {
-    fn stopped(&self) -> bool {
-        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    /// Why no new step may start, if none may.
+    fn stop_cause(&self) -> Option<&'static str> {
+        if self.interrupt.is_set() {
+            Some(INTERRUPTED)
+        } else if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            Some(STOPPED)
+        } else {
+            None
+        }
     }
 
     /// Counts one outcome; returns whether the step succeeded.
@@ -244,6 +256,11 @@ impl Context {
                     summary.files_failed += 1;
                 }
                 fail(summary, "failed", cause);
+            }
+            Outcome::NotDone(cause) if cause == INTERRUPTED => {
+                // What an interrupt left for the resumed run: counted, no line.
+                summary.steps_not_done += 1;
+                return false;
             }
             Outcome::NotDone(cause) => {
                 summary.steps_not_done += 1;
@@ -300,16 +317,16 @@ impl Context {
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
                 let slot = context.transfers.acquire().await.expect("semaphore open");
-                if self.stopped() {
-                    return Outcome::NotDone(STOPPED.into());
+                if let Some(cause) = self.stop_cause() {
+                    return Outcome::NotDone(cause.into());
                 }
                 self.copy(&key, plan, context, copy, slot).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
                 let _slot = self.metadata.acquire().await.expect("semaphore open");
-                if self.stopped() {
-                    return Outcome::NotDone(STOPPED.into());
+                if let Some(cause) = self.stop_cause() {
+                    return Outcome::NotDone(cause.into());
                 }
                 self.metadata_step(step, action, plan, context).await
             }
@@ -326,6 +343,7 @@ impl Context {
             }
             Err(CopyError::Stale(cause)) => Outcome::Stale(cause),
             Err(CopyError::Escapes(cause)) => Outcome::Failed(cause),
+            Err(e @ CopyError::Interrupted) => Outcome::NotDone(e.to_string()),
             Err(CopyError::Storage(e)) => Outcome::Failed(e.to_string()),
         }
     }
@@ -515,40 +533,48 @@ impl Context {
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
         let mut attempt = 1;
         let mut slot = Some(slot);
-        let landed = loop {
-            let held = match slot.take() {
-                Some(slot) => slot,
-                None => context.transfers.acquire().await.expect("semaphore open"),
-            };
-            let transfer = Transfer {
-                source_fs: &context.source,
-                source: &source,
-                target_fs: &context.target,
-                temp: &temp,
-                copy,
-                chunk_size: self.buffer_size,
-                throttle: context.throttle.as_ref(),
-            };
-            let result = async {
-                let writer = transfer.write_temp(&on_bytes).await?;
-                // The close waits on the NameNode, not on bandwidth: the next
-                // file gets the transfer slot meanwhile.
-                let _closing = context.closing.acquire().await.expect("semaphore open");
-                drop(held);
-                writer.close().await.map_err(CopyError::from)
-            }
-            .await;
-            match result {
-                Err(CopyError::Storage(e))
-                    if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>
-                {
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
-                    attempt += 1;
-                    self.retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let landing = async {
+            loop {
+                let held = match slot.take() {
+                    Some(slot) => slot,
+                    None => context.transfers.acquire().await.expect("semaphore open"),
+                };
+                let transfer = Transfer {
+                    source_fs: &context.source,
+                    source: &source,
+                    target_fs: &context.target,
+                    temp: &temp,
+                    copy,
+                    chunk_size: self.buffer_size,
+                    throttle: context.throttle.as_ref(),
+                };
+                let result = async {
+                    let writer = transfer.write_temp(&on_bytes).await?;
+                    // The close waits on the NameNode, not on bandwidth: the next
+                    // file gets the transfer slot meanwhile.
+                    let _closing = context.closing.acquire().await.expect("semaphore open");
+                    drop(held);
+                    writer.close().await.map_err(CopyError::from)
                 }
-                other => break other,
+                .await;
+                match result {
+                    Err(CopyError::Storage(e))
+                        if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                        attempt += 1;
+                        self.retries
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    other => break other,
+                }
             }
+        };
+        // An interrupt rolls back a file whose data is in flight; once the
+        // data is complete, the file commits.
+        let landed = tokio::select! {
+            landed = landing => landed,
+            () = self.interrupt.wait() => Err(CopyError::Interrupted),
         };
         // The source must not have moved on since the plan; a snapshot cannot.
         let landed = match landed {
