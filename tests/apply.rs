@@ -371,3 +371,57 @@ fn the_quick_start_applies_again_after_a_source_file_changes() {
     );
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn a_wiped_target_is_copied_again_by_the_same_plan() {
+    let dir = Dir::new();
+    for path in ["a", "sub/b", "sub/deeper/c"] {
+        dir.create(&format!("source/{path}"), path);
+    }
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let first = dir.plan();
+    dir.apply();
+    std::fs::remove_dir_all(dir.join("target")).unwrap();
+
+    let second = dir.plan();
+    assert_eq!(first["fingerprint"], second["fingerprint"]);
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert_eq!(summary["files_copied"], 3, "{out}");
+    assert_eq!(summary["dirs_created"], 2, "{out}");
+    assert_eq!(summary["journal_check"]["missing"], 5, "{out}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn applying_a_fully_applied_plan_again_says_when_and_checks_the_target_once_per_directory() {
+    let dir = Dir::new();
+    for path in ["a", "b", "sub/c", "sub/d", "other/e"] {
+        dir.create(&format!("source/{path}"), path);
+    }
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+    dir.apply();
+
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert!(
+        says(&out.stderr, "this plan was applied completely at 20"),
+        "{out}"
+    );
+    assert!(says(&out.stderr, "all in place"), "{out}");
+    // Seven paths in three folders: the root, sub/ and other/.
+    let check = &summary["journal_check"];
+    assert_eq!(check["checked"], 7, "{out}");
+    assert_eq!(check["missing"], 0, "{out}");
+    assert_eq!(check["listings"], 3, "{out}");
+    assert_eq!(summary["files_copied"], 0);
+
+    // A file removed by hand is found missing and copied again.
+    std::fs::remove_file(dir.join("target/sub/c")).unwrap();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(summary["journal_check"]["missing"], 1, "{summary}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}

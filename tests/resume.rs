@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{copies_done, journal_marks_once, noise, one_job, Dir};
+use crate::util::{copies_done, journal_marks_once, noise, one_job, says, Dir};
 
 const FOLDERS: [&str; 3] = ["a", "b", "c"];
 const FILES_PER_FOLDER: u64 = 8;
@@ -179,4 +179,61 @@ fn atomic_publish_interrupted_before_its_journal_record_resumes_cleanly() {
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(dir.temp_leftovers("out"), Vec::<String>::new());
     assert_eq!(dir.tree("out/target"), dir.tree("source").under("source"));
+}
+
+#[test]
+fn a_resumed_apply_copies_again_what_the_journal_has_but_the_target_lost() {
+    let dir = Dir::new();
+    killed_apply(&dir);
+    // One landed file is removed, and so is every waiting temporary file.
+    let landed = dir.tree("target").final_files();
+    let (lost, _) = landed.0.iter().next().expect("a landed file");
+    std::fs::remove_file(dir.join(&format!("target/{lost}"))).unwrap();
+    for temp in dir.temp_leftovers("target") {
+        std::fs::remove_file(dir.join(&format!("target/{temp}"))).unwrap();
+    }
+
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert_eq!(dir.tree("target"), dir.tree("source"), "{out}");
+    assert!(says(&out.stderr, "resuming an interrupted apply"), "{out}");
+    // One listing per folder the journal names: the three folders and the root.
+    let check = &summary["journal_check"];
+    assert!(check["listings"].as_u64().unwrap() <= 4, "{out}");
+    assert!(check["missing"].as_u64().unwrap() >= 1, "{out}");
+    let copied = summary["files_copied"].as_u64().unwrap();
+    let done = summary["files_already_done"].as_u64().unwrap();
+    assert_eq!(copied + done, FILES as u64, "{out}");
+    assert!(
+        done < landed.0.len() as u64,
+        "the lost file counted done: {out}"
+    );
+}
+
+#[test]
+fn a_committing_copy_whose_temporary_file_is_gone_is_copied_again() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/b", "b");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let plan = dir.plan();
+    dir.apply();
+    // The journal as a crash between the committing mark and the rename
+    // leaves it, with the temporary file lost since.
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    let kept: String = dir
+        .read_to_string(&journal)
+        .lines()
+        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
+        .filter(|line| !line.contains("finished"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    dir.create(&journal, kept);
+    std::fs::remove_file(dir.join("target/a")).unwrap();
+
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(summary["files_already_done"], 1, "{summary}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
 }

@@ -13,6 +13,7 @@ mod report;
 mod run;
 mod throttle;
 mod transfer;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use std::sync::Arc;
 use hsync_plan::Plan;
 use hsync_storage::{lock, Connections};
 
-pub use report::{Event, Failure, Moves, Observer, Outcome, RunOutcome, Summary};
+pub use report::{Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -107,7 +108,7 @@ pub async fn apply(
             }
         }
     }
-    let result = match run::Run::prepare(plan, connections, options, observer) {
+    let result = match run::Run::prepare(plan, connections, options, observer).await {
         Ok(run) => run.execute().await,
         Err(e) => Err(e),
     };

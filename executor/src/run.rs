@@ -17,9 +17,10 @@ use tokio::task::JoinSet;
 
 use crate::dag::{self, Dag, Edge, Step};
 use crate::journal::{self, Journal, Mark, Recovered};
-use crate::report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
+use crate::report::{Event, Failure, JournalCheck, Observer, Outcome, RunOutcome, Summary};
 use crate::throttle::Throttle;
 use crate::transfer::{CopyError, Transfer};
+use crate::verify;
 use crate::{ApplyError, ApplyOptions, Interrupt};
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
@@ -48,6 +49,8 @@ struct Context {
     /// Transfers tried again after a transient failure.
     retries: std::sync::atomic::AtomicU64,
     interrupt: Interrupt,
+    /// The earlier runs' journal, checked against the target.
+    check: Option<JournalCheck>,
 }
 
 pub(crate) struct JobContext {
@@ -68,34 +71,40 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn prepare(
+    pub async fn prepare(
         plan: &Plan,
         connections: &Connections,
         options: &ApplyOptions,
         observer: Arc<dyn Observer>,
     ) -> Result<Run, ApplyError> {
         let tag = plan.fingerprint.chars().take(16).collect::<String>();
+        let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
+        let journal_error = |source| ApplyError::Journal {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut recovered = journal::recover(&path).map_err(journal_error)?;
         let mut jobs = Vec::with_capacity(plan.jobs.len());
-        for job in &plan.jobs {
+        for (index, job) in plan.jobs.iter().enumerate() {
             let parallel = options.parallel.unwrap_or(job.options.parallel).max(1);
+            let published = recovered.done.contains(&Step::Publish { job: index }.key());
             jobs.push(JobContext {
                 source: connections.get(&job.source_fs)?,
                 target: connections.get(&job.target_fs)?,
                 root: match job.options.commit {
-                    Commit::File => job.target_root.clone(),
-                    Commit::Atomic => temp_sibling(&job.target_root, &tag),
+                    Commit::Atomic if !published => temp_sibling(&job.target_root, &tag),
+                    _ => job.target_root.clone(),
                 },
                 transfers: Semaphore::new(parallel),
                 closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
                 throttle: job.options.bandwidth.map(Throttle::new),
             });
         }
-        let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
-        let journal_error = |source| ApplyError::Journal {
-            path: path.display().to_string(),
-            source,
-        };
-        let recovered = journal::recover(&path).map_err(journal_error)?;
+        // Nothing journaled is trusted before the target bears it out.
+        let check = verify::check(plan, &mut jobs, &mut recovered, &tag).await?;
+        if let Some(check) = &check {
+            observer.event(&Event::JournalChecked(check.clone()));
+        }
         let journal = Journal::open(&path).map_err(journal_error)?;
         let context = Context {
             plan: plan.clone(),
@@ -109,6 +118,7 @@ impl Run {
             retries: Default::default(),
             stopping: Default::default(),
             interrupt: options.interrupt.clone(),
+            check,
         };
         Ok(Run {
             context: Arc::new(context),
@@ -176,15 +186,25 @@ impl Run {
                 }
             }
         }
-        // The copies' `done` marks were only noted; one lost would cost a
-        // later run of this plan a check of the temporary file, no more.
-        let _ = self.context.journal.flush().await;
+        let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
+        let check = &self.context.check;
+        let redone = check.as_ref().is_some_and(|c| c.missing > 0);
+        if complete && (self.context.recovered.finished_ms.is_none() || redone) {
+            // Flushes the copies' noted `done` marks too.
+            if let Err(e) = self.context.journal.record_finished().await {
+                tracing::warn!("the journal did not record the finish: {e}");
+            }
+        } else {
+            // The copies' `done` marks were only noted; one lost would cost a
+            // later run of this plan a check of the target, no more.
+            let _ = self.context.journal.flush().await;
+        }
+        summary.journal_check = check.clone();
         summary.duration_secs = started.elapsed().as_secs_f64();
         summary.retries = self
             .context
             .retries
             .load(std::sync::atomic::Ordering::Relaxed);
-        let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
         summary.outcome = match (complete, self.ignore_failures) {
             (true, _) => RunOutcome::Success,
             (false, _) if self.context.interrupt.is_set() => RunOutcome::Interrupted,
@@ -277,13 +297,20 @@ impl Context {
             outcome,
             Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_)
         );
-        let internal = matches!(
-            step,
-            Step::CopiesDone { .. }
-                | Step::Root { .. }
-                | Step::MoveAside { .. }
-                | Step::LandRenames { .. }
-        );
+        // A folder's attributes done earlier are no news: its mkdir says so.
+        let attributes_done = matches!(outcome, Outcome::AlreadyDone)
+            && matches!(
+                step,
+                Step::DirAttributes { .. } | Step::FileAttributes { .. }
+            );
+        let internal = attributes_done
+            || matches!(
+                step,
+                Step::CopiesDone { .. }
+                    | Step::Root { .. }
+                    | Step::MoveAside { .. }
+                    | Step::LandRenames { .. }
+            );
         if !internal || !ok {
             self.observer.event(&Event::Finished {
                 path: self.describe(step),
@@ -362,20 +389,9 @@ impl Context {
         }
         Ok(match (step, action) {
             (Step::Root { .. }, _) => {
-                let published = Step::Publish {
-                    job: dag::job_of(step),
-                }
-                .key();
-                // An atomic target present without its staging folder was
-                // published by a run that died before journaling it (the plan
-                // saw no target, so nothing else can have put it there).
-                let published = self.recovered.done.contains(&published)
-                    || (plan.options.commit == Commit::Atomic
-                        && target.stat(&context.root).await?.is_none()
-                        && target.stat(&plan.target_root).await?.is_some());
-                if !published {
-                    target.create_dir(&context.root).await?;
-                }
+                // The staging folder, or the target root (also once an
+                // atomic target is published: see `verify`).
+                target.create_dir(&context.root).await?;
                 if plan.snapshot.is_some() {
                     let job = dag::job_of(step);
                     let resumed = self
@@ -512,10 +528,10 @@ impl Context {
         let target = join(&context.root, &copy.path);
         let temp = temp_sibling(&target, &self.tag);
         if self.recovered.committing.contains(key) {
-            // An earlier run completed the data; only the rename may be missing.
-            if context.target.stat(&temp).await?.is_some() {
-                context.target.rename(&temp, &target).await?;
-            }
+            // An earlier run completed the data, and the check of the
+            // journal found it under its temporary name: only the rename is
+            // missing.
+            context.target.rename(&temp, &target).await?;
             self.journal.note(key, Mark::Done);
             return Ok(Outcome::AlreadyDone);
         }
