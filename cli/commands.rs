@@ -125,7 +125,10 @@ async fn plan(
     options: PlanOptions,
 ) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let plan = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
+    let (plan, warnings) = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
     render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
     tracing::info!(
         listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),

@@ -205,3 +205,79 @@ fn a_lock_that_cannot_be_created_names_its_path_and_what_is_needed() {
     let needed = format!("needs write access to {}", dir.join("target").display());
     assert!(says(&out.stderr, &needed), "{out}");
 }
+
+/// Starts a throttled apply of `options` and returns once hsync's
+/// temporary files (or staging folder) show up beside `watch`'s entries.
+fn running_apply(dir: &Dir, target: &str, watch: &str, options: &str) -> std::process::Child {
+    for i in 0..8 {
+        dir.create(&format!("source/f{i}"), crate::util::noise(256 << 10, i));
+    }
+    dir.manifest(&one_job(&["source"], target, options));
+    dir.plan();
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
+    let started = std::time::Instant::now();
+    while dir
+        .temp_leftovers(watch)
+        .iter()
+        .all(|t| t.ends_with(".lock"))
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply ended unseen"
+        );
+        assert!(started.elapsed() < 30 * SECOND, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
+}
+
+#[test]
+fn a_plan_made_while_an_apply_runs_warns_and_leaves_its_temporary_files_alone() {
+    let dir = Dir::new();
+    let options = "mode = \"update\"\ndelete = true\nparallel = 2\nbandwidth = \"1MiB/s\"";
+    let mut child = running_apply(&dir, "target", "target", options);
+
+    let out = dir.hsync(["plan", "-o", "during.json"]).ok();
+    let warning = format!(
+        "warning: job `test`: the target {} is locked by",
+        dir.join("target").display()
+    );
+    assert!(out.stderr.contains(&warning), "{out}");
+    assert!(
+        says(
+            &out.stderr,
+            &format!("@{} (pid {})", hostname(), child.id())
+        ),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("leftover"), "{out}");
+    let during = dir.plan_json("during.json");
+    assert!(
+        !crate::util::actions(&during, 0)
+            .iter()
+            .any(|a| a.contains(".hsync-tmp.")),
+        "{during:#}"
+    );
+    let status = crate::util::wait_bounded(&mut child, &dir, "apply", 60 * SECOND);
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+#[test]
+fn a_plan_made_while_an_atomic_apply_runs_leaves_its_staging_folder_alone() {
+    let dir = Dir::new();
+    dir.mkdir("out");
+    let options = "commit = \"atomic\"\nparallel = 2\nbandwidth = \"1MiB/s\"";
+    let mut child = running_apply(&dir, "out/target", "out", options);
+
+    let out = dir.hsync(["plan", "-o", "during.json"]).ok();
+    assert!(says(&out.stderr, "is locked by"), "{out}");
+    let during = dir.plan_json("during.json");
+    assert_eq!(
+        during["jobs"][0].get("leftover_staging"),
+        None,
+        "{during:#}"
+    );
+    let status = crate::util::wait_bounded(&mut child, &dir, "apply", 60 * SECOND);
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+}

@@ -237,3 +237,53 @@ fn a_committing_copy_whose_temporary_file_is_gone_is_copied_again() {
     assert_eq!(summary["files_already_done"], 1, "{summary}");
     assert_eq!(dir.tree("target"), dir.tree("source"));
 }
+
+#[test]
+fn a_new_plan_lists_and_removes_a_killed_atomic_applys_staging_folder() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    let killed = dir.plan_json("plan.json");
+    kill_when_landed(&dir, "out", 3);
+    let tag = &killed["fingerprint"].as_str().unwrap()[..16];
+    let staging = format!("out/.target.hsync-tmp.{tag}");
+    assert!(dir.exists(&staging), "the kill left no staging folder");
+
+    let out = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    let line = format!("- {}/", dir.join(&staging).display());
+    assert!(
+        out.stderr.contains(&line) && says(&out.stderr, "leftover of an interrupted atomic apply"),
+        "{out}"
+    );
+    let plan = dir.plan_json("plan.json");
+    assert_eq!(
+        plan["jobs"][0]["leftover_staging"],
+        serde_json::json!([tag])
+    );
+
+    let summary = dir.apply();
+    assert_eq!(summary["dirs_deleted"], 1, "{summary}");
+    // out/ holds the whole target and nothing else.
+    let expected = dir.tree("source").under("source").under("target");
+    assert_eq!(dir.tree("out"), expected);
+}
+
+#[test]
+fn a_plan_naming_anything_but_a_staging_tag_outside_the_root_is_refused() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    kill_when_landed(&dir, "out", 1);
+    dir.plan();
+    let text = dir.read_to_string("plan.json");
+    let plan = dir.plan_json("plan.json");
+    let tag = plan["jobs"][0]["leftover_staging"][0]
+        .as_str()
+        .expect("a tag");
+    dir.mkdir("victim");
+    for crafted in ["../victim", "lock", "0123456789ABCDEF"] {
+        let text = text.replace(&format!("\"{tag}\""), &format!("\"{crafted}\""));
+        dir.create("plan.json", crate::util::reseal(&text));
+        let out = dir.hsync(["apply", "plan.json"]).code(1);
+        assert!(says(&out.stderr, "leftover_staging"), "{crafted}: {out}");
+    }
+    assert!(dir.exists("victim"));
+}

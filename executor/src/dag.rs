@@ -53,6 +53,13 @@ pub enum Step {
     LandRenames {
         job: usize,
     },
+    /// Atomic jobs: a staging folder an interrupted apply of another plan
+    /// left beside the target root removed (`index` into the job's
+    /// `leftover_staging`), before the root is staged.
+    ClearStaging {
+        job: usize,
+        index: usize,
+    },
     /// Incremental jobs: the source's snapshot taken on the target, once
     /// everything else is done, and old hsync snapshots pruned.
     Snapshot {
@@ -84,6 +91,7 @@ impl Step {
             Step::MoveAside { job } => format!("{job}/move-aside"),
             Step::LandRenames { job } => format!("{job}/land-renames"),
             Step::Snapshot { job } => format!("{job}/snapshot"),
+            Step::ClearStaging { job, index } => format!("{job}/clear-staging/{index}"),
         }
     }
 
@@ -121,6 +129,10 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
     // Node indices are handed out in order: this job's are those from here.
     let first = dag.node_count();
     let mut root = dag.add_node(Step::Root { job });
+    for index in 0..plan.leftover_staging.len() {
+        let clear = dag.add_node(Step::ClearStaging { job, index });
+        dag.add_edge(clear, root, Edge::After);
+    }
     // Moves come before anything is created: what lands may need their paths.
     if actions.iter().any(is_move) {
         let aside = dag.add_node(Step::MoveAside { job });
@@ -256,6 +268,7 @@ pub fn action_of(step: Step) -> Option<usize> {
         | Step::Publish { .. }
         | Step::MoveAside { .. }
         | Step::LandRenames { .. }
+        | Step::ClearStaging { .. }
         | Step::Snapshot { .. } => None,
     }
 }
@@ -272,6 +285,7 @@ pub fn job_of(step: Step) -> usize {
         | Step::Publish { job }
         | Step::MoveAside { job }
         | Step::LandRenames { job }
+        | Step::ClearStaging { job, .. }
         | Step::Snapshot { job } => job,
     }
 }

@@ -77,7 +77,7 @@ impl Run {
         options: &ApplyOptions,
         observer: Arc<dyn Observer>,
     ) -> Result<Run, ApplyError> {
-        let tag = plan.fingerprint.chars().take(16).collect::<String>();
+        let tag = hsync_storage::plan_tag(&plan.fingerprint).to_string();
         let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
         let journal_error = |source| ApplyError::Journal {
             path: path.display().to_string(),
@@ -251,6 +251,9 @@ impl Context {
                 summary.files_already_done += 1
             }
             Outcome::Created => summary.dirs_created += 1,
+            Outcome::Deleted if matches!(step, Step::ClearStaging { .. }) => {
+                summary.dirs_deleted += 1
+            }
             Outcome::Deleted => match self.action(step) {
                 Some(Action::Delete(d)) if d.entry == hsync_storage::EntryKind::Dir => {
                     summary.dirs_deleted += 1
@@ -328,9 +331,12 @@ impl Context {
     /// The target path a step is about, for messages.
     fn describe(&self, step: Step) -> String {
         let job = &self.plan.jobs[dag::job_of(step)];
-        match self.action(step) {
-            Some(action) => join(&job.target_root, action.path()),
-            None => job.target_root.clone(),
+        match (step, self.action(step)) {
+            (_, Some(action)) => join(&job.target_root, action.path()),
+            (Step::ClearStaging { index, .. }, None) => {
+                temp_sibling(&job.target_root, &job.leftover_staging[index])
+            }
+            (_, None) => job.target_root.clone(),
         }
     }
 
@@ -403,6 +409,18 @@ impl Context {
                     moves::check_cycle(plan, context, resumed).await?;
                 }
                 Outcome::AlreadyDone
+            }
+            (Step::ClearStaging { index, .. }, _) => {
+                // The loader let through only tags: this is hsync's own
+                // staging sibling of the target root, nothing else.
+                let staging = temp_sibling(&plan.target_root, &plan.leftover_staging[index]);
+                match target.stat(&staging).await? {
+                    None => Outcome::AlreadyDone,
+                    Some(_) => {
+                        target.remove_tree(&staging).await?;
+                        Outcome::Deleted
+                    }
+                }
             }
             (Step::MoveAside { .. }, _) => {
                 let moves = self.moves(step, plan, context);

@@ -99,7 +99,7 @@ impl Holder {
     /// The tag of the temporary files this holder's apply writes (see
     /// [`crate::temp_sibling`]); `None` for a lock that names no plan.
     pub fn tag(&self) -> Option<&str> {
-        (!self.plan.is_empty()).then(|| self.plan.get(..16).unwrap_or(&self.plan))
+        (!self.plan.is_empty()).then(|| crate::plan_tag(&self.plan))
     }
 }
 
