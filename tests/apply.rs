@@ -425,3 +425,48 @@ fn applying_a_fully_applied_plan_again_says_when_and_checks_the_target_once_per_
     assert_eq!(summary["journal_check"]["missing"], 1, "{summary}");
     assert_eq!(dir.tree("target"), dir.tree("source"));
 }
+
+/// stderr of an apply as a snapshot reads it: the check of the journal
+/// first, then the log lines sorted (files finish in any order), then the
+/// closing lines as printed.
+fn log_view(stderr: &str) -> String {
+    let (mut head, mut log, mut end) = (Vec::new(), Vec::new(), Vec::new());
+    for line in stderr.lines() {
+        if line.starts_with("apply ") || !end.is_empty() {
+            end.push(line);
+        } else if line.starts_with("this plan ") || line.starts_with("resuming ") {
+            head.push(line);
+        } else {
+            log.push(line);
+        }
+    }
+    log.sort();
+    head.into_iter()
+        .chain(log)
+        .chain(end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn apply_prints_one_line_per_path_and_a_final_line() {
+    let dir = Dir::new();
+    update_job(&dir, "preserve = [\"times\"]");
+    dir.create("source/first/sub/new", "new");
+    dir.plan();
+    let first = dir.hsync(["apply", "plan.json"]).ok();
+    let again = dir.hsync(["apply", "plan.json"]).ok();
+    std::fs::remove_file(dir.join("target/sub/new")).unwrap();
+    let healed = dir.hsync(["apply", "plan.json"]).ok();
+
+    let mut settings = dir.snapshot_settings();
+    settings.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[TIME]");
+    settings.add_filter(r"\d+\.\d+ ?s\b", "[DURATION]");
+    let _guard = settings.bind_to_scope();
+    let view = [&first, &again, &healed]
+        .iter()
+        .map(|out| log_view(&out.stderr))
+        .collect::<Vec<_>>()
+        .join("\n--- the same plan again ---\n");
+    insta::assert_snapshot!("apply_log_lines", view);
+}
