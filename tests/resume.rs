@@ -287,3 +287,29 @@ fn a_plan_naming_anything_but_a_staging_tag_outside_the_root_is_refused() {
     }
     assert!(dir.exists("victim"));
 }
+
+#[test]
+fn a_copy_renamed_before_its_done_mark_was_lost_is_journaled_done_by_the_next_run() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/b", "b");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let plan = dir.plan();
+    dir.apply();
+    // A kill after the rename, before the noted `done` was written.
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    let kept: String = dir
+        .read_to_string(&journal)
+        .lines()
+        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
+        .filter(|line| !line.contains("finished"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    dir.create(&journal, kept);
+
+    let summary = dir.apply();
+    assert_eq!(summary["files_already_done"], 2, "{summary}");
+    let marks = journal_marks_once(&dir.join(&journal));
+    assert_eq!(copies_done(&marks), 2);
+}

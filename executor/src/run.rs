@@ -101,11 +101,15 @@ impl Run {
             });
         }
         // Nothing journaled is trusted before the target bears it out.
-        let check = verify::check(plan, &mut jobs, &mut recovered, &tag).await?;
+        let verify::Checked { check, renamed } =
+            verify::check(plan, &mut jobs, &mut recovered, &tag).await?;
         if let Some(check) = &check {
             observer.event(&Event::JournalChecked(check.clone()));
         }
         let journal = Journal::open(&path).map_err(journal_error)?;
+        for key in renamed {
+            journal.note(&key, Mark::Done);
+        }
         let context = Context {
             plan: plan.clone(),
             jobs,

@@ -22,16 +22,26 @@ const LISTING_CONCURRENCY: usize = 32;
 /// A directory's entries by name; `None` when it does not exist.
 type Listing = Option<HashMap<String, Entry>>;
 
+/// What the check found.
+pub(crate) struct Checked {
+    /// `None` when the journal claims nothing.
+    pub check: Option<JournalCheck>,
+    /// Copies found renamed into place after their `committing` mark, whose
+    /// `done` mark was lost: to be journaled now.
+    pub renamed: Vec<String>,
+}
+
 /// Checks every journaled claim of `recovered` against the target of its
 /// job and drops those the target does not bear out. An atomic job the
 /// journal says was published whose target is gone starts over in its
-/// staging folder. Returns `None` when the journal claims nothing.
+/// staging folder.
 pub(crate) async fn check(
     plan: &Plan,
     jobs: &mut [JobContext],
     recovered: &mut Recovered,
     tag: &str,
-) -> Result<Option<JournalCheck>, StorageError> {
+) -> Result<Checked, StorageError> {
+    let mut renamed = Vec::new();
     let mut check = JournalCheck {
         finished_ms: recovered.finished_ms,
         finished_at: recovered
@@ -121,6 +131,7 @@ pub(crate) async fn check(
                         recovered.committing.remove(&key);
                         if whole(entry(name)) {
                             recovered.done.insert(key.clone());
+                            renamed.push(key.clone());
                         }
                     }
                     recovered.committing.contains(&key) || whole(entry(name))
@@ -162,7 +173,10 @@ pub(crate) async fn check(
             }
         }
     }
-    Ok(any.then_some(check))
+    Ok(Checked {
+        check: any.then_some(check),
+        renamed,
+    })
 }
 
 /// One listing of `path`, keyed by `folder` (relative to the root).
