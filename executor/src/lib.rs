@@ -3,8 +3,10 @@
 //! and a rename, every finished step recorded in a durable journal.
 //!
 //! [`dag`] orders the steps, [`run`] schedules and performs them,
-//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable and
-//! [`report`] says what happened.
+//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable,
+//! [`verify`] checks what it says against the target before it is trusted,
+//! and [`report`] says what happened. Targets are locked with
+//! [`hsync_storage::lock`] for the whole run.
 
 mod dag;
 pub mod journal;
