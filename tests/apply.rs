@@ -470,3 +470,28 @@ fn apply_prints_one_line_per_path_and_a_final_line() {
         .join("\n--- the same plan again ---\n");
     insta::assert_snapshot!("apply_log_lines", view);
 }
+
+#[test]
+fn a_wiped_atomic_target_is_staged_and_published_again_by_the_same_plan() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/sub/b", "b");
+    dir.mkdir("out");
+    dir.manifest(&one_job(&["source"], "out/target", "commit = \"atomic\""));
+    let first = dir.plan();
+    dir.apply();
+    std::fs::remove_dir_all(dir.join("out/target")).unwrap();
+
+    assert_eq!(dir.plan()["fingerprint"], first["fingerprint"]);
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    assert_eq!(out.json()["files_copied"], 2, "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("published {}", dir.join("out/target").display())),
+        "{out}"
+    );
+    assert_eq!(
+        dir.tree("out"),
+        dir.tree("source").under("source").under("target")
+    );
+}
