@@ -70,10 +70,15 @@ pub enum Command {
         buffer_kib: u32,
     },
     /// Remove the lock an interrupted apply left on a target, after showing
-    /// who held it.
+    /// who held it. A lock whose apply still runs on this host is never
+    /// removed; one from another host needs --force.
     Unlock {
         /// The target: a local path, hdfs://host:port/path or alias:/path.
         target: String,
+        /// Also remove a lock whose holder this host cannot check (another
+        /// host's apply, or a damaged lock file).
+        #[arg(long)]
+        force: bool,
         /// The manifest that declares the alias [default: hsync.toml, if present].
         #[arg(short, long)]
         manifest: Option<PathBuf>,

@@ -4,10 +4,11 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hsync_executor::{ApplyOptions, RunOutcome, Summary};
+use hsync_executor::{ApplyOptions, Interrupt, RunOutcome, Summary};
 use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
+use hsync_storage::lock::{self, Liveness};
 use hsync_storage::Connections;
 use miette::{miette, Context, IntoDiagnostic, Result};
 
@@ -43,15 +44,20 @@ pub async fn run(command: Command) -> Result<ExitCode> {
                 ignore_failures,
                 state_dir,
                 buffer_size: buffer_kib as usize * 1024,
+                interrupt: Interrupt::default(),
             };
             let outputs = (summary.as_deref(), log.as_deref());
             apply(&plan, manifest.as_deref(), &options, outputs).await
         }
-        Command::Unlock { target, manifest } => unlock(&target, manifest.as_deref()).await,
+        Command::Unlock {
+            target,
+            manifest,
+            force,
+        } => unlock(&target, manifest.as_deref(), force).await,
     }
 }
 
-async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
+async fn unlock(target: &str, manifest: Option<&Path>, force: bool) -> Result<ExitCode> {
     let default = Path::new("hsync.toml");
     let manifest = match manifest {
         Some(path) => Some(Manifest::load(path)?),
@@ -62,12 +68,40 @@ async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
     let location = hsync_planner::manifest::locate(target, &cwd, manifest.as_ref())
         .map_err(|e| miette!("{e}"))?;
     let storage = Connections::default().get(&location.fs).into_diagnostic()?;
-    match hsync_executor::lock::unlock(&storage, &location.path)
+    let found = lock::find(&storage, &location.path)
         .await
-        .into_diagnostic()?
-    {
-        Some(holder) => println!("removed the lock of {target}, held by {holder}"),
-        None => println!("{target} is not locked"),
+        .into_diagnostic()?;
+    if found.is_empty() {
+        println!("{target} is not locked");
+    }
+    for found in found {
+        let (path, holder) = (&found.path, &found.holder);
+        // Plain lines, not a diagnostic: miette would wrap the paths.
+        let refuse = |why: &str, hint: &str| {
+            eprintln!(
+                "hsync: {target} is locked by {holder}, {why}; the lock {path} is not removed"
+            );
+            eprintln!("  {hint}");
+            Ok(ExitCode::FAILURE)
+        };
+        let why = match holder.liveness() {
+            Liveness::Alive => {
+                return refuse(
+                    "which is running on this host",
+                    "let that apply finish, or stop it (Ctrl-C) and run it again later",
+                )
+            }
+            Liveness::Unknown if !force => {
+                let hint = format!(
+                    "if that apply no longer runs, remove the lock with `hsync unlock --force {target}`"
+                );
+                return refuse("whose run this host cannot check", &hint);
+            }
+            Liveness::Unknown => "whose run this host cannot check (--force)",
+            Liveness::Gone => "which no longer runs",
+        };
+        lock::remove(&storage, &found).await.into_diagnostic()?;
+        println!("removed the lock {path} of {target}, held by {holder}, {why}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -91,7 +125,10 @@ async fn plan(
     options: PlanOptions,
 ) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let plan = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
+    let (plan, warnings) = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
+    }
     render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
     tracing::info!(
         listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),
@@ -131,6 +168,7 @@ async fn apply(
     options: &ApplyOptions,
     (summary_file, log): (Option<&Path>, Option<&Path>),
 ) -> Result<ExitCode> {
+    on_signals(&options.interrupt);
     let plan = load_plan(path)?;
     if let Some(manifest) = manifest {
         let text = std::fs::read(manifest)
@@ -171,6 +209,7 @@ async fn apply(
             RunOutcome::Success => "complete",
             RunOutcome::Partial => "partial",
             RunOutcome::Failed => "FAILED",
+            RunOutcome::Interrupted => "interrupted",
         },
         render::count(summary.files_copied, "file"),
         render::bytes(summary.bytes_copied),
@@ -185,11 +224,45 @@ async fn apply(
             "some sources or targets changed since the plan was made: run `hsync plan` again"
         );
     }
-    Ok(if summary.outcome == RunOutcome::Success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
+    Ok(match summary.outcome {
+        RunOutcome::Success => ExitCode::SUCCESS,
+        RunOutcome::Interrupted => {
+            eprintln!("interrupted: run the same command to resume");
+            ExitCode::from(INTERRUPTED)
+        }
+        RunOutcome::Partial | RunOutcome::Failed => ExitCode::FAILURE,
     })
+}
+
+/// The exit code of an interrupted apply (128 + SIGINT, as shells report it).
+const INTERRUPTED: u8 = 130;
+
+/// SIGINT or SIGTERM: the first interrupts the apply (nothing new starts,
+/// files in flight roll back, the summary is written, the locks released);
+/// a second exits at once.
+fn on_signals(interrupt: &Interrupt) {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    async fn next(int: &mut Signal, term: &mut Signal) {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return; // no handler: the default, dying at once
+    };
+    let interrupt = interrupt.clone();
+    tokio::spawn(async move {
+        next(&mut int, &mut term).await;
+        eprintln!("hsync: interrupted: starting nothing new, rolling back files in flight (again to stop at once)");
+        interrupt.interrupt();
+        next(&mut int, &mut term).await;
+        eprintln!("hsync: interrupted again: stopping at once");
+        std::process::exit(INTERRUPTED.into());
+    });
 }
 
 fn load_plan(path: &Path) -> Result<Plan> {

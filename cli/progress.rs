@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hsync_executor::{Event, Observer, Outcome};
+use hsync_executor::{Event, JournalCheck, Observer, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::render;
@@ -116,14 +116,34 @@ struct Log;
 
 impl Observer for Log {
     fn event(&self, event: &Event) {
-        if let Event::Finished { path, outcome } = event {
-            if let Some(mut line) = describe(path, outcome) {
-                // One write: stderr is unbuffered, and `eprintln!` makes two.
-                line.push('\n');
-                let _ = std::io::stderr().write_all(line.as_bytes());
-            }
+        let line = match event {
+            Event::Finished { path, outcome } => describe(path, outcome),
+            Event::JournalChecked(check) => Some(journal_checked(check)),
+            Event::Started { .. } | Event::Bytes(_) => None,
+        };
+        if let Some(mut line) = line {
+            // One write: stderr is unbuffered, and `eprintln!` makes two.
+            line.push('\n');
+            let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
+}
+
+/// What the check of an earlier run's journal found.
+fn journal_checked(check: &JournalCheck) -> String {
+    let run = match &check.finished_at {
+        Some(at) => format!("this plan was applied completely at {at}"),
+        None => "resuming an interrupted apply of this plan".to_string(),
+    };
+    let found = match check.missing {
+        0 => "all in place".to_string(),
+        n => format!("{n} missing, to be done again"),
+    };
+    format!(
+        "{run}; checked the {} it journaled against the target ({}): {found}",
+        render::count(check.checked, "path"),
+        render::count(check.listings, "listing"),
+    )
 }
 
 fn describe(path: &str, outcome: &Outcome) -> Option<String> {
@@ -190,6 +210,7 @@ impl Observer for Bar {
                     .ok();
             }
             Event::Bytes(n) => self.bar.inc(*n),
+            Event::JournalChecked(check) => self.bar.println(journal_checked(check)),
             Event::Finished { path, outcome } => {
                 self.transferring.lock().map(|mut t| t.remove(path)).ok();
                 if matches!(outcome, Outcome::Copied { .. } | Outcome::AlreadyDone) {

@@ -149,6 +149,13 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         };
         let _ = writeln!(out, "  {sign} {path:<width$}  {size:>10}  {why}");
     }
+    // Beside the root, so named by their whole path.
+    for staging in job.leftover_staging_paths() {
+        totals.delete += 1;
+        let staging = format!("{staging}/");
+        let why = "leftover of an interrupted atomic apply, with its contents";
+        let _ = writeln!(out, "  - {staging:<width$}  {:>10}  {why}", "");
+    }
     totals.unchanged += job.unchanged.files;
     totals.unchanged_bytes += job.unchanged.bytes;
     if job.unchanged.files > 0 {

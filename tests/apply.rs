@@ -263,52 +263,6 @@ fn journal_lives_beside_the_plan_or_in_the_state_dir() {
 }
 
 #[test]
-fn a_second_apply_on_a_locked_target_is_refused_and_unlock_removes_the_lock() {
-    let dir = Dir::new();
-    update_job(&dir, "");
-    dir.plan();
-    // A lock held by a live process of this host (pid 1 always runs).
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("a hostname");
-    let holder = format!(
-        r#"{{"host":"{}","pid":1,"user":"ops","plan":"0123456789abcdef","started_ms":0}}"#,
-        host.trim()
-    );
-    dir.create(".target.hsync-tmp.lock", holder);
-
-    let out = dir.hsync(["apply", "plan.json"]).code(1);
-    assert!(says(&out.stderr, "is locked by ops@"), "{out}");
-    assert!(says(&out.stderr, "hsync unlock"), "{out}");
-    assert!(!dir.exists("target/2"), "a locked target was written");
-
-    let out = dir.hsync(["unlock", "target"]).ok();
-    assert!(
-        out.stdout
-            .starts_with("removed the lock of target, held by ops@"),
-        "{out}"
-    );
-    assert_eq!(dir.apply()["outcome"], "success");
-    assert!(
-        !dir.exists(".target.hsync-tmp.lock"),
-        "the lock outlived the apply"
-    );
-}
-
-#[test]
-fn a_lock_left_by_a_dead_process_of_this_host_is_taken_over() {
-    let dir = Dir::new();
-    update_job(&dir, "");
-    dir.plan();
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("a hostname");
-    // No process has pid u32::MAX - 1.
-    let holder = format!(
-        r#"{{"host":"{}","pid":4294967294,"user":"ops","plan":"0123456789abcdef","started_ms":0}}"#,
-        host.trim()
-    );
-    dir.create(".target.hsync-tmp.lock", holder);
-    assert_eq!(dir.apply()["outcome"], "success");
-}
-
-#[test]
 fn log_file_holds_one_record_per_path_with_its_outcome_and_cause() {
     let dir = Dir::new();
     update_job(&dir, "");
@@ -370,5 +324,174 @@ fn a_folder_replaced_by_a_symlink_leading_outside_the_target_is_not_written_thro
         dir.tree("elsewhere"),
         Tree::default(),
         "a write went through the link"
+    );
+}
+
+#[test]
+fn a_plan_of_two_jobs_applies_each_job_whole() {
+    let dir = Dir::new();
+    for name in ["a", "b", "c"] {
+        dir.create(&format!("one/{name}"), name);
+    }
+    dir.create("two/x", "x");
+    dir.manifest(
+        "[[job]]\nname = \"one\"\nsources = [\"one\"]\ntarget = \"out/one\"\nmode = \"update\"\n\
+         [[job]]\nname = \"two\"\nsources = [\"two\"]\ntarget = \"out/two\"\nmode = \"update\"\n",
+    );
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 4, "{summary}");
+    assert_eq!(dir.tree("out/one"), dir.tree("one"));
+    assert_eq!(dir.tree("out/two"), dir.tree("two"));
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn the_quick_start_applies_again_after_a_source_file_changes() {
+    let dir = Dir::new();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart");
+    for file in ["hsync.toml", "setup.sh"] {
+        std::fs::copy(format!("{example}/{file}"), dir.join(file)).expect("the quick start");
+    }
+    let setup = std::process::Command::new("bash")
+        .arg(dir.join("setup.sh"))
+        .output()
+        .expect("setup.sh runs");
+    assert!(setup.status.success(), "{setup:?}");
+    dir.plan();
+    dir.apply();
+
+    dir.create("data/source/first/2", "changed since the first run\n");
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(
+        dir.read("data/target/reports/2"),
+        dir.read("data/source/first/2")
+    );
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn a_wiped_target_is_copied_again_by_the_same_plan() {
+    let dir = Dir::new();
+    for path in ["a", "sub/b", "sub/deeper/c"] {
+        dir.create(&format!("source/{path}"), path);
+    }
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let first = dir.plan();
+    dir.apply();
+    std::fs::remove_dir_all(dir.join("target")).unwrap();
+
+    let second = dir.plan();
+    assert_eq!(first["fingerprint"], second["fingerprint"]);
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert_eq!(summary["files_copied"], 3, "{out}");
+    assert_eq!(summary["dirs_created"], 2, "{out}");
+    assert_eq!(summary["journal_check"]["missing"], 5, "{out}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+    dir.hsync(["plan", "--detailed-exitcode"]).code(0);
+}
+
+#[test]
+fn applying_a_fully_applied_plan_again_says_when_and_checks_the_target_once_per_directory() {
+    let dir = Dir::new();
+    for path in ["a", "b", "sub/c", "sub/d", "other/e"] {
+        dir.create(&format!("source/{path}"), path);
+    }
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+    dir.apply();
+
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert!(
+        says(&out.stderr, "this plan was applied completely at 20"),
+        "{out}"
+    );
+    assert!(says(&out.stderr, "all in place"), "{out}");
+    // Seven paths in three folders: the root, sub/ and other/.
+    let check = &summary["journal_check"];
+    assert_eq!(check["checked"], 7, "{out}");
+    assert_eq!(check["missing"], 0, "{out}");
+    assert_eq!(check["listings"], 3, "{out}");
+    assert_eq!(summary["files_copied"], 0);
+
+    // A file removed by hand is found missing and copied again.
+    std::fs::remove_file(dir.join("target/sub/c")).unwrap();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(summary["journal_check"]["missing"], 1, "{summary}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+/// stderr of an apply as a snapshot reads it: the check of the journal
+/// first, then the log lines sorted (files finish in any order), then the
+/// closing lines as printed.
+fn log_view(stderr: &str) -> String {
+    let (mut head, mut log, mut end) = (Vec::new(), Vec::new(), Vec::new());
+    for line in stderr.lines() {
+        if line.starts_with("apply ") || !end.is_empty() {
+            end.push(line);
+        } else if line.starts_with("this plan ") || line.starts_with("resuming ") {
+            head.push(line);
+        } else {
+            log.push(line);
+        }
+    }
+    log.sort();
+    head.into_iter()
+        .chain(log)
+        .chain(end)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn apply_prints_one_line_per_path_and_a_final_line() {
+    let dir = Dir::new();
+    update_job(&dir, "preserve = [\"times\"]");
+    dir.create("source/first/sub/new", "new");
+    dir.plan();
+    let first = dir.hsync(["apply", "plan.json"]).ok();
+    let again = dir.hsync(["apply", "plan.json"]).ok();
+    std::fs::remove_file(dir.join("target/sub/new")).unwrap();
+    let healed = dir.hsync(["apply", "plan.json"]).ok();
+
+    let mut settings = dir.snapshot_settings();
+    settings.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", "[TIME]");
+    settings.add_filter(r"\d+\.\d+ ?s\b", "[DURATION]");
+    let _guard = settings.bind_to_scope();
+    let view = [&first, &again, &healed]
+        .iter()
+        .map(|out| log_view(&out.stderr))
+        .collect::<Vec<_>>()
+        .join("\n--- the same plan again ---\n");
+    insta::assert_snapshot!("apply_log_lines", view);
+}
+
+#[test]
+fn a_wiped_atomic_target_is_staged_and_published_again_by_the_same_plan() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/sub/b", "b");
+    dir.mkdir("out");
+    dir.manifest(&one_job(&["source"], "out/target", "commit = \"atomic\""));
+    let first = dir.plan();
+    dir.apply();
+    std::fs::remove_dir_all(dir.join("out/target")).unwrap();
+
+    assert_eq!(dir.plan()["fingerprint"], first["fingerprint"]);
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    assert_eq!(out.json()["files_copied"], 2, "{out}");
+    assert!(
+        out.stderr
+            .contains(&format!("published {}", dir.join("out/target").display())),
+        "{out}"
+    );
+    assert_eq!(
+        dir.tree("out"),
+        dir.tree("source").under("source").under("target")
     );
 }

@@ -10,6 +10,8 @@ mod filters;
 mod hdfs;
 mod hdfs_faults;
 mod incremental;
+mod interrupt;
+mod lock;
 mod modes;
 mod plan_file;
 mod resume;

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{copies_done, journal_marks_once, noise, one_job, Dir};
+use crate::util::{copies_done, journal_marks_once, noise, one_job, says, Dir};
 
 const FOLDERS: [&str; 3] = ["a", "b", "c"];
 const FILES_PER_FOLDER: u64 = 8;
@@ -179,4 +179,137 @@ fn atomic_publish_interrupted_before_its_journal_record_resumes_cleanly() {
     assert_eq!(out.code, 0, "{out}");
     assert_eq!(dir.temp_leftovers("out"), Vec::<String>::new());
     assert_eq!(dir.tree("out/target"), dir.tree("source").under("source"));
+}
+
+#[test]
+fn a_resumed_apply_copies_again_what_the_journal_has_but_the_target_lost() {
+    let dir = Dir::new();
+    killed_apply(&dir);
+    // One landed file is removed, and so is every waiting temporary file.
+    let landed = dir.tree("target").final_files();
+    let (lost, _) = landed.0.iter().next().expect("a landed file");
+    std::fs::remove_file(dir.join(&format!("target/{lost}"))).unwrap();
+    for temp in dir.temp_leftovers("target") {
+        std::fs::remove_file(dir.join(&format!("target/{temp}"))).unwrap();
+    }
+
+    let out = dir.hsync(["apply", "plan.json"]).ok();
+    let summary = out.json();
+    assert_eq!(dir.tree("target"), dir.tree("source"), "{out}");
+    assert!(says(&out.stderr, "resuming an interrupted apply"), "{out}");
+    // One listing per folder the journal names: the three folders and the root.
+    let check = &summary["journal_check"];
+    assert!(check["listings"].as_u64().unwrap() <= 4, "{out}");
+    assert!(check["missing"].as_u64().unwrap() >= 1, "{out}");
+    let copied = summary["files_copied"].as_u64().unwrap();
+    let done = summary["files_already_done"].as_u64().unwrap();
+    assert_eq!(copied + done, FILES as u64, "{out}");
+    assert!(
+        done < landed.0.len() as u64,
+        "the lost file counted done: {out}"
+    );
+}
+
+#[test]
+fn a_committing_copy_whose_temporary_file_is_gone_is_copied_again() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/b", "b");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let plan = dir.plan();
+    dir.apply();
+    // The journal as a crash between the committing mark and the rename
+    // leaves it, with the temporary file lost since.
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    let kept: String = dir
+        .read_to_string(&journal)
+        .lines()
+        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
+        .filter(|line| !line.contains("finished"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    dir.create(&journal, kept);
+    std::fs::remove_file(dir.join("target/a")).unwrap();
+
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(summary["files_already_done"], 1, "{summary}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+#[test]
+fn a_new_plan_lists_and_removes_a_killed_atomic_applys_staging_folder() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    let killed = dir.plan_json("plan.json");
+    kill_when_landed(&dir, "out", 3);
+    let tag = &killed["fingerprint"].as_str().unwrap()[..16];
+    let staging = format!("out/.target.hsync-tmp.{tag}");
+    assert!(dir.exists(&staging), "the kill left no staging folder");
+
+    let out = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    let line = format!("- {}/", dir.join(&staging).display());
+    assert!(
+        out.stderr.contains(&line) && says(&out.stderr, "leftover of an interrupted atomic apply"),
+        "{out}"
+    );
+    let plan = dir.plan_json("plan.json");
+    assert_eq!(
+        plan["jobs"][0]["leftover_staging"],
+        serde_json::json!([tag])
+    );
+
+    let summary = dir.apply();
+    assert_eq!(summary["dirs_deleted"], 1, "{summary}");
+    // out/ holds the whole target and nothing else.
+    let expected = dir.tree("source").under("source").under("target");
+    assert_eq!(dir.tree("out"), expected);
+}
+
+#[test]
+fn a_plan_naming_anything_but_a_staging_tag_outside_the_root_is_refused() {
+    let dir = Dir::new();
+    atomic_job(&dir);
+    kill_when_landed(&dir, "out", 1);
+    dir.plan();
+    let text = dir.read_to_string("plan.json");
+    let plan = dir.plan_json("plan.json");
+    let tag = plan["jobs"][0]["leftover_staging"][0]
+        .as_str()
+        .expect("a tag");
+    dir.mkdir("victim");
+    for crafted in ["../victim", "lock", "0123456789ABCDEF"] {
+        let text = text.replace(&format!("\"{tag}\""), &format!("\"{crafted}\""));
+        dir.create("plan.json", crate::util::reseal(&text));
+        let out = dir.hsync(["apply", "plan.json"]).code(1);
+        assert!(says(&out.stderr, "leftover_staging"), "{crafted}: {out}");
+    }
+    assert!(dir.exists("victim"));
+}
+
+#[test]
+fn a_copy_renamed_before_its_done_mark_was_lost_is_journaled_done_by_the_next_run() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/b", "b");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let plan = dir.plan();
+    dir.apply();
+    // A kill after the rename, before the noted `done` was written.
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    let kept: String = dir
+        .read_to_string(&journal)
+        .lines()
+        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
+        .filter(|line| !line.contains("finished"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    dir.create(&journal, kept);
+
+    let summary = dir.apply();
+    assert_eq!(summary["files_already_done"], 2, "{summary}");
+    let marks = journal_marks_once(&dir.join(&journal));
+    assert_eq!(copies_done(&marks), 2);
 }

@@ -124,6 +124,39 @@ impl Dir {
         TestCommand { cmd }
     }
 
+    /// `hsync ARGS` run as a user without privileges (`nobody`, through
+    /// `setpriv`, when the tests run as root), so that permissions apply.
+    pub fn hsync_unprivileged<I, S>(&self, args: I) -> TestCommand
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut test = self.hsync(args);
+        if is_root() {
+            let cmd = &test.cmd;
+            let mut setpriv = Command::new("setpriv");
+            setpriv
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(cmd.get_program())
+                .args(cmd.get_args())
+                .current_dir(&self.root)
+                .env("NO_COLOR", "1")
+                .env("USER", "nobody")
+                .env_remove("HSYNC_LOG")
+                .env_remove("CLICOLOR_FORCE")
+                .stdin(Stdio::null());
+            test.cmd = setpriv;
+        }
+        test
+    }
+
+    /// Gives `relative` to the user [`Dir::hsync_unprivileged`] runs as.
+    pub fn give_to_unprivileged(&self, relative: &str) {
+        if is_root() {
+            std::os::unix::fs::chown(self.join(relative), Some(65534), Some(65534)).expect("chown");
+        }
+    }
+
     /// `hsync plan -o plan.json`, which must succeed; returns the plan.
     pub fn plan(&self) -> Value {
         self.hsync(["plan", "-o", "plan.json"]).ok();
@@ -173,6 +206,11 @@ impl Dir {
         settings.add_filter(r"\b[0-9a-f]{64}\b", "[FINGERPRINT]");
         settings
     }
+}
+
+/// Whether the tests run as root (who passes every permission check).
+pub fn is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
 pub fn regex_escape(text: &str) -> String {

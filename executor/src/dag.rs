@@ -53,6 +53,13 @@ pub enum Step {
     LandRenames {
         job: usize,
     },
+    /// Atomic jobs: a staging folder an interrupted apply of another plan
+    /// left beside the target root removed (`index` into the job's
+    /// `leftover_staging`), before the root is staged.
+    ClearStaging {
+        job: usize,
+        index: usize,
+    },
     /// Incremental jobs: the source's snapshot taken on the target, once
     /// everything else is done, and old hsync snapshots pruned.
     Snapshot {
@@ -84,6 +91,7 @@ impl Step {
             Step::MoveAside { job } => format!("{job}/move-aside"),
             Step::LandRenames { job } => format!("{job}/land-renames"),
             Step::Snapshot { job } => format!("{job}/snapshot"),
+            Step::ClearStaging { job, index } => format!("{job}/clear-staging/{index}"),
         }
     }
 
@@ -118,7 +126,13 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
     // Extended attributes are read from the source when the file is in
     // place, so with them every copy gets an attributes step.
     let xattrs = !plan.copied_xattrs().is_empty();
+    // Node indices are handed out in order: this job's are those from here.
+    let first = dag.node_count();
     let mut root = dag.add_node(Step::Root { job });
+    for index in 0..plan.leftover_staging.len() {
+        let clear = dag.add_node(Step::ClearStaging { job, index });
+        dag.add_edge(clear, root, Edge::After);
+    }
     // Moves come before anything is created: what lands may need their paths.
     if actions.iter().any(is_move) {
         let aside = dag.add_node(Step::MoveAside { job });
@@ -194,7 +208,9 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
     }
 
     // Every step needs its folder: the mkdir of the plan, or else the root.
-    for index in dag.node_indices().collect::<Vec<_>>() {
+    // Only this job's steps: action indices are per job.
+    let nodes: Vec<NodeIndex> = (first..dag.node_count()).map(NodeIndex::new).collect();
+    for index in nodes {
         let Some(action) = action_of(dag[index]) else {
             continue;
         };
@@ -230,13 +246,11 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
         (Commit::File, None) => None,
     };
     if let Some(last) = last {
-        let last = dag.add_node(last);
-        for index in dag.node_indices().collect::<Vec<_>>() {
-            // Every step, not only the last ones: an `After` edge lets a
-            // failure through, and nothing may be published after one.
-            if job_of(dag[index]) == job && index != last {
-                dag.add_edge(index, last, Edge::Needs);
-            }
+        let last_node = dag.add_node(last);
+        // Every step, not only the last ones: an `After` edge lets a
+        // failure through, and nothing may be published after one.
+        for index in (first..last_node.index()).map(NodeIndex::new) {
+            dag.add_edge(index, last_node, Edge::Needs);
         }
     }
 }
@@ -254,6 +268,7 @@ pub fn action_of(step: Step) -> Option<usize> {
         | Step::Publish { .. }
         | Step::MoveAside { .. }
         | Step::LandRenames { .. }
+        | Step::ClearStaging { .. }
         | Step::Snapshot { .. } => None,
     }
 }
@@ -270,6 +285,7 @@ pub fn job_of(step: Step) -> usize {
         | Step::Publish { job }
         | Step::MoveAside { job }
         | Step::LandRenames { job }
+        | Step::ClearStaging { job, .. }
         | Step::Snapshot { job } => job,
     }
 }
@@ -303,6 +319,72 @@ mod tests {
             }]
         }))
         .expect("a plan")
+    }
+
+    /// A plan of local jobs, each with these actions and `commit`.
+    fn jobs_plan(jobs: &[(serde_json::Value, &str)]) -> Plan {
+        let jobs: Vec<serde_json::Value> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, (actions, commit))| {
+                serde_json::json!({
+                    "name": format!("job{i}"),
+                    "source_fs": { "kind": "local" },
+                    "source_roots": [format!("/src{i}")],
+                    "target_fs": { "kind": "local" },
+                    "target_root": format!("/dst{i}"),
+                    "options": { "mode": "update", "layout": "contents", "compare": ["size"],
+                                 "delete": true, "preserve": ["times"], "commit": commit,
+                                 "parallel": 1 },
+                    "actions": actions,
+                    "unchanged": { "files": 0, "bytes": 0 },
+                    "listed": { "directories": 0, "entries": 0 }
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "format_version": 1,
+            "manifest": { "path": "hsync.toml", "digest": "" },
+            "fingerprint": "",
+            "jobs": jobs
+        }))
+        .expect("a plan")
+    }
+
+    fn copy(path: &str) -> serde_json::Value {
+        serde_json::json!({ "op": "copy", "path": path, "reason": "missing",
+                            "source": { "root": 0, "path": path }, "size": 1, "mtime_ms": 1,
+                            "attributes": { "mtime_ms": 1 } })
+    }
+
+    #[test]
+    fn no_edge_crosses_jobs() {
+        // The first job has more actions than the second: indexing the
+        // second's actions with the first's steps panicked, or linked them.
+        let first = serde_json::json!([
+            { "op": "mkdir", "path": "d", "attributes": { "mtime_ms": 1 } },
+            copy("d/a"), copy("d/b"), copy("d/c"),
+            { "op": "delete", "path": "old", "entry": "file", "seen": { "size": 1, "mtime_ms": 1 } },
+        ]);
+        let second = serde_json::json!([copy("x")]);
+        for commit in ["file", "atomic"] {
+            let plan = jobs_plan(&[(first.clone(), commit), (second.clone(), commit)]);
+            let dag = build(&plan);
+            for edge in dag.raw_edges() {
+                let (from, to) = (dag[edge.source()], dag[edge.target()]);
+                assert_eq!(job_of(from), job_of(to), "{from:?} -> {to:?}");
+            }
+            // The second job's copy needs its root, and only that.
+            let copy = dag
+                .node_indices()
+                .find(|n| dag[*n] == Step::Copy { job: 1, action: 0 })
+                .expect("the second job's copy");
+            let needs: Vec<Step> = dag
+                .neighbors_directed(copy, petgraph::Direction::Incoming)
+                .map(|n| dag[n])
+                .collect();
+            assert_eq!(needs, [Step::Root { job: 1 }]);
+        }
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! grouped: concurrent records share one write and one fsync. A copy's
 //! `done` need not be durable (a lost one only makes the resumed run check
 //! for the temporary file), so it is only noted in memory and written with
-//! the next record that is.
+//! the next record that is. A run that applied the whole plan records when
+//! (`finished`), so that applying it again can say so.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -31,13 +32,21 @@ pub enum Mark {
 struct Record {
     step: String,
     mark: Mark,
+    /// When, for the `finished` record (milliseconds since the epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at_ms: Option<u64>,
 }
+
+/// The step of the record a run writes once it applied the whole plan.
+const FINISHED: &str = "finished";
 
 /// What an earlier run of the same plan recorded.
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub done: HashSet<String>,
     pub committing: HashSet<String>,
+    /// When a run last applied the whole plan.
+    pub finished_ms: Option<u64>,
 }
 
 /// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
@@ -59,6 +68,10 @@ pub fn recover(path: &Path) -> std::io::Result<Recovered> {
         let Ok(record) = serde_json::from_str::<Record>(&line?) else {
             continue;
         };
+        if record.step == FINISHED {
+            recovered.finished_ms = record.at_ms;
+            continue;
+        }
         match record.mark {
             Mark::Committing => recovered.committing.insert(record.step),
             Mark::Done => recovered.done.insert(record.step),
@@ -104,6 +117,18 @@ impl Journal {
         self.durable(Some(record(step, mark))).await
     }
 
+    /// Records, durably, that the whole plan is applied, now.
+    pub async fn record_finished(&self) -> std::io::Result<()> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let finished = Record {
+            at_ms: Some(now),
+            ..record(FINISHED, Mark::Done)
+        };
+        self.durable(Some(finished)).await
+    }
+
     /// Notes a mark without writing it: it goes out with the next durable
     /// record, or at [`Journal::flush`].
     pub fn note(&self, step: &str, mark: Mark) {
@@ -132,6 +157,7 @@ fn record(step: &str, mark: Mark) -> Record {
     Record {
         step: step.to_string(),
         mark,
+        at_ms: None,
     }
 }
 

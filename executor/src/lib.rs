@@ -3,25 +3,27 @@
 //! and a rename, every finished step recorded in a durable journal.
 //!
 //! [`dag`] orders the steps, [`run`] schedules and performs them,
-//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable and
-//! [`report`] says what happened.
+//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable,
+//! [`verify`] checks what it says against the target before it is trusted,
+//! and [`report`] says what happened. Targets are locked with
+//! [`hsync_storage::lock`] for the whole run.
 
 mod dag;
 pub mod journal;
-pub mod lock;
 mod moves;
 mod report;
 mod run;
 mod throttle;
 mod transfer;
+mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use hsync_plan::Plan;
-use hsync_storage::Connections;
+use hsync_storage::{lock, Connections};
 
-pub use report::{Event, Failure, Moves, Observer, Outcome, RunOutcome, Summary};
+pub use report::{Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -35,6 +37,36 @@ pub struct ApplyOptions {
     pub state_dir: PathBuf,
     /// Bytes per read and write of a transfer.
     pub buffer_size: usize,
+    /// Stops the run early when set (a signal).
+    pub interrupt: Interrupt,
+}
+
+/// Asks a running apply to stop: no new step starts, files in flight roll
+/// back (their temporary files removed), the rest is journaled as usual, so
+/// the same apply resumes later.
+#[derive(Debug, Clone)]
+pub struct Interrupt(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Default for Interrupt {
+    fn default() -> Interrupt {
+        Interrupt(Arc::new(tokio::sync::watch::channel(false).0))
+    }
+}
+
+impl Interrupt {
+    pub fn interrupt(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the run is interrupted.
+    pub async fn wait(&self) {
+        let mut receiver = self.0.subscribe();
+        let _ = receiver.wait_for(|set| *set).await;
+    }
 }
 
 /// Why an apply could not run at all.
@@ -64,13 +96,13 @@ pub async fn apply(
     let mut roots: Vec<_> = plan
         .jobs
         .iter()
-        .map(|j| (&j.target_fs, &j.target_root))
+        .map(|j| (&j.target_fs, &j.target_root, j.options.lock_placement()))
         .collect();
     roots.sort();
     roots.dedup();
-    for (fs, root) in roots {
+    for (fs, root, placement) in roots {
         let storage = connections.get(fs)?;
-        match lock::Lock::acquire(&storage, root, &plan.fingerprint).await {
+        match lock::Lock::acquire(&storage, root, placement, &plan.fingerprint).await {
             Ok(lock) => locks.push(lock),
             Err(e) => {
                 release(locks).await?;
@@ -78,7 +110,7 @@ pub async fn apply(
             }
         }
     }
-    let result = match run::Run::prepare(plan, connections, options, observer) {
+    let result = match run::Run::prepare(plan, connections, options, observer).await {
         Ok(run) => run.execute().await,
         Err(e) => Err(e),
     };

@@ -13,6 +13,26 @@ pub enum Event {
     Bytes(u64),
     /// A path is finished, one way or another.
     Finished { path: String, outcome: Outcome },
+    /// What an earlier run of the plan journaled was checked against the
+    /// target, before anything started.
+    JournalChecked(JournalCheck),
+}
+
+/// An earlier run's journal, checked against the target.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JournalCheck {
+    /// When a run applied the whole plan (milliseconds since the epoch).
+    #[serde(skip)]
+    pub finished_ms: Option<u64>,
+    /// The same, as a reader reads it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// Folders and files the journal says exist.
+    pub checked: u64,
+    /// Those the target did not hold: done again.
+    pub missing: u64,
+    /// Directory listings the check took (one per directory).
+    pub listings: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +102,10 @@ pub struct Summary {
     /// connection reset).
     pub retries: u64,
     pub duration_secs: f64,
+    /// What an earlier run of this plan journaled, checked against the
+    /// target; absent on a first run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal_check: Option<JournalCheck>,
     pub failures: Vec<Failure>,
 }
 
@@ -115,6 +139,8 @@ pub enum RunOutcome {
     /// Some paths failed or were stale; everything else was done.
     Partial,
     Failed,
+    /// Stopped by a signal: what was done is journaled, the same apply resumes.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Serialize)]

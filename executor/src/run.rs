@@ -17,10 +17,11 @@ use tokio::task::JoinSet;
 
 use crate::dag::{self, Dag, Edge, Step};
 use crate::journal::{self, Journal, Mark, Recovered};
-use crate::report::{Event, Failure, Observer, Outcome, RunOutcome, Summary};
+use crate::report::{Event, Failure, JournalCheck, Observer, Outcome, RunOutcome, Summary};
 use crate::throttle::Throttle;
 use crate::transfer::{CopyError, Transfer};
-use crate::{ApplyError, ApplyOptions};
+use crate::verify;
+use crate::{ApplyError, ApplyOptions, Interrupt};
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
 const METADATA_CONCURRENCY: usize = 64;
@@ -47,6 +48,9 @@ struct Context {
     stopping: std::sync::atomic::AtomicBool,
     /// Transfers tried again after a transient failure.
     retries: std::sync::atomic::AtomicU64,
+    interrupt: Interrupt,
+    /// The earlier runs' journal, checked against the target.
+    check: Option<JournalCheck>,
 }
 
 pub(crate) struct JobContext {
@@ -67,35 +71,45 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn prepare(
+    pub async fn prepare(
         plan: &Plan,
         connections: &Connections,
         options: &ApplyOptions,
         observer: Arc<dyn Observer>,
     ) -> Result<Run, ApplyError> {
-        let tag = plan.fingerprint.chars().take(16).collect::<String>();
+        let tag = hsync_storage::plan_tag(&plan.fingerprint).to_string();
+        let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
+        let journal_error = |source| ApplyError::Journal {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut recovered = journal::recover(&path).map_err(journal_error)?;
         let mut jobs = Vec::with_capacity(plan.jobs.len());
-        for job in &plan.jobs {
+        for (index, job) in plan.jobs.iter().enumerate() {
             let parallel = options.parallel.unwrap_or(job.options.parallel).max(1);
+            let published = recovered.done.contains(&Step::Publish { job: index }.key());
             jobs.push(JobContext {
                 source: connections.get(&job.source_fs)?,
                 target: connections.get(&job.target_fs)?,
                 root: match job.options.commit {
-                    Commit::File => job.target_root.clone(),
-                    Commit::Atomic => temp_sibling(&job.target_root, &tag),
+                    Commit::Atomic if !published => temp_sibling(&job.target_root, &tag),
+                    _ => job.target_root.clone(),
                 },
                 transfers: Semaphore::new(parallel),
                 closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
                 throttle: job.options.bandwidth.map(Throttle::new),
             });
         }
-        let path = journal::journal_path(&options.state_dir, &plan.fingerprint, 0);
-        let journal_error = |source| ApplyError::Journal {
-            path: path.display().to_string(),
-            source,
-        };
-        let recovered = journal::recover(&path).map_err(journal_error)?;
+        // Nothing journaled is trusted before the target bears it out.
+        let verify::Checked { check, renamed } =
+            verify::check(plan, &mut jobs, &mut recovered, &tag).await?;
+        if let Some(check) = &check {
+            observer.event(&Event::JournalChecked(check.clone()));
+        }
         let journal = Journal::open(&path).map_err(journal_error)?;
+        for key in renamed {
+            journal.note(&key, Mark::Done);
+        }
         let context = Context {
             plan: plan.clone(),
             jobs,
@@ -107,6 +121,8 @@ impl Run {
             buffer_size: options.buffer_size.max(4096),
             retries: Default::default(),
             stopping: Default::default(),
+            interrupt: options.interrupt.clone(),
+            check,
         };
         Ok(Run {
             context: Arc::new(context),
@@ -134,11 +150,13 @@ impl Run {
         loop {
             // Start every ready step, or settle it without running.
             while let Some(node) = ready.pop_front() {
-                if let Some(cause) = blocked[node.index()].take() {
+                let blocked = blocked[node.index()].take();
+                if self.context.interrupt.is_set() {
+                    settled.push_back((node, Outcome::NotDone(INTERRUPTED.into())));
+                } else if let Some(cause) = blocked {
                     settled.push_back((node, Outcome::NotDone(cause)));
-                } else if self.context.stopped() {
-                    let cause = STOPPED.to_string();
-                    settled.push_back((node, Outcome::NotDone(cause)));
+                } else if let Some(cause) = self.context.stop_cause() {
+                    settled.push_back((node, Outcome::NotDone(cause.into())));
                 } else {
                     let context = Arc::clone(&self.context);
                     let step = self.dag[node];
@@ -172,19 +190,28 @@ impl Run {
                 }
             }
         }
-        // The copies' `done` marks were only noted; one lost would cost a
-        // later run of this plan a check of the temporary file, no more.
-        let _ = self.context.journal.flush().await;
+        let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
+        let check = &self.context.check;
+        let redone = check.as_ref().is_some_and(|c| c.missing > 0);
+        if complete && (self.context.recovered.finished_ms.is_none() || redone) {
+            // Flushes the copies' noted `done` marks too.
+            if let Err(e) = self.context.journal.record_finished().await {
+                tracing::warn!("the journal did not record the finish: {e}");
+            }
+        } else {
+            // The copies' `done` marks were only noted; one lost would cost a
+            // later run of this plan a check of the target, no more.
+            let _ = self.context.journal.flush().await;
+        }
+        summary.journal_check = check.clone();
         summary.duration_secs = started.elapsed().as_secs_f64();
         summary.retries = self
             .context
             .retries
             .load(std::sync::atomic::Ordering::Relaxed);
-        summary.outcome = match (
-            summary.failures.is_empty() && summary.steps_not_done == 0,
-            self.ignore_failures,
-        ) {
+        summary.outcome = match (complete, self.ignore_failures) {
             (true, _) => RunOutcome::Success,
+            (false, _) if self.context.interrupt.is_set() => RunOutcome::Interrupted,
             (false, true) => RunOutcome::Partial,
             (false, false) => RunOutcome::Failed,
         };
@@ -194,10 +221,19 @@ impl Run {
 
 /// Why a step was not started in a fail-fast run.
 const STOPPED: &str = "not started: the run stopped after a failure (see --ignore-failures)";
+/// Why a step was not started in an interrupted run: not worth a line each.
+const INTERRUPTED: &str = "not started: the run was interrupted";
 
 impl Context {
-    fn stopped(&self) -> bool {
-        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    /// Why no new step may start, if none may.
+    fn stop_cause(&self) -> Option<&'static str> {
+        if self.interrupt.is_set() {
+            Some(INTERRUPTED)
+        } else if self.stopping.load(std::sync::atomic::Ordering::Relaxed) {
+            Some(STOPPED)
+        } else {
+            None
+        }
     }
 
     /// Counts one outcome; returns whether the step succeeded.
@@ -219,6 +255,9 @@ impl Context {
                 summary.files_already_done += 1
             }
             Outcome::Created => summary.dirs_created += 1,
+            Outcome::Deleted if matches!(step, Step::ClearStaging { .. }) => {
+                summary.dirs_deleted += 1
+            }
             Outcome::Deleted => match self.action(step) {
                 Some(Action::Delete(d)) if d.entry == hsync_storage::EntryKind::Dir => {
                     summary.dirs_deleted += 1
@@ -245,6 +284,11 @@ impl Context {
                 }
                 fail(summary, "failed", cause);
             }
+            Outcome::NotDone(cause) if cause == INTERRUPTED => {
+                // What an interrupt left for the resumed run: counted, no line.
+                summary.steps_not_done += 1;
+                return false;
+            }
             Outcome::NotDone(cause) => {
                 summary.steps_not_done += 1;
                 // Internal steps are not worth a line; paths a reviewer saw are.
@@ -260,13 +304,20 @@ impl Context {
             outcome,
             Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_)
         );
-        let internal = matches!(
-            step,
-            Step::CopiesDone { .. }
-                | Step::Root { .. }
-                | Step::MoveAside { .. }
-                | Step::LandRenames { .. }
-        );
+        // A folder's attributes done earlier are no news: its mkdir says so.
+        let attributes_done = matches!(outcome, Outcome::AlreadyDone)
+            && matches!(
+                step,
+                Step::DirAttributes { .. } | Step::FileAttributes { .. }
+            );
+        let internal = attributes_done
+            || matches!(
+                step,
+                Step::CopiesDone { .. }
+                    | Step::Root { .. }
+                    | Step::MoveAside { .. }
+                    | Step::LandRenames { .. }
+            );
         if !internal || !ok {
             self.observer.event(&Event::Finished {
                 path: self.describe(step),
@@ -284,9 +335,12 @@ impl Context {
     /// The target path a step is about, for messages.
     fn describe(&self, step: Step) -> String {
         let job = &self.plan.jobs[dag::job_of(step)];
-        match self.action(step) {
-            Some(action) => join(&job.target_root, action.path()),
-            None => job.target_root.clone(),
+        match (step, self.action(step)) {
+            (_, Some(action)) => join(&job.target_root, action.path()),
+            (Step::ClearStaging { index, .. }, None) => {
+                temp_sibling(&job.target_root, &job.leftover_staging[index])
+            }
+            (_, None) => job.target_root.clone(),
         }
     }
 
@@ -300,16 +354,16 @@ impl Context {
         let result = match (step, self.action(step)) {
             (Step::Copy { .. }, Some(Action::Copy(copy))) => {
                 let slot = context.transfers.acquire().await.expect("semaphore open");
-                if self.stopped() {
-                    return Outcome::NotDone(STOPPED.into());
+                if let Some(cause) = self.stop_cause() {
+                    return Outcome::NotDone(cause.into());
                 }
                 self.copy(&key, plan, context, copy, slot).await
             }
             (Step::CopiesDone { .. }, _) => return Outcome::AlreadyDone,
             (step, action) => {
                 let _slot = self.metadata.acquire().await.expect("semaphore open");
-                if self.stopped() {
-                    return Outcome::NotDone(STOPPED.into());
+                if let Some(cause) = self.stop_cause() {
+                    return Outcome::NotDone(cause.into());
                 }
                 self.metadata_step(step, action, plan, context).await
             }
@@ -326,6 +380,7 @@ impl Context {
             }
             Err(CopyError::Stale(cause)) => Outcome::Stale(cause),
             Err(CopyError::Escapes(cause)) => Outcome::Failed(cause),
+            Err(e @ CopyError::Interrupted) => Outcome::NotDone(e.to_string()),
             Err(CopyError::Storage(e)) => Outcome::Failed(e.to_string()),
         }
     }
@@ -344,20 +399,9 @@ impl Context {
         }
         Ok(match (step, action) {
             (Step::Root { .. }, _) => {
-                let published = Step::Publish {
-                    job: dag::job_of(step),
-                }
-                .key();
-                // An atomic target present without its staging folder was
-                // published by a run that died before journaling it (the plan
-                // saw no target, so nothing else can have put it there).
-                let published = self.recovered.done.contains(&published)
-                    || (plan.options.commit == Commit::Atomic
-                        && target.stat(&context.root).await?.is_none()
-                        && target.stat(&plan.target_root).await?.is_some());
-                if !published {
-                    target.create_dir(&context.root).await?;
-                }
+                // The staging folder, or the target root (also once an
+                // atomic target is published: see `verify`).
+                target.create_dir(&context.root).await?;
                 if plan.snapshot.is_some() {
                     let job = dag::job_of(step);
                     let resumed = self
@@ -369,6 +413,18 @@ impl Context {
                     moves::check_cycle(plan, context, resumed).await?;
                 }
                 Outcome::AlreadyDone
+            }
+            (Step::ClearStaging { index, .. }, _) => {
+                // The loader let through only tags: this is hsync's own
+                // staging sibling of the target root, nothing else.
+                let staging = temp_sibling(&plan.target_root, &plan.leftover_staging[index]);
+                match target.stat(&staging).await? {
+                    None => Outcome::AlreadyDone,
+                    Some(_) => {
+                        target.remove_tree(&staging).await?;
+                        Outcome::Deleted
+                    }
+                }
             }
             (Step::MoveAside { .. }, _) => {
                 let moves = self.moves(step, plan, context);
@@ -494,10 +550,10 @@ impl Context {
         let target = join(&context.root, &copy.path);
         let temp = temp_sibling(&target, &self.tag);
         if self.recovered.committing.contains(key) {
-            // An earlier run completed the data; only the rename may be missing.
-            if context.target.stat(&temp).await?.is_some() {
-                context.target.rename(&temp, &target).await?;
-            }
+            // An earlier run completed the data, and the check of the
+            // journal found it under its temporary name: only the rename is
+            // missing.
+            context.target.rename(&temp, &target).await?;
             self.journal.note(key, Mark::Done);
             return Ok(Outcome::AlreadyDone);
         }
@@ -515,40 +571,48 @@ impl Context {
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
         let mut attempt = 1;
         let mut slot = Some(slot);
-        let landed = loop {
-            let held = match slot.take() {
-                Some(slot) => slot,
-                None => context.transfers.acquire().await.expect("semaphore open"),
-            };
-            let transfer = Transfer {
-                source_fs: &context.source,
-                source: &source,
-                target_fs: &context.target,
-                temp: &temp,
-                copy,
-                chunk_size: self.buffer_size,
-                throttle: context.throttle.as_ref(),
-            };
-            let result = async {
-                let writer = transfer.write_temp(&on_bytes).await?;
-                // The close waits on the NameNode, not on bandwidth: the next
-                // file gets the transfer slot meanwhile.
-                let _closing = context.closing.acquire().await.expect("semaphore open");
-                drop(held);
-                writer.close().await.map_err(CopyError::from)
-            }
-            .await;
-            match result {
-                Err(CopyError::Storage(e))
-                    if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>
-                {
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
-                    attempt += 1;
-                    self.retries
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let landing = async {
+            loop {
+                let held = match slot.take() {
+                    Some(slot) => slot,
+                    None => context.transfers.acquire().await.expect("semaphore open"),
+                };
+                let transfer = Transfer {
+                    source_fs: &context.source,
+                    source: &source,
+                    target_fs: &context.target,
+                    temp: &temp,
+                    copy,
+                    chunk_size: self.buffer_size,
+                    throttle: context.throttle.as_ref(),
+                };
+                let result = async {
+                    let writer = transfer.write_temp(&on_bytes).await?;
+                    // The close waits on the NameNode, not on bandwidth: the next
+                    // file gets the transfer slot meanwhile.
+                    let _closing = context.closing.acquire().await.expect("semaphore open");
+                    drop(held);
+                    writer.close().await.map_err(CopyError::from)
                 }
-                other => break other,
+                .await;
+                match result {
+                    Err(CopyError::Storage(e))
+                        if e.kind == ErrorKind::Transient && attempt < ATTEMPTS =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                        attempt += 1;
+                        self.retries
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    other => break other,
+                }
             }
+        };
+        // An interrupt rolls back a file whose data is in flight; once the
+        // data is complete, the file commits.
+        let landed = tokio::select! {
+            landed = landing => landed,
+            () = self.interrupt.wait() => Err(CopyError::Interrupted),
         };
         // The source must not have moved on since the plan; a snapshot cannot.
         let landed = match landed {

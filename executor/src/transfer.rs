@@ -26,6 +26,10 @@ pub enum CopyError {
     /// The path would lead outside its root: never read, written or deleted.
     #[error("{0}")]
     Escapes(String),
+    /// The run was interrupted while the data was in flight; the temporary
+    /// file is removed.
+    #[error("interrupted while copying; the partial copy was removed")]
+    Interrupted,
 }
 
 /// One file to move: from `source` to the temporary name `temp`.

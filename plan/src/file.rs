@@ -1,6 +1,7 @@
 //! Writing and loading plan files: the fingerprint seals the content, the
 //! format version guards the schema.
 
+use hsync_storage::is_plan_tag;
 use std::path::Path;
 
 use crate::Plan;
@@ -128,6 +129,16 @@ impl Plan {
                         job.name
                     ));
                 }
+            }
+            // The one path outside the root a plan may name: an atomic
+            // target's own staging sibling, by tag.
+            let tags_ok = job.leftover_staging.iter().all(|tag| is_plan_tag(tag));
+            let atomic = job.options.commit == crate::Commit::Atomic;
+            if !tags_ok || (!atomic && !job.leftover_staging.is_empty()) {
+                return Err(format!(
+                    "job `{}`: leftover_staging holds something other than tags of an atomic target's staging folders",
+                    job.name
+                ));
             }
             if let Some(cycle) = &job.snapshot {
                 // Names are single path segments; the plan reads only the

@@ -48,6 +48,12 @@ pub struct JobPlan {
     /// completes; `source_roots` then holds the snapshot's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotCycle>,
+    /// Atomic jobs: the staging folders interrupted applies of other plans
+    /// left beside the target root, by tag (`.NAME.hsync-tmp.TAG`), removed
+    /// with all they hold. Only a tag is written, so the plan can name no
+    /// other path outside the root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leftover_staging: Vec<String>,
 }
 
 /// One turn of an incremental job's snapshot cycle (DistCp's `-diff s1 s2`,
@@ -365,11 +371,30 @@ impl JobPlan {
     /// snapshot to take on the target.
     pub fn has_changes(&self) -> bool {
         let new_snapshot = self.snapshot.as_ref().is_some_and(|c| !c.on_target);
-        !self.actions.is_empty() || new_snapshot
+        !self.actions.is_empty() || new_snapshot || !self.leftover_staging.is_empty()
+    }
+
+    /// The staging folders of [`JobPlan::leftover_staging`], as paths.
+    pub fn leftover_staging_paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.leftover_staging
+            .iter()
+            .map(|tag| hsync_storage::temp_sibling(&self.target_root, tag))
     }
 
     pub fn preserves(&self, flag: Preserve) -> bool {
         self.options.preserve.contains(&flag)
+    }
+}
+
+impl JobOptions {
+    /// Where the job's target lock lives: inside the root, unless the root
+    /// is absent until published (atomic) or snapshotted (incremental).
+    pub fn lock_placement(&self) -> hsync_storage::lock::Placement {
+        use hsync_storage::lock::Placement;
+        match (self.commit, self.incremental) {
+            (Commit::File, None) => Placement::Inside,
+            _ => Placement::Beside,
+        }
     }
 }
 

@@ -127,15 +127,19 @@ fn kind_name(kind: EntryKind) -> &'static str {
     }
 }
 
-/// Plans every job of a manifest.
+/// Plans every job of a manifest; also returns warnings for the user (a
+/// target locked by an apply that may still run).
 pub async fn plan(
     manifest: &Manifest,
     connections: &Connections,
     options: PlanOptions,
-) -> Result<Plan, PlanError> {
+) -> Result<(Plan, Vec<String>), PlanError> {
     let mut jobs = Vec::with_capacity(manifest.jobs.len());
+    let mut warnings = Vec::new();
     for job in &manifest.jobs {
-        jobs.push(plan_job(job, connections, options).await?);
+        let (planned, warning) = plan_job(job, connections, options).await?;
+        jobs.push(planned);
+        warnings.extend(warning);
     }
     let plan = Plan {
         format_version: FORMAT_VERSION,
@@ -147,14 +151,14 @@ pub async fn plan(
         fingerprint: String::new(),
     }
     .seal();
-    Ok(plan)
+    Ok((plan, warnings))
 }
 
 async fn plan_job(
     job: &Job,
     connections: &Connections,
     options: PlanOptions,
-) -> Result<JobPlan, PlanError> {
+) -> Result<(JobPlan, Option<String>), PlanError> {
     let stats = &ListingStats::default();
     let storage_error = |source| PlanError::Storage {
         job: job.name.clone(),
@@ -162,6 +166,10 @@ async fn plan_job(
     };
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
     let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
+    let lock = job.options.lock_placement().path(&job.target);
+    let holder = hsync_storage::lock::live_holder(&target_fs, &lock)
+        .await
+        .map_err(storage_error)?;
     let (source_roots, snapshot, mut planned) = match job.options.incremental {
         None => {
             let planned = compare_trees(job, &job.sources, &source_fs, &target_fs, stats).await?;
@@ -186,7 +194,29 @@ async fn plan_job(
     planned
         .actions
         .sort_by(|a, b| (rank(a), a.path()).cmp(&(rank(b), b.path())));
-    Ok(JobPlan {
+    let mut leftover_staging = match job.options.commit {
+        hsync_plan::Commit::Atomic => listing::staging_leftovers(&target_fs, &job.target, stats)
+            .await
+            .map_err(storage_error)?,
+        hsync_plan::Commit::File => Vec::new(),
+    };
+    // An apply that may still run owns its temporary files and staging.
+    let warning = holder.map(|holder| {
+        let theirs = |tag: Option<&str>| holder.tag().is_none() || tag == holder.tag();
+        planned.actions.retain(|action| match action {
+            Action::Delete(delete) if delete.leftover => !theirs(hsync_storage::temp_tag(
+                hsync_storage::parent_and_name(&delete.path).1,
+            )),
+            _ => true,
+        });
+        leftover_staging.retain(|tag| !theirs(Some(tag)));
+        format!(
+            "job `{}`: the target {} is locked by {holder}, an apply that may still be running; \
+             its temporary files are left alone (plan again once it is done)",
+            job.name, job.target
+        )
+    });
+    let planned_job = JobPlan {
         name: job.name.clone(),
         source_fs: job.source_fs.clone(),
         source_roots,
@@ -201,7 +231,9 @@ async fn plan_job(
         },
         compared: planned.compared,
         snapshot,
-    })
+        leftover_staging,
+    };
+    Ok((planned_job, warning))
 }
 
 /// The actions of one job and what it leaves alone.

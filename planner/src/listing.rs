@@ -87,6 +87,34 @@ pub async fn walk(
     Ok(tree)
 }
 
+/// The tags of the staging folders interrupted atomic applies left beside
+/// `root` (see [`hsync_storage::staging_tag`]), sorted: one listing of the
+/// root's parent, of which nothing else is kept.
+pub async fn staging_leftovers(
+    storage: &Arc<dyn Storage>,
+    root: &str,
+    stats: &ListingStats,
+) -> Result<Vec<String>, StorageError> {
+    let (parent, _) = hsync_storage::parent_and_name(root);
+    let listed = match storage.list_dir(parent).await {
+        Ok(listed) => listed,
+        Err(e) if e.is_not_found() => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    stats.calls.fetch_add(1, Ordering::Relaxed);
+    stats
+        .entries
+        .fetch_add(listed.len() as u64, Ordering::Relaxed);
+    let mut tags: Vec<String> = listed
+        .iter()
+        .filter(|entry| entry.kind == EntryKind::Dir)
+        .filter_map(|entry| hsync_storage::staging_tag(root, &entry.name))
+        .map(str::to_string)
+        .collect();
+    tags.sort();
+    Ok(tags)
+}
+
 pub fn join_relative(parent: &str, name: &str) -> String {
     if parent.is_empty() {
         name.to_string()

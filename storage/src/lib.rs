@@ -9,6 +9,7 @@ mod entry;
 mod error;
 mod hdfs;
 mod local;
+pub mod lock;
 pub mod namenode;
 mod path;
 mod spec;
@@ -23,7 +24,10 @@ pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
 pub use namenode::{XAttr, XAttrNamespace};
-pub use path::{is_lock_name, is_temp_name, join, lock_sibling, parent_and_name, temp_sibling};
+pub use path::{
+    is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, parent_and_name, plan_tag,
+    staging_tag, temp_sibling, temp_tag,
+};
 pub use spec::{FsSpec, HdfsSpec};
 
 /// What a create call should do beyond writing bytes.

@@ -30,6 +30,36 @@ pub fn temp_sibling(path: &str, tag: &str) -> String {
     join(parent, &format!(".{name}{TEMP_MARK}{tag}"))
 }
 
+/// The tag of a plan: what ties temporary names to it (the start of its
+/// fingerprint).
+pub fn plan_tag(fingerprint: &str) -> &str {
+    fingerprint.get(..TAG_LEN).unwrap_or(fingerprint)
+}
+
+const TAG_LEN: usize = 16;
+
+/// Whether `tag` is one [`plan_tag`] gives (16 lowercase hex digits), so
+/// that a name built from it is one of hsync's own and nothing else.
+pub fn is_plan_tag(tag: &str) -> bool {
+    tag.len() == TAG_LEN && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The tag of one of hsync's temporary names (`.NAME.hsync-tmp.TAG`).
+pub fn temp_tag(name: &str) -> Option<&str> {
+    is_temp_name(name).then(|| name.rsplit(TEMP_MARK).next().unwrap_or_default())
+}
+
+/// The tag of an atomic apply's staging folder of `root` named `name`
+/// (`.ROOTNAME.hsync-tmp.TAG`, beside the root), or `None` for any other name.
+pub fn staging_tag<'a>(root: &str, name: &'a str) -> Option<&'a str> {
+    let (_, root_name) = parent_and_name(root);
+    let tag = name
+        .strip_prefix('.')?
+        .strip_prefix(root_name)?
+        .strip_prefix(TEMP_MARK)?;
+    is_plan_tag(tag).then_some(tag)
+}
+
 /// Whether a name is one of hsync's own (a temporary file of any plan, a
 /// staging folder or a lock): never part of a listing.
 pub fn is_temp_name(name: &str) -> bool {
@@ -66,5 +96,25 @@ mod tests {
         assert_eq!(parent_and_name(&temp).0, "/dst/a");
         assert!(is_temp_name(parent_and_name(&temp).1));
         assert!(!is_temp_name("file.txt"));
+        assert_eq!(temp_tag(parent_and_name(&temp).1), Some("abc123"));
+    }
+
+    #[test]
+    fn only_a_staging_sibling_of_the_root_has_a_staging_tag() {
+        let tag = "0123456789abcdef";
+        let staging = temp_sibling("/out/target", tag);
+        assert_eq!(
+            staging_tag("/out/target", parent_and_name(&staging).1),
+            Some(tag)
+        );
+        for other in [
+            ".target.hsync-tmp.lock",
+            ".target.hsync-tmp.0123",
+            ".targetx.hsync-tmp.0123456789abcdef",
+            ".other.hsync-tmp.0123456789abcdef",
+            "target",
+        ] {
+            assert_eq!(staging_tag("/out/target", other), None, "{other}");
+        }
     }
 }

@@ -1,12 +1,47 @@
 //! One writer per target: a lock file created exclusively on the target
-//! filesystem, beside the target root, saying who holds it.
+//! filesystem, saying who holds it. It lives inside the target root (the
+//! one place the target's owner can always write), under a name listings
+//! skip, so no plan lists it and no delete touches it; beside the root only
+//! where the root must not hold it (an atomic target, absent until
+//! published; an incremental target, whose snapshots would keep it).
+//! `apply` takes it, `plan` reads it (an apply running), `unlock` removes
+//! it when its holder is gone.
 
 use std::sync::Arc;
 
-use hsync_storage::{
-    lock_sibling, parent_and_name, CreateOptions, ErrorKind, Storage, StorageError,
-};
 use serde::{Deserialize, Serialize};
+
+use crate::{join, lock_sibling, parent_and_name, CreateOptions, ErrorKind, Storage, StorageError};
+
+/// The name of the lock inside a target root: hidden, hsync's own.
+pub const LOCK_NAME: &str = ".hsync-tmp.lock";
+
+/// Where a job's lock lives, relative to its target root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Placement {
+    /// `ROOT/.hsync-tmp.lock`: the root is created first.
+    Inside,
+    /// `PARENT/.NAME.hsync-tmp.lock`, beside the root.
+    Beside,
+}
+
+impl Placement {
+    /// The lock file of `target_root`.
+    pub fn path(self, target_root: &str) -> String {
+        match self {
+            Placement::Inside => join(target_root, LOCK_NAME),
+            Placement::Beside => lock_sibling(target_root),
+        }
+    }
+
+    /// The folder the lock is created in.
+    fn folder(self, target_root: &str) -> String {
+        match self {
+            Placement::Inside => target_root.to_string(),
+            Placement::Beside => parent_and_name(target_root).0.to_string(),
+        }
+    }
+}
 
 /// Who holds a lock, as written in the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +74,37 @@ impl std::fmt::Display for Holder {
     }
 }
 
+/// Whether a lock's holder still runs, as far as this host can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// A process of this host that still runs.
+    Alive,
+    /// A process of this host that no longer runs.
+    Gone,
+    /// Another host's process, or a lock file that names none.
+    Unknown,
+}
+
+impl Holder {
+    pub fn liveness(&self) -> Liveness {
+        if self.pid == 0 || self.host != hostname() {
+            Liveness::Unknown
+        } else if alive(self.pid) {
+            Liveness::Alive
+        } else {
+            Liveness::Gone
+        }
+    }
+
+    /// The tag of the temporary files this holder's apply writes (see
+    /// [`crate::temp_sibling`]); `None` for a lock that names no plan.
+    pub fn tag(&self) -> Option<&str> {
+        (!self.plan.is_empty()).then(|| crate::plan_tag(&self.plan))
+    }
+}
+
 /// `2026-11-23 20:15:02 UTC` from milliseconds since the epoch.
-fn utc(ms: u128) -> String {
+pub fn utc(ms: u128) -> String {
     let secs = (ms / 1000) as i64;
     let (days, time) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
@@ -64,6 +128,14 @@ pub enum LockError {
         "the target {target} is locked by {holder}; if that run is gone, remove the lock with `hsync unlock {target}`"
     )]
     Held { target: String, holder: Box<Holder> },
+    #[error(
+        "cannot create the lock {path} of the target {target}: permission denied; apply needs write access to {folder}"
+    )]
+    Permission {
+        target: String,
+        path: String,
+        folder: String,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -76,14 +148,25 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the lock of `target_root` for `plan`. A lock left by a process of
-    /// this host that no longer runs is taken over; any other is refused.
+    /// Takes the lock of `target_root` for `plan`, creating the folder it
+    /// lives in. A lock left by a process of this host that no longer runs
+    /// is taken over; any other is refused.
     pub async fn acquire(
         storage: &Arc<dyn Storage>,
         target_root: &str,
+        placement: Placement,
         plan: &str,
     ) -> Result<Lock, LockError> {
-        let path = lock_sibling(target_root);
+        let path = placement.path(target_root);
+        let folder = placement.folder(target_root);
+        let denied = |e: StorageError| match e.kind {
+            ErrorKind::PermissionDenied => LockError::Permission {
+                target: target_root.to_string(),
+                path: path.clone(),
+                folder: folder.clone(),
+            },
+            _ => e.into(),
+        };
         let me = Holder {
             host: hostname(),
             pid: std::process::id(),
@@ -93,8 +176,7 @@ impl Lock {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis()),
         };
-        let (parent, _) = parent_and_name(&path);
-        storage.create_dir(parent).await?;
+        storage.create_dir(&folder).await.map_err(denied)?;
         loop {
             match create_exclusive(storage, &path, &me).await {
                 Ok(()) => {
@@ -104,23 +186,21 @@ impl Lock {
                     });
                 }
                 Err(e) if e.kind == ErrorKind::AlreadyExists => {
-                    let holder = match read(storage, &path).await? {
-                        Found::Gone => continue, // released meanwhile: try again
-                        // Being written by a run that just took it, or damaged:
-                        // either way not ours to take; `hsync unlock` clears it.
-                        Found::Unreadable => unknown_holder(),
-                        Found::Holder(holder) => holder,
+                    let Some(holder) = read(storage, &path).await? else {
+                        continue; // released meanwhile: try again
                     };
-                    if holder.host != me.host || alive(holder.pid) {
+                    // A lock being written by a run that just took it, or
+                    // damaged, names no live process: not ours to take either.
+                    if holder.liveness() != Liveness::Gone {
                         return Err(LockError::Held {
                             target: target_root.to_string(),
                             holder: Box::new(holder),
                         });
                     }
                     tracing::warn!(lock = %path, "taking over a lock left by a run that is gone");
-                    remove_if_present(storage, &path).await?;
+                    remove_if_present(storage, &path).await.map_err(denied)?;
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(denied(e)),
             }
         }
     }
@@ -130,22 +210,42 @@ impl Lock {
     }
 }
 
-/// Shows, then removes, the lock of `target_root`; `None` if there was none.
-pub async fn unlock(
+/// A lock found on a target.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub path: String,
+    pub holder: Holder,
+}
+
+/// The locks of `target_root`, wherever a lock may live.
+pub async fn find(
     storage: &Arc<dyn Storage>,
     target_root: &str,
-) -> Result<Option<Holder>, StorageError> {
-    let path = lock_sibling(target_root);
-    if storage.stat(&path).await?.is_none() {
-        return Ok(None);
+) -> Result<Vec<Found>, StorageError> {
+    let mut found = Vec::new();
+    for placement in [Placement::Inside, Placement::Beside] {
+        let path = placement.path(target_root);
+        if let Some(holder) = read(storage, &path).await? {
+            found.push(Found { path, holder });
+        }
     }
-    let holder = match read(storage, &path).await? {
-        Found::Gone => return Ok(None),
-        Found::Unreadable => unknown_holder(),
-        Found::Holder(holder) => holder,
-    };
-    remove_if_present(storage, &path).await?;
-    Ok(Some(holder))
+    Ok(found)
+}
+
+/// The holder of the lock at `path` if it may still run (alive, or
+/// unknowable from this host): the apply it names is to be left alone.
+pub async fn live_holder(
+    storage: &Arc<dyn Storage>,
+    path: &str,
+) -> Result<Option<Holder>, StorageError> {
+    Ok(read(storage, path)
+        .await?
+        .filter(|holder| holder.liveness() != Liveness::Gone))
+}
+
+/// Removes a lock found by [`find`].
+pub async fn remove(storage: &Arc<dyn Storage>, found: &Found) -> Result<(), StorageError> {
+    remove_if_present(storage, &found.path).await
 }
 
 async fn create_exclusive(
@@ -163,19 +263,12 @@ async fn create_exclusive(
     writer.close().await
 }
 
-/// What a lock file says.
-enum Found {
-    /// It no longer exists.
-    Gone,
-    /// It exists but holds no complete record (still being written, or damaged).
-    Unreadable,
-    Holder(Holder),
-}
-
-async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Found, StorageError> {
+/// Who the lock file at `path` names: `None` if there is none, an unknown
+/// holder if it holds no complete record (still being written, or damaged).
+async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, StorageError> {
     let mut reader = match storage.open(path).await {
         Ok(reader) => reader,
-        Err(e) if e.is_not_found() => return Ok(Found::Gone),
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     let mut text = Vec::new();
@@ -186,7 +279,9 @@ async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Found, StorageEr
         }
         text.extend_from_slice(&chunk);
     }
-    Ok(serde_json::from_slice(&text).map_or(Found::Unreadable, Found::Holder))
+    Ok(Some(
+        serde_json::from_slice(&text).unwrap_or_else(|_| unknown_holder()),
+    ))
 }
 
 fn unknown_holder() -> Holder {
@@ -206,7 +301,8 @@ async fn remove_if_present(storage: &Arc<dyn Storage>, path: &str) -> Result<(),
     }
 }
 
-fn hostname() -> String {
+/// This host's name, as lock files record it.
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())

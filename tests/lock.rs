@@ -1,0 +1,283 @@
+//! One writer per target: the lock lives inside the target root (where its
+//! owner can always write) under a name no plan lists, and `hsync unlock`
+//! removes only a lock whose holder is known to be gone, or with `--force`
+//! one it cannot check.
+
+use std::os::unix::fs::PermissionsExt;
+
+use crate::util::{one_job, says, Dir};
+
+/// No process has this pid.
+const GONE: u32 = 4_294_967_294;
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .expect("a hostname")
+        .trim()
+        .to_string()
+}
+
+/// Writes a lock file at `relative` naming `host` and `pid`.
+fn lock_file(dir: &Dir, relative: &str, host: &str, pid: u32) {
+    let holder = format!(
+        r#"{{"host":"{host}","pid":{pid},"user":"ops","plan":"0123456789abcdef0123","started_ms":1700000000000}}"#
+    );
+    dir.create(relative, holder);
+}
+
+/// A small job whose target exists.
+fn job(dir: &Dir) {
+    dir.create("source/a", "a");
+    dir.mkdir("target");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+}
+
+fn snapshot(dir: &Dir, name: &str, text: &str) {
+    let mut settings = dir.snapshot_settings();
+    settings.add_filter(&crate::util::regex_escape(&hostname()), "[HOST]");
+    let _guard = settings.bind_to_scope();
+    insta::assert_snapshot!(name, text);
+}
+
+#[test]
+fn unlock_refuses_a_lock_whose_holder_runs_on_this_host() {
+    let dir = Dir::new();
+    job(&dir);
+    // pid 1 always runs.
+    lock_file(&dir, "target/.hsync-tmp.lock", &hostname(), 1);
+
+    let out = dir.hsync(["unlock", "target"]).code(1);
+    assert!(
+        dir.exists("target/.hsync-tmp.lock"),
+        "a live lock was removed"
+    );
+    snapshot(&dir, "unlock_refuses_a_live_holder", &out.stderr);
+    // Not even with --force.
+    dir.hsync(["unlock", "--force", "target"]).code(1);
+    assert!(dir.exists("target/.hsync-tmp.lock"));
+    // And apply is refused meanwhile.
+    dir.plan();
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    assert!(says(&out.stderr, "is locked by ops@"), "{out}");
+    assert!(!dir.exists("target/a"), "a locked target was written");
+}
+
+#[test]
+fn unlock_removes_a_lock_whose_holder_is_gone_after_showing_it() {
+    let dir = Dir::new();
+    job(&dir);
+    lock_file(&dir, "target/.hsync-tmp.lock", &hostname(), GONE);
+
+    let out = dir.hsync(["unlock", "target"]).ok();
+    assert!(!dir.exists("target/.hsync-tmp.lock"));
+    snapshot(&dir, "unlock_removes_a_gone_holder", &out.stdout);
+    let out = dir.hsync(["unlock", "target"]).ok();
+    snapshot(&dir, "unlock_of_an_unlocked_target", &out.stdout);
+}
+
+#[test]
+fn unlock_of_another_hosts_lock_needs_force() {
+    let dir = Dir::new();
+    job(&dir);
+    lock_file(&dir, "target/.hsync-tmp.lock", "elsewhere", 1);
+
+    let out = dir.hsync(["unlock", "target"]).code(1);
+    assert!(dir.exists("target/.hsync-tmp.lock"));
+    snapshot(&dir, "unlock_of_another_host_without_force", &out.stderr);
+
+    let out = dir.hsync(["unlock", "--force", "target"]).ok();
+    assert!(!dir.exists("target/.hsync-tmp.lock"));
+    snapshot(&dir, "unlock_of_another_host_with_force", &out.stdout);
+    dir.plan();
+    dir.apply();
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+#[test]
+fn unlock_also_finds_a_lock_beside_the_target_root() {
+    // Where atomic and incremental jobs (and earlier releases) keep it.
+    let dir = Dir::new();
+    job(&dir);
+    lock_file(&dir, ".target.hsync-tmp.lock", &hostname(), GONE);
+    let out = dir.hsync(["unlock", "target"]).ok();
+    assert!(says(&out.stdout, "removed the lock"), "{out}");
+    assert!(!dir.exists(".target.hsync-tmp.lock"));
+}
+
+#[test]
+fn the_lock_lives_inside_the_target_root_and_a_plan_never_deletes_it() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("target/extra", "x");
+    dir.manifest(&one_job(
+        &["source"],
+        "target",
+        "mode = \"update\"\ndelete = true",
+    ));
+    // What a killed apply leaves: its lock, in the root.
+    lock_file(&dir, "target/.hsync-tmp.lock", &hostname(), GONE);
+    let plan = dir.plan();
+    let actions = crate::util::actions(&plan, 0);
+    assert_eq!(actions, ["copy a missing", "delete extra"]);
+    // The lock of a run that is gone is taken over and released.
+    dir.apply();
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+    assert!(!dir.exists("target/.hsync-tmp.lock"));
+
+    // While an apply runs, its lock is in the root, not beside it.
+    dir.create("source/big", crate::util::noise(1 << 20, 1));
+    std::fs::write(
+        dir.join("hsync.toml"),
+        one_job(
+            &["source"],
+            "target",
+            "mode = \"update\"\nbandwidth = \"1MiB/s\"",
+        ),
+    )
+    .unwrap();
+    dir.plan();
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(&dir, "apply");
+    let started = std::time::Instant::now();
+    while !dir.exists("target/.hsync-tmp.lock") {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply ended unseen"
+        );
+        assert!(started.elapsed().as_secs() < 30, "no lock in the root");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(!dir.exists(".target.hsync-tmp.lock"));
+    let status = crate::util::wait_bounded(&mut child, &dir, "apply", 30 * SECOND);
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+    assert!(!dir.exists("target/.hsync-tmp.lock"));
+}
+
+const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[test]
+fn a_user_who_owns_the_target_but_not_its_parent_can_apply() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.mkdir("parent/target");
+    dir.mkdir("state");
+    dir.give_to_unprivileged("parent/target");
+    dir.give_to_unprivileged("state");
+    let mode = |relative: &str, mode| {
+        std::fs::set_permissions(dir.join(relative), std::fs::Permissions::from_mode(mode))
+            .expect("chmod")
+    };
+    mode("", 0o755);
+    mode("parent", 0o555);
+    dir.manifest(&one_job(&["source"], "parent/target", "mode = \"update\""));
+    dir.plan();
+
+    let out = dir
+        .hsync_unprivileged(["apply", "--state-dir", "state", "plan.json"])
+        .output();
+    mode("parent", 0o755);
+    assert_eq!(out.code, 0, "{out}");
+    assert_eq!(dir.tree("parent/target"), dir.tree("source"));
+}
+
+#[test]
+fn a_lock_that_cannot_be_created_names_its_path_and_what_is_needed() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.mkdir("target");
+    dir.mkdir("state");
+    dir.give_to_unprivileged("state");
+    let mode = |relative: &str, mode| {
+        std::fs::set_permissions(dir.join(relative), std::fs::Permissions::from_mode(mode))
+            .expect("chmod")
+    };
+    mode("", 0o755);
+    mode("target", 0o555);
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+
+    let out = dir
+        .hsync_unprivileged(["apply", "--state-dir", "state", "plan.json"])
+        .output();
+    mode("target", 0o755);
+    assert_eq!(out.code, 1, "{out}");
+    let lock = dir.join("target/.hsync-tmp.lock").display().to_string();
+    assert!(says(&out.stderr, &lock), "{out}");
+    let needed = format!("needs write access to {}", dir.join("target").display());
+    assert!(says(&out.stderr, &needed), "{out}");
+}
+
+/// Starts a throttled apply of `options` and returns once hsync's
+/// temporary files (or staging folder) show up beside `watch`'s entries.
+fn running_apply(dir: &Dir, target: &str, watch: &str, options: &str) -> std::process::Child {
+    for i in 0..8 {
+        dir.create(&format!("source/f{i}"), crate::util::noise(256 << 10, i));
+    }
+    dir.manifest(&one_job(&["source"], target, options));
+    dir.plan();
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
+    let started = std::time::Instant::now();
+    while dir
+        .temp_leftovers(watch)
+        .iter()
+        .all(|t| t.ends_with(".lock"))
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the apply ended unseen"
+        );
+        assert!(started.elapsed() < 30 * SECOND, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
+}
+
+#[test]
+fn a_plan_made_while_an_apply_runs_warns_and_leaves_its_temporary_files_alone() {
+    let dir = Dir::new();
+    let options = "mode = \"update\"\ndelete = true\nparallel = 2\nbandwidth = \"1MiB/s\"";
+    let mut child = running_apply(&dir, "target", "target", options);
+
+    let out = dir.hsync(["plan", "-o", "during.json"]).ok();
+    let warning = format!(
+        "warning: job `test`: the target {} is locked by",
+        dir.join("target").display()
+    );
+    assert!(out.stderr.contains(&warning), "{out}");
+    assert!(
+        says(
+            &out.stderr,
+            &format!("@{} (pid {})", hostname(), child.id())
+        ),
+        "{out}"
+    );
+    assert!(!out.stderr.contains("leftover"), "{out}");
+    let during = dir.plan_json("during.json");
+    assert!(
+        !crate::util::actions(&during, 0)
+            .iter()
+            .any(|a| a.contains(".hsync-tmp.")),
+        "{during:#}"
+    );
+    let status = crate::util::wait_bounded(&mut child, &dir, "apply", 60 * SECOND);
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+#[test]
+fn a_plan_made_while_an_atomic_apply_runs_leaves_its_staging_folder_alone() {
+    let dir = Dir::new();
+    dir.mkdir("out");
+    let options = "commit = \"atomic\"\nparallel = 2\nbandwidth = \"1MiB/s\"";
+    let mut child = running_apply(&dir, "out/target", "out", options);
+
+    let out = dir.hsync(["plan", "-o", "during.json"]).ok();
+    assert!(says(&out.stderr, "is locked by"), "{out}");
+    let during = dir.plan_json("during.json");
+    assert_eq!(
+        during["jobs"][0].get("leftover_staging"),
+        None,
+        "{during:#}"
+    );
+    let status = crate::util::wait_bounded(&mut child, &dir, "apply", 60 * SECOND);
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+}
