@@ -11,6 +11,7 @@ mod hdfs;
 mod hdfs_faults;
 mod incremental;
 mod modes;
+mod overlap;
 mod plan_file;
 mod resume;
 mod util;
