@@ -37,6 +37,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             state_dir,
             buffer_kib,
         } => {
+            check_outputs(summary.as_deref(), log.as_deref(), state_dir.as_deref())?;
             let state_dir = state_dir.unwrap_or_else(|| beside(&plan, ".hsync"));
             let options = ApplyOptions {
                 parallel,
@@ -190,6 +191,58 @@ async fn apply(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Fails at once, before the plan is read or any target locked, when a
+/// file or folder named on the command line cannot be written: finding out
+/// after the copy would lose its summary.
+fn check_outputs(
+    summary: Option<&Path>,
+    log: Option<&Path>,
+    state_dir: Option<&Path>,
+) -> Result<()> {
+    for (option, file) in [("--summary", summary), ("--log", log)] {
+        if let Some(file) = file {
+            writable_file(file).map_err(|e| {
+                miette!(
+                    help = format!("name a file in a folder you can write, or leave out {option}"),
+                    "cannot write the {option} file {}: {e}",
+                    file.display()
+                )
+            })?;
+        }
+    }
+    if let Some(dir) = state_dir {
+        writable_dir(dir).map_err(|e| {
+            miette!(
+                help = "name a folder you can write; the journal of an apply lives there",
+                "cannot write in the --state-dir {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// Whether `file` can be written, leaving an existing one as it is.
+fn writable_file(file: &Path) -> std::io::Result<()> {
+    use std::fs::OpenOptions;
+    if file.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    match OpenOptions::new().append(true).open(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            OpenOptions::new().write(true).create_new(true).open(file)?;
+            std::fs::remove_file(file)
+        }
+        opened => opened.map(drop),
+    }
+}
+
+/// Whether files can be created in `dir`, which is created if missing.
+fn writable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    writable_file(&dir.join(format!(".hsync-probe-{}", std::process::id())))
 }
 
 fn load_plan(path: &Path) -> Result<Plan> {

@@ -4,6 +4,7 @@
 //! `scripts/hdfs`) is local only.
 
 mod apply;
+mod arguments;
 mod cluster;
 mod faults;
 mod filters;
