@@ -15,4 +15,5 @@ mod modes;
 mod overlap;
 mod plan_file;
 mod resume;
+mod unreachable;
 mod util;

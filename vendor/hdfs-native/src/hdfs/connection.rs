@@ -63,6 +63,33 @@ async fn connect(addr: &str, handle: &Handle) -> Result<TcpStream> {
     Ok(stream)
 }
 
+/// `connect`, bounded by `timeout` when there is one; `what` names the
+/// peer in the error.
+async fn connect_within(
+    addr: &str,
+    timeout: Option<std::time::Duration>,
+    what: &str,
+    handle: &Handle,
+) -> Result<TcpStream> {
+    let Some(timeout) = timeout else {
+        return connect(addr, handle).await;
+    };
+    let connecting = {
+        let _runtime = handle.enter();
+        tokio::time::timeout(timeout, connect(addr, handle))
+    };
+    match connecting.await {
+        Ok(result) => result,
+        Err(_) => Err(HdfsError::IOError(std::io::Error::new(
+            ErrorKind::TimedOut,
+            format!(
+                "Timed out connecting to {what} {addr} after {}ms",
+                timeout.as_millis()
+            ),
+        ))),
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct AlignmentContext {
     state_id: i64,
@@ -147,7 +174,9 @@ impl RpcConnection {
         let next_call_id = AtomicI32::new(0);
         let call_map = Arc::new(Mutex::new(Some(HashMap::new())));
 
-        let mut stream = connect(url, handle).await?;
+        // hsync patch: bounded by ipc.client.connect.timeout, as in Hadoop.
+        let mut stream =
+            connect_within(url, Some(config.connect_timeout()), "NameNode", handle).await?;
         stream.write_all("hrpc".as_bytes()).await?;
         // Current version
         stream.write_all(&[9u8]).await?;
@@ -710,24 +739,7 @@ impl DatanodeConnection {
     }
 
     async fn connect_tcp(url: &str, config: &Configuration, handle: &Handle) -> Result<TcpStream> {
-        let Some(timeout) = config.socket_timeout() else {
-            return connect(url, handle).await;
-        };
-
-        let connecting = {
-            let _runtime = handle.enter();
-            tokio::time::timeout(timeout, connect(url, handle))
-        };
-        match connecting.await {
-            Ok(result) => result,
-            Err(_) => Err(HdfsError::IOError(std::io::Error::new(
-                ErrorKind::TimedOut,
-                format!(
-                    "Timed out connecting to DataNode {url} after {}ms",
-                    timeout.as_millis()
-                ),
-            ))),
-        }
+        connect_within(url, config.socket_timeout(), "DataNode", handle).await
     }
 
     pub(crate) fn apply_socket_timeout(&mut self, config: &Configuration, handle: &Handle) {
