@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::util::Dir;
+use crate::util::{reseal, says, Dir};
 
 #[test]
 fn a_namenode_that_refuses_connections_fails_in_seconds_naming_the_cluster() {
@@ -22,4 +22,39 @@ fn a_namenode_that_refuses_connections_fails_in_seconds_naming_the_cluster() {
     settings.add_filter(r"in \d+\.\d s", "in [WAIT] s");
     let _settings = settings.bind_to_scope();
     insta::assert_snapshot!("namenode_unreachable_error", out.stderr);
+}
+
+#[test]
+fn an_apply_to_a_namenode_that_refuses_connections_fails_in_seconds_naming_the_cluster() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.manifest(&crate::util::one_job(
+        &["source"],
+        "/data",
+        "mode = \"update\"",
+    ));
+    dir.plan();
+    // The same plan with its target on a cluster that is gone.
+    let local = "\"target_fs\": {\n        \"kind\": \"local\"\n      }";
+    let gone = "\"target_fs\": {\n        \"kind\": \"hdfs\",\n        \"url\": \"hdfs://127.0.0.1:1\",\n        \"alias\": \"gone\"\n      }";
+    let text = dir.read_to_string("plan.json");
+    assert!(text.contains(local), "{text}");
+    dir.create("plan.json", reseal(&text.replace(local, gone)));
+    let started = Instant::now();
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "took {took:?}\n{out}");
+    let retries = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("hsync: cluster `gone` (hdfs://127.0.0.1:1): the NameNode at 127.0.0.1:1 did not answer"))
+        .count();
+    assert_eq!(retries, 3, "{out}");
+    assert!(
+        says(
+            &out.stderr,
+            "cluster `gone` (hdfs://127.0.0.1:1): no NameNode answered at 127.0.0.1:1 (4 tries)"
+        ),
+        "{out}"
+    );
 }
