@@ -58,3 +58,17 @@ fn an_apply_to_a_namenode_that_refuses_connections_fails_in_seconds_naming_the_c
         "{out}"
     );
 }
+
+#[test]
+fn a_clusters_own_retry_setting_wins_over_hsyncs_default() {
+    let dir = Dir::new();
+    dir.manifest(
+        "[clusters.gone]\nurl = \"hdfs://127.0.0.1:1\"\n\
+         [clusters.gone.config]\n\"dfs.client.failover.max.attempts\" = \"1\"\n\n\
+         [[job]]\nname = \"test\"\nsources = [\"gone:/data\"]\ntarget = \"target\"\n",
+    );
+    let out = dir.hsync(["plan", "-o", "plan.json"]).code(1);
+    let retries = out.stderr.matches("did not answer").count();
+    assert_eq!(retries, 1, "{out}");
+    assert!(says(&out.stderr, "(2 tries)"), "{out}");
+}
