@@ -72,3 +72,40 @@ fn a_clusters_own_retry_setting_wins_over_hsyncs_default() {
     assert_eq!(retries, 1, "{out}");
     assert!(says(&out.stderr, "(2 tries)"), "{out}");
 }
+
+#[test]
+fn a_peer_that_accepts_but_never_answers_fails_in_seconds_naming_the_cluster() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    // Accepts every connection and says nothing, as a hung NameNode (or
+    // another service on a mistyped port) does.
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    let dir = Dir::new();
+    dir.manifest(&format!(
+        "[clusters.silent]\nurl = \"hdfs://127.0.0.1:{port}\"\n\
+         [clusters.silent.config]\n\"ipc.client.connect.timeout\" = \"500\"\n\n\
+         [[job]]\nname = \"test\"\nsources = [\"silent:/data\"]\ntarget = \"target\"\n"
+    ));
+    let started = Instant::now();
+    let out = dir.hsync(["plan", "-o", "plan.json"]).code(1);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(15), "took {took:?}\n{out}");
+    let address = format!("127.0.0.1:{port}");
+    let retries = out
+        .stderr
+        .matches(&format!("the NameNode at {address} did not answer ({address} was silent for 500ms after connecting)"))
+        .count();
+    assert_eq!(retries, 3, "{out}");
+    assert!(
+        says(
+            &out.stderr,
+            &format!(
+                "cluster `silent` (hdfs://{address}): no NameNode answered at {address} (4 tries)"
+            )
+        ),
+        "{out}"
+    );
+}

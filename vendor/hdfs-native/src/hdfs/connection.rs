@@ -216,7 +216,14 @@ impl RpcConnection {
             .encode_length_delimited_to_vec();
         conn.write_messages(&[&context_header, &context_msg])
             .await?;
-        let listener = conn.start_listener(reader, handle)?;
+        // hsync patch: a peer that accepts the connection but does not
+        // answer its first call within the connect timeout is no NameNode
+        // to wait for.
+        let first_answer = FirstAnswer {
+            within: config.connect_timeout(),
+            url: url.to_string(),
+        };
+        let listener = conn.start_listener(reader, first_answer, handle)?;
         conn.listener = Some(listener);
 
         Ok(conn)
@@ -238,12 +245,17 @@ impl RpcConnection {
         });
     }
 
-    fn start_listener(&mut self, reader: SaslReader, handle: &Handle) -> Result<JoinHandle<()>> {
+    fn start_listener(
+        &mut self,
+        reader: SaslReader,
+        first_answer: FirstAnswer,
+        handle: &Handle,
+    ) -> Result<JoinHandle<()>> {
         let call_map = Arc::clone(&self.call_map);
         let alignment_context = self.alignment_context.clone();
         let listener = handle.spawn(async move {
             RpcListener::new(call_map, reader, alignment_context)
-                .start()
+                .start(first_answer)
                 .await;
         });
         Ok(listener)
@@ -363,6 +375,12 @@ impl RpcConnection {
     }
 }
 
+/// hsync patch: how long a new connection may take to answer its first call.
+pub(crate) struct FirstAnswer {
+    within: std::time::Duration,
+    url: String,
+}
+
 struct RpcListener {
     call_map: Arc<Mutex<Option<HashMap<i32, CallResult>>>>,
     reader: SaslReader,
@@ -384,9 +402,25 @@ impl RpcListener {
         }
     }
 
-    async fn start(&mut self) {
+    async fn start(&mut self, first_answer: FirstAnswer) {
+        let mut failure = (ErrorKind::ConnectionAborted, "RPC listener disconnected".to_string());
+        let first = tokio::time::timeout(first_answer.within, self.read_response()).await;
+        let mut result = first.unwrap_or_else(|_| {
+            failure = (
+                ErrorKind::TimedOut,
+                format!(
+                    "{} was silent for {}ms after connecting",
+                    first_answer.url,
+                    first_answer.within.as_millis()
+                ),
+            );
+            Err(HdfsError::IOError(std::io::Error::new(
+                failure.0,
+                failure.1.clone(),
+            )))
+        });
         loop {
-            if let Err(error) = self.read_response().await {
+            if let Err(error) = result {
                 match &error {
                     HdfsError::IOError(e) if e.kind() == ErrorKind::UnexpectedEof => {}
                     e => {
@@ -395,14 +429,15 @@ impl RpcListener {
                 }
                 break;
             }
+            result = self.read_response().await;
         }
         self.alive = false;
 
         if let Some(map) = self.call_map.lock().unwrap().take() {
             for (_, call) in map {
                 let _ = call.send(Err(HdfsError::IOError(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "RPC listener disconnected",
+                    failure.0,
+                    failure.1.clone(),
                 ))));
             }
         }

@@ -146,7 +146,11 @@ impl ProxyConnection {
                 Ok(bytes) => return Ok(bytes),
                 // An ambiguous response can be retried for reads, but retrying a write could
                 // replay a mutation that the NameNode already committed.
-                Err(HdfsError::IOError(ref e)) if !write && attempt == 0 => {
+                // (hsync patch: not a peer that sent no answer in time; the
+                // failover loop retries that, saying so.)
+                Err(HdfsError::IOError(ref e))
+                    if !write && attempt == 0 && e.kind() != ErrorKind::TimedOut =>
+                {
                     warn!("IO error on RPC call, retrying: {:?}", e);
                     *self.inner.lock().await = None;
                     continue;
