@@ -31,6 +31,10 @@ fn usage_errors_exit_1_while_help_and_version_exit_0() {
 }
 
 #[test]
+#[cfg_attr(
+    not(debug_assertions),
+    ignore = "the panic trigger exists in debug builds only"
+)]
 fn a_panic_exits_1_with_an_internal_error_message() {
     let dir = Dir::new();
     one_file(&dir);
