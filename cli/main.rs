@@ -11,6 +11,7 @@ mod commands;
 mod progress;
 mod render;
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -27,7 +28,11 @@ fn main() -> ExitCode {
             std::backtrace::BacktraceStatus::Captured => backtrace.to_string(),
             _ => "run with RUST_BACKTRACE=1 to see where it came from\n".to_string(),
         };
-        eprint!("hsync: internal error, a bug in hsync (please report it): {info}\n{backtrace}");
+        // Not eprint!, which panics (and so aborts) when stderr is gone.
+        let _ = write!(
+            std::io::stderr(),
+            "hsync: internal error, a bug in hsync (please report it): {info}\n{backtrace}"
+        );
     }));
     let code = std::panic::catch_unwind(run).unwrap_or(ExitCode::FAILURE);
     if PANICKED.load(Ordering::SeqCst) {
