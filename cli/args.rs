@@ -51,7 +51,7 @@ pub enum Command {
         #[arg(short, long)]
         manifest: Option<PathBuf>,
         /// Transfers in flight per job (overrides the manifest).
-        #[arg(long)]
+        #[arg(long, value_parser = at_least_one)]
         parallel: Option<usize>,
         /// Go on past failed files and report each, as DistCp's -i.
         #[arg(long)]
@@ -83,4 +83,13 @@ pub enum Command {
         #[arg(short, long)]
         manifest: Option<PathBuf>,
     },
+}
+
+/// A count that must be at least 1, as `parallel` in a manifest.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1: it is how many files a job copies at once".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

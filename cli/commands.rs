@@ -39,6 +39,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             buffer_kib,
         } => {
             let state_dir = state_dir.unwrap_or_else(|| beside(&plan, ".hsync"));
+            check_outputs(summary.as_deref(), log.as_deref(), &state_dir)?;
             let options = ApplyOptions {
                 parallel,
                 ignore_failures,
@@ -263,6 +264,56 @@ fn on_signals(interrupt: &Interrupt) {
         eprintln!("hsync: interrupted again: stopping at once");
         std::process::exit(INTERRUPTED.into());
     });
+}
+
+/// Fails at once, before the plan is read or any target locked, when a
+/// file or folder named on the command line cannot be written: finding out
+/// after the copy would lose its summary.
+fn check_outputs(
+    summary: Option<&Path>,
+    log: Option<&Path>,
+    state_dir: &Path,
+) -> Result<()> {
+    for (option, file) in [("--summary", summary), ("--log", log)] {
+        if let Some(file) = file {
+            writable_file(file).map_err(|e| {
+                miette!(
+                    help = format!("name a file in a folder you can write, or leave out {option}"),
+                    "cannot write the {option} file {}: {e}",
+                    file.display()
+                )
+            })?;
+        }
+    }
+    writable_dir(state_dir).map_err(|e| {
+        miette!(
+            help = "name a folder you can write with --state-dir; the journal of an apply lives there",
+            "cannot write in the journal folder {}: {e}",
+            state_dir.display()
+        )
+    })
+
+}
+
+/// Whether `file` can be written, leaving an existing one as it is.
+fn writable_file(file: &Path) -> std::io::Result<()> {
+    use std::fs::OpenOptions;
+    if file.is_dir() {
+        return Err(std::io::Error::other("it is a directory"));
+    }
+    match OpenOptions::new().append(true).open(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            OpenOptions::new().write(true).create_new(true).open(file)?;
+            std::fs::remove_file(file)
+        }
+        opened => opened.map(drop),
+    }
+}
+
+/// Whether files can be created in `dir`, which is created if missing.
+fn writable_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    writable_file(&dir.join(format!(".hsync-probe-{}", std::process::id())))
 }
 
 fn load_plan(path: &Path) -> Result<Plan> {

@@ -4,6 +4,7 @@
 //! `scripts/hdfs`) is local only.
 
 mod apply;
+mod arguments;
 mod cluster;
 mod faults;
 mod filters;
@@ -13,6 +14,8 @@ mod incremental;
 mod interrupt;
 mod lock;
 mod modes;
+mod overlap;
 mod plan_file;
 mod resume;
+mod unreachable;
 mod util;

@@ -120,6 +120,7 @@ impl Dir {
             .env("NO_COLOR", "1")
             .env_remove("HSYNC_LOG")
             .env_remove("CLICOLOR_FORCE")
+            .env_remove("RUST_BACKTRACE")
             .stdin(Stdio::null());
         TestCommand { cmd }
     }
@@ -230,6 +231,12 @@ pub struct TestCommand {
 }
 
 impl TestCommand {
+    /// Sets an environment variable for the run.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.cmd.env(key, value);
+        self
+    }
+
     /// Runs to completion, whatever the exit code.
     pub fn output(&mut self) -> Output {
         let out = self.cmd.output().expect("the hsync binary runs");

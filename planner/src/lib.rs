@@ -10,6 +10,7 @@ pub mod filter;
 mod incremental;
 mod listing;
 pub mod manifest;
+mod overlap;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -114,6 +115,13 @@ pub enum PlanError {
         /// The first few, one per line.
         changes: String,
     },
+    #[error("{message}")]
+    #[diagnostic(code(hsync::plan::overlap), help("{help}"))]
+    Overlap {
+        /// What is wrong, then both paths, one per line.
+        message: String,
+        help: String,
+    },
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
@@ -134,6 +142,7 @@ pub async fn plan(
     connections: &Connections,
     options: PlanOptions,
 ) -> Result<(Plan, Vec<String>), PlanError> {
+    refuse_overlaps(manifest, connections).await?;
     let mut jobs = Vec::with_capacity(manifest.jobs.len());
     let mut warnings = Vec::new();
     for job in &manifest.jobs {
@@ -152,6 +161,62 @@ pub async fn plan(
     }
     .seal();
     Ok((plan, warnings))
+}
+
+/// The manifest's checks of overlapping roots, again on the real paths
+/// (symlinks resolved) before anything is listed: a symlink can make two
+/// paths that look apart the same folder.
+async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Result<(), PlanError> {
+    let written: Vec<overlap::Roots> = manifest.jobs.iter().map(Job::roots).collect();
+    let mut real = Vec::with_capacity(written.len());
+    for (job, roots) in manifest.jobs.iter().zip(&written) {
+        let storage_error = |source| PlanError::Storage {
+            job: job.name.clone(),
+            source,
+        };
+        let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
+        let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
+        let mut sources = Vec::with_capacity(roots.sources.len());
+        for source in &roots.sources {
+            sources.push(resolve(&source_fs, source).await.map_err(storage_error)?);
+        }
+        let target = resolve(&target_fs, &roots.target)
+            .await
+            .map_err(storage_error)?;
+        real.push(overlap::Roots {
+            sources,
+            target,
+            ..job.roots()
+        });
+    }
+    match overlap::conflicts(&real).first() {
+        None => Ok(()),
+        Some(conflict) => Err(PlanError::Overlap {
+            message: conflict.describe(&written, &real),
+            help: conflict.help(&real),
+        }),
+    }
+}
+
+/// `path` with every symlink resolved; a path that does not exist yet is
+/// its nearest existing ancestor's real path with the rest appended.
+async fn resolve(storage: &Arc<dyn Storage>, path: &str) -> Result<String, StorageError> {
+    let mut missing: Vec<&str> = Vec::new();
+    let mut at = path;
+    loop {
+        if let Some(real) = storage.real_path(at).await? {
+            return Ok(missing
+                .iter()
+                .rev()
+                .fold(real, |path, name| join(&path, name)));
+        }
+        let (parent, name) = hsync_storage::parent_and_name(at);
+        if parent.is_empty() || name.is_empty() {
+            return Ok(path.to_string());
+        }
+        missing.push(name);
+        at = parent;
+    }
 }
 
 async fn plan_job(

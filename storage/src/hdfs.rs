@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use hdfs_native::retry::RetryNotice;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
@@ -14,11 +15,38 @@ use crate::{
 #[derive(Debug)]
 pub struct HdfsStorage {
     client: Client,
+    /// How messages name the cluster: its alias and URL.
+    cluster: String,
 }
+
+/// hsync's Hadoop settings where the cluster's own config sets none: a
+/// wrong or dead NameNode address fails in seconds, each retry said on
+/// stderr, rather than after minutes of silence (Hadoop's 20 s connect
+/// timeout and 15 failovers of up to 15 s each).
+const CONNECT_DEFAULTS: [(&str, &str); 4] = [
+    ("ipc.client.connect.timeout", "5000"),
+    ("dfs.client.failover.max.attempts", "3"),
+    ("dfs.client.failover.sleep.base.millis", "200"),
+    ("dfs.client.failover.sleep.max.millis", "2000"),
+];
 
 impl HdfsStorage {
     pub fn connect(spec: &HdfsSpec) -> Result<Self> {
-        let mut builder = ClientBuilder::new().with_url(spec.url.clone());
+        let cluster = spec.describe();
+        let retrying = cluster.clone();
+        let mut builder = ClientBuilder::new()
+            .with_url(spec.url.clone())
+            .with_config_defaults(CONNECT_DEFAULTS)
+            .with_retry_listener(move |retry: &RetryNotice| {
+                eprintln!(
+                    "hsync: cluster {retrying}: the NameNode at {} did not answer ({}); retry {} of {} in {:.1} s",
+                    retry.address,
+                    native_message(retry.error),
+                    retry.retry,
+                    retry.max_retries,
+                    retry.wait.as_secs_f64()
+                );
+            });
         if !spec.config.is_empty() {
             let config: HashMap<String, String> = spec
                 .config
@@ -45,7 +73,17 @@ impl HdfsStorage {
         let client = builder
             .build()
             .map_err(|e| hdfs_error("connect", &spec.url, e))?;
-        Ok(HdfsStorage { client })
+        Ok(HdfsStorage { client, cluster })
+    }
+
+    /// [`hdfs_error`], naming the cluster when it could not be reached.
+    pub(crate) fn error(&self, op: &'static str, path: &str, err: HdfsError) -> StorageError {
+        let unreachable = matches!(err, HdfsError::IOError(_));
+        let mut error = hdfs_error(op, path, err);
+        if unreachable {
+            error.message = format!("cluster {}: {}", self.cluster, error.message);
+        }
+        error
     }
 
     /// The native client, for the NameNode calls in `namenode.rs`.
@@ -54,7 +92,7 @@ impl HdfsStorage {
     }
 }
 
-pub(crate) fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
+fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
     let kind = match &err {
         HdfsError::FileNotFound(_) => ErrorKind::NotFound,
         HdfsError::AlreadyExists(_) => ErrorKind::AlreadyExists,
@@ -71,10 +109,17 @@ pub(crate) fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> Storag
         }
         _ => ErrorKind::Other,
     };
-    // A remote exception carries the NameNode's Java stack trace; its first
-    // line says what went wrong.
-    let message = err.to_string();
-    StorageError::new(op, path, kind, message.lines().next().unwrap_or_default())
+    StorageError::new(op, path, kind, native_message(&err))
+}
+
+/// What went wrong, in one line: a remote exception carries the NameNode's
+/// Java stack trace, and an I/O error needs no "IO error occurred" before it.
+fn native_message(err: &HdfsError) -> String {
+    let message = match err {
+        HdfsError::IOError(io) => io.to_string(),
+        other => other.to_string(),
+    };
+    message.lines().next().unwrap_or_default().to_string()
 }
 
 fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
@@ -102,7 +147,7 @@ impl Storage for HdfsStorage {
         match self.client.get_file_info(path).await {
             Ok(status) => Ok(Some(entry_from(status))),
             Err(HdfsError::FileNotFound(_)) => Ok(None),
-            Err(e) => Err(hdfs_error("stat", path, e)),
+            Err(e) => Err(self.error("stat", path, e)),
         }
     }
 
@@ -111,7 +156,7 @@ impl Storage for HdfsStorage {
             .client
             .list_status(path, false)
             .await
-            .map_err(|e| hdfs_error("list", path, e))?;
+            .map_err(|e| self.error("list", path, e))?;
         Ok(statuses.into_iter().map(entry_from).collect())
     }
 
@@ -120,7 +165,7 @@ impl Storage for HdfsStorage {
             .client
             .read(path)
             .await
-            .map_err(|e| hdfs_error("open", path, e))?;
+            .map_err(|e| self.error("open", path, e))?;
         Ok(Box::new(HdfsReader {
             reader,
             path: path.to_string(),
@@ -139,7 +184,7 @@ impl Storage for HdfsStorage {
             .client
             .create(path, write)
             .await
-            .map_err(|e| hdfs_error("create", path, e))?;
+            .map_err(|e| self.error("create", path, e))?;
         Ok(Box::new(HdfsWriter {
             writer,
             path: path.to_string(),
@@ -150,7 +195,7 @@ impl Storage for HdfsStorage {
         self.client
             .rename(from, to, true)
             .await
-            .map_err(|e| hdfs_error("rename", from, e))
+            .map_err(|e| self.error("rename", from, e))
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {
@@ -184,11 +229,11 @@ impl Storage for HdfsStorage {
         self.client
             .mkdirs(path, 0o755, true)
             .await
-            .map_err(|e| hdfs_error("mkdir", path, e))
+            .map_err(|e| self.error("mkdir", path, e))
     }
 
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()> {
-        let err = |e| hdfs_error("set attributes", path, e);
+        let err = |e| self.error("set attributes", path, e);
         if attributes.owner.is_some() || attributes.group.is_some() {
             let (owner, group) = (attributes.owner.as_deref(), attributes.group.as_deref());
             self.client
@@ -242,7 +287,7 @@ impl HdfsStorage {
                 ErrorKind::NotFound,
                 "not found",
             )),
-            Err(e) => Err(hdfs_error("delete", path, e)),
+            Err(e) => Err(self.error("delete", path, e)),
         }
     }
 }

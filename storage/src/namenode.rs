@@ -71,7 +71,6 @@ use hdfs_native::xattr::XAttr as NativeXAttr;
 pub use hdfs_native::xattr::XAttrNamespace;
 use hdfs_native::HdfsError;
 
-use crate::hdfs::hdfs_error;
 use crate::{join, FileChecksum, HdfsStorage, Result};
 
 /// What happened to a path between two snapshots.
@@ -193,7 +192,7 @@ pub async fn allow_snapshot(hdfs: &HdfsStorage, dir: &str) -> Result<()> {
     hdfs.client()
         .allow_snapshot(dir)
         .await
-        .map_err(|e| hdfs_error("allow snapshot", dir, e))
+        .map_err(|e| hdfs.error("allow snapshot", dir, e))
 }
 
 /// Disallows snapshots of `dir`, which must have none left (superuser only).
@@ -201,7 +200,7 @@ pub async fn disallow_snapshot(hdfs: &HdfsStorage, dir: &str) -> Result<()> {
     hdfs.client()
         .disallow_snapshot(dir)
         .await
-        .map_err(|e| hdfs_error("disallow snapshot", dir, e))
+        .map_err(|e| hdfs.error("disallow snapshot", dir, e))
 }
 
 /// Creates snapshot `name` of the snapshottable `dir`; returns its path
@@ -210,7 +209,7 @@ pub async fn create_snapshot(hdfs: &HdfsStorage, dir: &str, name: &str) -> Resul
     hdfs.client()
         .create_snapshot(dir, Some(name))
         .await
-        .map_err(|e| hdfs_error("create snapshot", dir, e))
+        .map_err(|e| hdfs.error("create snapshot", dir, e))
 }
 
 /// Deletes snapshot `name` of `dir`.
@@ -218,7 +217,7 @@ pub async fn delete_snapshot(hdfs: &HdfsStorage, dir: &str, name: &str) -> Resul
     hdfs.client()
         .delete_snapshot(dir, name)
         .await
-        .map_err(|e| hdfs_error("delete snapshot", dir, e))
+        .map_err(|e| hdfs.error("delete snapshot", dir, e))
 }
 
 /// Renames snapshot `from` of `dir` to `to`.
@@ -226,7 +225,7 @@ pub async fn rename_snapshot(hdfs: &HdfsStorage, dir: &str, from: &str, to: &str
     hdfs.client()
         .rename_snapshot(dir, from, to)
         .await
-        .map_err(|e| hdfs_error("rename snapshot", dir, e))
+        .map_err(|e| hdfs.error("rename snapshot", dir, e))
 }
 
 /// The names of the snapshots of `dir`, sorted. A `dir` that is not
@@ -238,7 +237,7 @@ pub async fn list_snapshots(hdfs: &HdfsStorage, dir: &str) -> Result<Vec<String>
         .client()
         .list_status(&snapshots, false)
         .await
-        .map_err(|e| hdfs_error("list snapshots", dir, e))?
+        .map_err(|e| hdfs.error("list snapshots", dir, e))?
         .into_iter()
         .map(|status| crate::parent_and_name(&status.path).1.to_string())
         .collect();
@@ -253,7 +252,7 @@ pub async fn snapshottable_dirs(hdfs: &HdfsStorage) -> Result<Vec<String>> {
         .client()
         .get_snapshottable_dir_listing()
         .await
-        .map_err(|e| hdfs_error("list snapshottable directories", "/", e))?
+        .map_err(|e| hdfs.error("list snapshottable directories", "/", e))?
         .into_iter()
         .map(|dir| dir.status.path)
         .collect();
@@ -276,7 +275,7 @@ pub async fn snapshot_diff(
         .client()
         .get_snapshot_diff_report(dir, &current(from), &current(to))
         .await
-        .map_err(|e| hdfs_error("snapshot diff", dir, e))?;
+        .map_err(|e| hdfs.error("snapshot diff", dir, e))?;
     Ok(report.entries.into_iter().map(DiffEntry::from).collect())
 }
 
@@ -287,7 +286,7 @@ pub async fn xattrs(hdfs: &HdfsStorage, path: &str) -> Result<Vec<XAttr>> {
         .client()
         .get_xattrs(path)
         .await
-        .map_err(|e| hdfs_error("get xattrs", path, e))?
+        .map_err(|e| hdfs.error("get xattrs", path, e))?
         .into_iter()
         .map(|x| XAttr {
             namespace: x.namespace,
@@ -303,7 +302,7 @@ pub async fn set_xattr(hdfs: &HdfsStorage, path: &str, xattr: &XAttr) -> Result<
     hdfs.client()
         .set_xattr(path, native)
         .await
-        .map_err(|e| hdfs_error("set xattr", path, e))
+        .map_err(|e| hdfs.error("set xattr", path, e))
 }
 
 /// Removes the extended attribute `namespace.name` from `path`.
@@ -316,7 +315,7 @@ pub async fn remove_xattr(
     hdfs.client()
         .remove_xattr(path, &format!("{namespace}.{name}"))
         .await
-        .map_err(|e| hdfs_error("remove xattr", path, e))
+        .map_err(|e| hdfs.error("remove xattr", path, e))
 }
 
 /// The checksum of the file at `path`, as `hdfs dfs -checksum` prints it:
@@ -332,6 +331,6 @@ pub async fn file_checksum(hdfs: &HdfsStorage, path: &str) -> Result<Option<File
             bytes: c.to_bytes(),
         })),
         Err(HdfsError::UnsupportedFeature(_)) => Ok(None),
-        Err(e) => Err(hdfs_error("file checksum", path, e)),
+        Err(e) => Err(hdfs.error("file checksum", path, e)),
     }
 }

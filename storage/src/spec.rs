@@ -16,6 +16,9 @@ pub enum FsSpec {
 pub struct HdfsSpec {
     /// `hdfs://host:port` or `hdfs://nameservice`.
     pub url: String,
+    /// The name the manifest declares the cluster by, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
     /// The user to act as (SIMPLE authentication).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -41,6 +44,39 @@ impl FsSpec {
         match self {
             FsSpec::Local => "local",
             FsSpec::Hdfs(hdfs) => &hdfs.url,
+        }
+    }
+
+    /// Whether both name the same filesystem: the local one, or one HDFS
+    /// cluster by its URL whatever the user or settings used to reach it.
+    pub fn is_same_filesystem(&self, other: &FsSpec) -> bool {
+        match (self, other) {
+            (FsSpec::Local, FsSpec::Local) => true,
+            (FsSpec::Hdfs(a), FsSpec::Hdfs(b)) => a.cluster() == b.cluster(),
+            _ => false,
+        }
+    }
+}
+
+/// The NameNode's RPC port when a URL names none.
+const DEFAULT_NAMENODE_PORT: &str = ":8020";
+
+impl HdfsSpec {
+    /// The cluster a URL names: its authority, without case or the default port.
+    fn cluster(&self) -> String {
+        let authority = self.url.strip_prefix("hdfs://").unwrap_or(&self.url);
+        let authority = authority.trim_end_matches('/').to_ascii_lowercase();
+        match authority.strip_suffix(DEFAULT_NAMENODE_PORT) {
+            Some(host) => host.to_string(),
+            None => authority,
+        }
+    }
+
+    /// How messages name the cluster: `` `prod` (hdfs://nn1:8020) `` or the URL.
+    pub fn describe(&self) -> String {
+        match &self.alias {
+            Some(alias) => format!("`{alias}` ({})", self.url),
+            None => self.url.clone(),
         }
     }
 }

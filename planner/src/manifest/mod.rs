@@ -19,6 +19,7 @@ pub use diagnostic::{InvalidManifest, ManifestError, UnreadableManifest};
 pub use location::Location;
 
 use crate::filter::PathFilter;
+use crate::overlap::{self, Conflict, Roots};
 use raw::{RawJob, RawManifest};
 
 /// Transfers in flight per job when the manifest does not say.
@@ -50,6 +51,28 @@ pub struct Job {
     pub target: String,
     pub options: JobOptions,
     pub filter: PathFilter,
+}
+
+impl Job {
+    /// The roots the overlap rules compare.
+    pub(crate) fn roots(&self) -> Roots<'_> {
+        Roots {
+            name: &self.name,
+            source_fs: &self.source_fs,
+            sources: self.sources.clone(),
+            target_fs: &self.target_fs,
+            target: self.target.clone(),
+            delete: self.options.delete,
+        }
+    }
+}
+
+/// Where a job's roots are written in the manifest.
+struct RootSpans {
+    sources: Vec<Range<usize>>,
+    target: Range<usize>,
+    /// `delete = true`, when written (an incremental job deletes unsaid).
+    delete: Option<Range<usize>>,
 }
 
 /// Reading a manifest fails for one of two reasons.
@@ -226,6 +249,7 @@ impl Checker<'_> {
             }
             let spec = HdfsSpec {
                 url: cluster.url.get_ref().trim_end_matches('/').to_string(),
+                alias: Some(alias.clone()),
                 user: cluster.user.clone(),
                 config_dir: cluster.config_dir.clone(),
                 config: cluster.config.clone(),
@@ -244,6 +268,7 @@ impl Checker<'_> {
         }
         let mut names: BTreeMap<&str, Range<usize>> = BTreeMap::new();
         let mut jobs = Vec::new();
+        let mut spans = Vec::new();
         for job in &raw.job {
             let name = &job.get_ref().name;
             if let Some(first) = names.get(name.get_ref().as_str()) {
@@ -256,11 +281,36 @@ impl Checker<'_> {
             } else {
                 names.insert(name.get_ref(), name.span());
             }
-            if let Some(job) = self.job(job.get_ref()) {
+            if let Some((job, roots)) = self.job(job.get_ref()) {
                 jobs.push(job);
+                spans.push(roots);
             }
         }
+        self.overlaps(&jobs, &spans);
         jobs
+    }
+
+    /// Refuses targets that overlap a source or, where a job deletes,
+    /// another target: each conflict points at both paths as written.
+    fn overlaps(&mut self, jobs: &[Job], spans: &[RootSpans]) {
+        let roots: Vec<Roots> = jobs.iter().map(Job::roots).collect();
+        for conflict in overlap::conflicts(&roots) {
+            let [target, other] = conflict.roots().map(|root| match root.source {
+                Some(source) => spans[root.job].sources[source].clone(),
+                None => spans[root.job].target.clone(),
+            });
+            let [target_label, other_label] = conflict.labels(&roots);
+            let mistake = self.error(target, conflict.message(&roots), target_label);
+            mistake.also(other, other_label);
+            if let Conflict::Targets { first, second, .. } = conflict {
+                for job in [first, second] {
+                    if let Some(delete) = spans[job].delete.clone() {
+                        mistake.also(delete, format!("`{}` deletes", jobs[job].name));
+                    }
+                }
+            }
+            mistake.help = Some(conflict.help(&roots));
+        }
     }
 
     fn location(&mut self, text: &Spanned<String>) -> Option<Location> {
@@ -353,9 +403,10 @@ impl Checker<'_> {
         }
     }
 
-    fn job(&mut self, job: &RawJob) -> Option<Job> {
+    fn job(&mut self, job: &RawJob) -> Option<(Job, RootSpans)> {
         let errors_before = self.errors.len();
         let mut sources = Vec::new();
+        let mut source_spans = Vec::new();
         let mut source_fs: Option<(FsSpec, Range<usize>)> = None;
         for text in self.source_texts(job) {
             let Some(location) = self.location(&text) else {
@@ -377,6 +428,7 @@ impl Checker<'_> {
                 None => source_fs = Some((location.fs.clone(), text.span())),
             }
             sources.push(location.path);
+            source_spans.push(text.span());
         }
         let target = self.location(&job.target);
 
@@ -549,7 +601,16 @@ impl Checker<'_> {
         }
         let (source_fs, _) = source_fs?;
         let target = target?;
-        Some(Job {
+        let spans = RootSpans {
+            sources: source_spans,
+            target: job.target.span(),
+            delete: job
+                .delete
+                .as_ref()
+                .filter(|d| *d.get_ref())
+                .map(Spanned::span),
+        };
+        let job = Job {
             name: job.name.get_ref().clone(),
             source_fs,
             sources,
@@ -569,7 +630,8 @@ impl Checker<'_> {
                 incremental,
             },
             filter: filter?,
-        })
+        };
+        Some((job, spans))
     }
 
     /// `incremental = "snapshot"`: DistCp's `-diff` needs one snapshottable

@@ -517,6 +517,7 @@ fn a_valid_manifest_resolves_every_default() {
         reports.source_fs,
         FsSpec::Hdfs(HdfsSpec {
             url: "hdfs://nn1:8020".into(),
+            alias: Some("prod".into()),
             user: Some("etl".into()),
             ..HdfsSpec::default()
         })
@@ -824,6 +825,163 @@ sources = ["data"]
 target = "mirror"
 mode = "update"
 keep_snapshots = 3
+"#
+    ));
+}
+
+#[test]
+fn a_target_that_contains_its_source_is_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "mirror"
+sources = ["src"]
+target = "."
+mode = "update"
+delete = true
+"#
+    ));
+}
+
+#[test]
+fn a_target_equal_to_its_source_is_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "mirror"
+sources = ["data/first", "data/./second/"]
+target = "data/second"
+"#
+    ));
+}
+
+#[test]
+fn a_target_inside_its_source_is_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "mirror"
+sources = ["/data"]
+target = "/data/backup"
+"#
+    ));
+}
+
+#[test]
+fn a_target_beside_its_source_with_a_common_prefix_is_accepted() {
+    let manifest = parse(
+        r#"
+[[job]]
+name = "mirror"
+sources = ["/data/a"]
+target = "/data/ab"
+mode = "update"
+delete = true
+"#,
+    )
+    .expect("/data/ab is not inside /data/a");
+    assert_eq!(manifest.jobs.len(), 1);
+}
+
+#[test]
+fn two_jobs_that_delete_into_one_target_are_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "first"
+sources = ["in/first"]
+target = "out"
+mode = "update"
+delete = true
+
+[[job]]
+name = "second"
+sources = ["in/second"]
+target = "out/"
+mode = "update"
+"#
+    ));
+}
+
+#[test]
+fn two_jobs_with_nested_targets_are_refused_when_one_deletes() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "all"
+sources = ["in/all"]
+target = "out"
+mode = "update"
+
+[[job]]
+name = "part"
+sources = ["in/part"]
+target = "out/part"
+mode = "update"
+delete = true
+"#
+    ));
+}
+
+#[test]
+fn two_jobs_sharing_a_target_without_delete_are_accepted() {
+    let manifest = parse(
+        r#"
+[[job]]
+name = "first"
+sources = ["in/first"]
+target = "out"
+
+[[job]]
+name = "second"
+sources = ["in/second"]
+target = "out"
+mode = "update"
+"#,
+    )
+    .expect("targets may merge when nothing deletes");
+    assert_eq!(manifest.jobs.len(), 2);
+}
+
+#[test]
+fn a_job_writing_into_another_jobs_source_is_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "a-to-b"
+sources = ["a"]
+target = "b"
+
+[[job]]
+name = "b-to-c"
+sources = ["b/logs"]
+target = "c"
+"#
+    ));
+}
+
+#[test]
+fn hdfs_roots_overlap_on_the_same_cluster_only() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+user = "etl"
+
+[clusters.dr]
+url = "hdfs://nn2:8020"
+
+[[job]]
+name = "backup"
+sources = ["prod:/warehouse"]
+target = "hdfs://nn1:8020/warehouse/backup"
+
+[[job]]
+name = "dr"
+sources = ["prod:/warehouse"]
+target = "dr:/warehouse"
+mode = "update"
+delete = true
 "#
     ));
 }

@@ -18,6 +18,7 @@ use crate::hdfs::crypto::FileCryptoCodec;
 use crate::hdfs::protocol::NamenodeProtocol;
 use crate::hdfs::proxy::NameServiceProxy;
 use crate::proto::hdfs::hdfs_file_status_proto::FileType;
+use crate::retry::{RetryListener, RetryNotice};
 #[cfg(feature = "kms")]
 use crate::security::kms::KmsClient;
 use crate::security::user::User;
@@ -305,6 +306,8 @@ pub struct ClientBuilder {
     kerberos_principal: Option<String>,
     kerberos_keytab: Option<String>,
     kerberos_cache: Option<String>,
+    config_defaults: HashMap<String, String>,
+    retry_listener: Option<RetryListener>,
 }
 
 impl ClientBuilder {
@@ -371,8 +374,32 @@ impl ClientBuilder {
     }
 
     /// Create the [Client] instance from the provided settings
+    /// hsync patch: configs used where neither the config files nor
+    /// [ClientBuilder::with_config] set them.
+    pub fn with_config_defaults(
+        mut self,
+        config: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
+    ) -> Self {
+        self.config_defaults = config
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        self
+    }
+
+    /// hsync patch: be told of each retry of a NameNode call.
+    pub fn with_retry_listener(
+        mut self,
+        listener: impl Fn(&RetryNotice<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.retry_listener = Some(RetryListener(Arc::new(listener)));
+        self
+    }
+
     pub fn build(self) -> Result<Client> {
-        let config = Configuration::new(self.config_dir, self.config)?;
+        let mut config = Configuration::new(self.config_dir, self.config)?;
+        config.set_defaults(self.config_defaults);
+        config.set_retry_listener(self.retry_listener);
         let url = if let Some(url) = self.url {
             Url::parse(&url)?
         } else {

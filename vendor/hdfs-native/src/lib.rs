@@ -54,6 +54,7 @@ pub mod ec;
 pub(crate) mod ec;
 pub(crate) mod error;
 pub mod file;
+pub mod retry;
 pub(crate) mod glob;
 pub(crate) mod hdfs;
 #[cfg(any(feature = "integration-test", feature = "benchmark"))]

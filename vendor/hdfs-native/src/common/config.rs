@@ -11,6 +11,7 @@ use rand::rng;
 use rand::seq::SliceRandom;
 
 use crate::Result;
+use crate::retry::RetryListener;
 
 const HADOOP_CONF_DIR: &str = "HADOOP_CONF_DIR";
 const HADOOP_HOME: &str = "HADOOP_HOME";
@@ -47,9 +48,14 @@ const DFS_CLIENT_WRITE_REPLACE_DATANODE_ON_FAILURE_POLICY_KEY: &str =
 const DFS_CLIENT_WRITE_REPLACE_DATANODE_ON_FAILURE_BEST_EFFORT_KEY: &str =
     "dfs.client.block.write.replace-datanode-on-failure.best-effort";
 
+const IPC_CLIENT_CONNECT_TIMEOUT: &str = "ipc.client.connect.timeout";
+const DEFAULT_CONNECT_TIMEOUT_MILLIS: u64 = 20_000;
+
 #[derive(Debug, Clone)]
 pub(crate) struct Configuration {
     map: HashMap<String, String>,
+    /// hsync patch: told of each retry of a NameNode call.
+    retry_listener: Option<RetryListener>,
 }
 
 impl Configuration {
@@ -67,7 +73,34 @@ impl Configuration {
             map.extend(conf_map);
         }
 
-        Ok(Configuration { map })
+        Ok(Configuration {
+            map,
+            retry_listener: None,
+        })
+    }
+
+    /// hsync patch: `defaults` apply where neither the config files nor the
+    /// given config set a key.
+    pub(crate) fn set_defaults(&mut self, defaults: HashMap<String, String>) {
+        for (key, value) in defaults {
+            self.map.entry(key).or_insert(value);
+        }
+    }
+
+    pub(crate) fn set_retry_listener(&mut self, listener: Option<RetryListener>) {
+        self.retry_listener = listener;
+    }
+
+    pub(crate) fn retry_listener(&self) -> Option<&RetryListener> {
+        self.retry_listener.as_ref()
+    }
+
+    /// How long a NameNode connect may take.
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.get_u64(
+            IPC_CLIENT_CONNECT_TIMEOUT,
+            DEFAULT_CONNECT_TIMEOUT_MILLIS,
+        ))
     }
 
     /// Get a value from the config, returning None if the key wasn't defined.

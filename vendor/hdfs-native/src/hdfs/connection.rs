@@ -63,6 +63,33 @@ async fn connect(addr: &str, handle: &Handle) -> Result<TcpStream> {
     Ok(stream)
 }
 
+/// `connect`, bounded by `timeout` when there is one; `what` names the
+/// peer in the error.
+async fn connect_within(
+    addr: &str,
+    timeout: Option<std::time::Duration>,
+    what: &str,
+    handle: &Handle,
+) -> Result<TcpStream> {
+    let Some(timeout) = timeout else {
+        return connect(addr, handle).await;
+    };
+    let connecting = {
+        let _runtime = handle.enter();
+        tokio::time::timeout(timeout, connect(addr, handle))
+    };
+    match connecting.await {
+        Ok(result) => result,
+        Err(_) => Err(HdfsError::IOError(std::io::Error::new(
+            ErrorKind::TimedOut,
+            format!(
+                "Timed out connecting to {what} {addr} after {}ms",
+                timeout.as_millis()
+            ),
+        ))),
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct AlignmentContext {
     state_id: i64,
@@ -147,7 +174,9 @@ impl RpcConnection {
         let next_call_id = AtomicI32::new(0);
         let call_map = Arc::new(Mutex::new(Some(HashMap::new())));
 
-        let mut stream = connect(url, handle).await?;
+        // hsync patch: bounded by ipc.client.connect.timeout, as in Hadoop.
+        let mut stream =
+            connect_within(url, Some(config.connect_timeout()), "NameNode", handle).await?;
         stream.write_all("hrpc".as_bytes()).await?;
         // Current version
         stream.write_all(&[9u8]).await?;
@@ -187,7 +216,14 @@ impl RpcConnection {
             .encode_length_delimited_to_vec();
         conn.write_messages(&[&context_header, &context_msg])
             .await?;
-        let listener = conn.start_listener(reader, handle)?;
+        // hsync patch: a peer that accepts the connection but does not
+        // answer its first call within the connect timeout is no NameNode
+        // to wait for.
+        let first_answer = FirstAnswer {
+            within: config.connect_timeout(),
+            url: url.to_string(),
+        };
+        let listener = conn.start_listener(reader, first_answer, handle)?;
         conn.listener = Some(listener);
 
         Ok(conn)
@@ -209,12 +245,17 @@ impl RpcConnection {
         });
     }
 
-    fn start_listener(&mut self, reader: SaslReader, handle: &Handle) -> Result<JoinHandle<()>> {
+    fn start_listener(
+        &mut self,
+        reader: SaslReader,
+        first_answer: FirstAnswer,
+        handle: &Handle,
+    ) -> Result<JoinHandle<()>> {
         let call_map = Arc::clone(&self.call_map);
         let alignment_context = self.alignment_context.clone();
         let listener = handle.spawn(async move {
             RpcListener::new(call_map, reader, alignment_context)
-                .start()
+                .start(first_answer)
                 .await;
         });
         Ok(listener)
@@ -334,6 +375,12 @@ impl RpcConnection {
     }
 }
 
+/// hsync patch: how long a new connection may take to answer its first call.
+pub(crate) struct FirstAnswer {
+    within: std::time::Duration,
+    url: String,
+}
+
 struct RpcListener {
     call_map: Arc<Mutex<Option<HashMap<i32, CallResult>>>>,
     reader: SaslReader,
@@ -355,9 +402,25 @@ impl RpcListener {
         }
     }
 
-    async fn start(&mut self) {
+    async fn start(&mut self, first_answer: FirstAnswer) {
+        let mut failure = (ErrorKind::ConnectionAborted, "RPC listener disconnected".to_string());
+        let first = tokio::time::timeout(first_answer.within, self.read_response()).await;
+        let mut result = first.unwrap_or_else(|_| {
+            failure = (
+                ErrorKind::TimedOut,
+                format!(
+                    "{} was silent for {}ms after connecting",
+                    first_answer.url,
+                    first_answer.within.as_millis()
+                ),
+            );
+            Err(HdfsError::IOError(std::io::Error::new(
+                failure.0,
+                failure.1.clone(),
+            )))
+        });
         loop {
-            if let Err(error) = self.read_response().await {
+            if let Err(error) = result {
                 match &error {
                     HdfsError::IOError(e) if e.kind() == ErrorKind::UnexpectedEof => {}
                     e => {
@@ -366,14 +429,15 @@ impl RpcListener {
                 }
                 break;
             }
+            result = self.read_response().await;
         }
         self.alive = false;
 
         if let Some(map) = self.call_map.lock().unwrap().take() {
             for (_, call) in map {
                 let _ = call.send(Err(HdfsError::IOError(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionAborted,
-                    "RPC listener disconnected",
+                    failure.0,
+                    failure.1.clone(),
                 ))));
             }
         }
@@ -710,24 +774,7 @@ impl DatanodeConnection {
     }
 
     async fn connect_tcp(url: &str, config: &Configuration, handle: &Handle) -> Result<TcpStream> {
-        let Some(timeout) = config.socket_timeout() else {
-            return connect(url, handle).await;
-        };
-
-        let connecting = {
-            let _runtime = handle.enter();
-            tokio::time::timeout(timeout, connect(url, handle))
-        };
-        match connecting.await {
-            Ok(result) => result,
-            Err(_) => Err(HdfsError::IOError(std::io::Error::new(
-                ErrorKind::TimedOut,
-                format!(
-                    "Timed out connecting to DataNode {url} after {}ms",
-                    timeout.as_millis()
-                ),
-            ))),
-        }
+        connect_within(url, config.socket_timeout(), "DataNode", handle).await
     }
 
     pub(crate) fn apply_socket_timeout(&mut self, config: &Configuration, handle: &Handle) {

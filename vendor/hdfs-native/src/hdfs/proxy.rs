@@ -17,6 +17,7 @@ use crate::{
     common::config::Configuration,
     hdfs::connection::{AlignmentContext, RpcConnection},
     proto::{common::HaServiceStateProto, hdfs},
+    retry::{RetryListener, RetryNotice},
 };
 
 // RPC exceptions that should be tried
@@ -145,7 +146,11 @@ impl ProxyConnection {
                 Ok(bytes) => return Ok(bytes),
                 // An ambiguous response can be retried for reads, but retrying a write could
                 // replay a mutation that the NameNode already committed.
-                Err(HdfsError::IOError(ref e)) if !write && attempt == 0 => {
+                // (hsync patch: not a peer that sent no answer in time; the
+                // failover loop retries that, saying so.)
+                Err(HdfsError::IOError(ref e))
+                    if !write && attempt == 0 && e.kind() != ErrorKind::TimedOut =>
+                {
                     warn!("IO error on RPC call, retrying: {:?}", e);
                     *self.inner.lock().await = None;
                     continue;
@@ -167,6 +172,7 @@ pub(crate) struct NameServiceProxy {
     failover_max_attempts: u32,
     failover_sleep_base_millis: u64,
     failover_sleep_max_millis: u64,
+    retry_listener: Option<RetryListener>,
 }
 
 impl NameServiceProxy {
@@ -254,6 +260,7 @@ impl NameServiceProxy {
                 failover_max_attempts: config.failover_max_attempts(),
                 failover_sleep_base_millis: config.failover_sleep_base_millis(),
                 failover_sleep_max_millis: config.failover_sleep_max_millis(),
+                retry_listener: config.retry_listener().cloned(),
             })
         }
     }
@@ -486,7 +493,7 @@ impl NameServiceProxy {
                     return Err(e.into_error());
                 }
                 Err(e) if failovers >= self.failover_max_attempts => {
-                    return Err(e.into_error());
+                    return Err(self.gave_up(e.into_error(), failovers));
                 }
                 Err(e) => {
                     match e.error() {
@@ -500,18 +507,54 @@ impl NameServiceProxy {
 
                     failovers += 1;
                     let num_proxies = self.proxy_connections.len() as u32;
-                    if failovers.is_multiple_of(num_proxies) {
-                        tokio::time::sleep(exponential_failover_sleep(
+                    let wait = if failovers.is_multiple_of(num_proxies) {
+                        exponential_failover_sleep(
                             self.failover_sleep_base_millis,
                             self.failover_sleep_max_millis,
                             failovers / num_proxies,
-                        ))
-                        .await;
+                        )
+                    } else {
+                        Duration::ZERO
+                    };
+                    if let Some(listener) = &self.retry_listener {
+                        (listener.0)(&RetryNotice {
+                            address: &self.proxy_connections[proxy_index].url,
+                            retry: failovers,
+                            max_retries: self.failover_max_attempts,
+                            wait,
+                            error: e.error(),
+                        });
+                    }
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
                     }
 
                     proxy_index = (proxy_index + 1) % self.proxy_connections.len();
                 }
             }
+        }
+    }
+
+    /// hsync patch: the last error once retries are exhausted; a connection
+    /// failure names every NameNode address it tried.
+    fn gave_up(&self, error: HdfsError, retries: u32) -> HdfsError {
+        match error {
+            HdfsError::IOError(io) => {
+                let addresses: Vec<&str> = self
+                    .proxy_connections
+                    .iter()
+                    .map(|c| c.url.as_str())
+                    .collect();
+                HdfsError::IOError(std::io::Error::new(
+                    io.kind(),
+                    format!(
+                        "no NameNode answered at {} ({} tries): {io}",
+                        addresses.join(", "),
+                        retries + 1
+                    ),
+                ))
+            }
+            other => other,
         }
     }
 
