@@ -38,8 +38,10 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             state_dir,
             buffer_kib,
         } => {
+            // An explicit --state-dir is checked now; the default one beside
+            // the plan is made only once the plan is accepted.
+            check_outputs(summary.as_deref(), log.as_deref(), state_dir.as_deref())?;
             let state_dir = state_dir.unwrap_or_else(|| beside(&plan, ".hsync"));
-            check_outputs(summary.as_deref(), log.as_deref(), &state_dir)?;
             let options = ApplyOptions {
                 parallel,
                 ignore_failures,
@@ -272,7 +274,7 @@ fn on_signals(interrupt: &Interrupt) {
 fn check_outputs(
     summary: Option<&Path>,
     log: Option<&Path>,
-    state_dir: &Path,
+    state_dir: Option<&Path>,
 ) -> Result<()> {
     for (option, file) in [("--summary", summary), ("--log", log)] {
         if let Some(file) = file {
@@ -285,13 +287,16 @@ fn check_outputs(
             })?;
         }
     }
-    writable_dir(state_dir).map_err(|e| {
-        miette!(
-            help = "name a folder you can write with --state-dir; the journal of an apply lives there",
-            "cannot write in the journal folder {}: {e}",
-            state_dir.display()
-        )
-    })
+    if let Some(dir) = state_dir {
+        writable_dir(dir).map_err(|e| {
+            miette!(
+                help = "name a folder you can write; the journal of an apply lives there",
+                "cannot write in the --state-dir {}: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    Ok(())
 
 }
 
