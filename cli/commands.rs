@@ -153,7 +153,7 @@ async fn apply(
         .wrap_err("cannot create the --log file")?;
     let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)
         .await
-        .map_err(|e| miette!("{e}"))?;
+        .map_err(|e| miette!("{}", hsync_storage::one_line(&e.to_string())))?;
     let json = serde_json::to_string_pretty(&summary).into_diagnostic()? + "\n";
     print!("{json}");
     if let Some(file) = summary_file {

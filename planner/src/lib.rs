@@ -19,7 +19,7 @@ use hsync_plan::{
     Action, Compared, CopyAction, Fallback, FallbackReason, JobPlan, Listed, ManifestRef, Plan,
     Totals, FORMAT_VERSION,
 };
-use hsync_storage::{join, Connections, Entry, EntryKind, Storage, StorageError};
+use hsync_storage::{display, join, Connections, Entry, EntryKind, Storage, StorageError};
 
 use listing::ListingStats;
 use manifest::{Job, Manifest};
@@ -39,7 +39,12 @@ pub struct PlanOptions {
 /// Why planning stopped.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
-    #[error("two sources map to the same target path `{target}`: {first} and {second}")]
+    #[error(
+        "two sources map to the same target path {}: {} and {}",
+        display(target),
+        display(first),
+        display(second)
+    )]
     #[diagnostic(
         code(hsync::plan::collision),
         help(
@@ -52,9 +57,10 @@ pub enum PlanError {
         second: String,
     },
     #[error(
-        "`{path}` is a {} in the source but a {} in the target",
-        kind_name(*.source_kind),
-        kind_name(*.target_kind)
+        "`{}` is a {} in the source but a {} in the target",
+        display(path),
+        .source_kind.describe(),
+        .target_kind.describe()
     )]
     #[diagnostic(
         code(hsync::plan::type_conflict),
@@ -65,13 +71,19 @@ pub enum PlanError {
         source_kind: EntryKind,
         target_kind: EntryKind,
     },
-    #[error("job `{job}`: the source {path} does not exist")]
+    #[error("job `{job}`: the source {} does not exist", display(path))]
     #[diagnostic(code(hsync::plan::missing_source))]
     MissingSource { job: String, path: String },
-    #[error("job `{job}`: the target {path} exists and is not a directory")]
+    #[error(
+        "job `{job}`: the target {} exists and is not a directory",
+        display(path)
+    )]
     #[diagnostic(code(hsync::plan::target_not_dir))]
     TargetNotDir { job: String, path: String },
-    #[error("job `{job}`: commit = \"atomic\" publishes a new target, but {path} already exists")]
+    #[error(
+        "job `{job}`: commit = \"atomic\" publishes a new target, but {} already exists",
+        display(path)
+    )]
     #[diagnostic(
         code(hsync::plan::atomic_target_exists),
         help(
@@ -117,14 +129,6 @@ pub enum PlanError {
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
-}
-
-fn kind_name(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::File => "file",
-        EntryKind::Dir => "directory",
-        EntryKind::Symlink => "symbolic link",
-    }
 }
 
 /// Plans every job of a manifest.
@@ -200,6 +204,7 @@ async fn plan_job(
             entries: stats.entries(),
         },
         compared: planned.compared,
+        skipped: planned.skipped,
         snapshot,
     })
 }
@@ -211,6 +216,8 @@ pub(crate) struct Planned {
     pub unchanged: Totals,
     /// How same-size files were compared (`compare = ["checksum"]`).
     pub compared: Compared,
+    /// What the listings left alone.
+    pub skipped: Vec<hsync_plan::Skipped>,
 }
 
 /// Lists the `sources` and the target whole and decides by DistCp's rules.
@@ -228,7 +235,7 @@ pub(crate) async fn compare_trees(
     // The roots are the only paths stat'ed; everything below is listed.
     let mut roots = Vec::with_capacity(sources.len());
     for root in sources {
-        let entry = source_fs.stat(root).await.map_err(storage_error)?;
+        let entry = stat_root(source_fs, root).await.map_err(storage_error)?;
         let entry = entry.ok_or_else(|| PlanError::MissingSource {
             job: job.name.clone(),
             path: root.clone(),
@@ -236,7 +243,8 @@ pub(crate) async fn compare_trees(
         let tree = match entry.kind {
             EntryKind::Dir => {
                 let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
-                listing::walk(source_fs, root, admit, LISTING_CONCURRENCY, stats)
+                let policy = (listing::Side::Source, job.options.symlinks);
+                listing::walk(source_fs, root, admit, policy, LISTING_CONCURRENCY, stats)
                     .await
                     .map_err(storage_error)?
             }
@@ -276,12 +284,21 @@ pub(crate) async fn compare_trees(
                     || (job.options.delete
                         && diff::in_scope(relative, job.options.layout, &job.filter))
             };
-            listing::walk(target_fs, &job.target, admit, LISTING_CONCURRENCY, stats)
-                .await
-                .map_err(storage_error)?
+            let policy = (listing::Side::Target, job.options.symlinks);
+            listing::walk(
+                target_fs,
+                &job.target,
+                admit,
+                policy,
+                LISTING_CONCURRENCY,
+                stats,
+            )
+            .await
+            .map_err(storage_error)?
         }
     };
 
+    let skipped = diff::skipped(&sides, job.options.layout, &target_tree);
     let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
     let candidates = std::mem::take(&mut decided.to_checksum);
     let comparisons = compare_contents(job, sources, candidates, source_fs, target_fs)
@@ -295,7 +312,28 @@ pub(crate) async fn compare_trees(
         actions: decided.actions,
         unchanged: decided.unchanged,
         compared,
+        skipped,
     })
+}
+
+/// A source root's status. The manifest names a root, so a root that is a
+/// symlink is followed whatever the job's `symlinks` says: a link to a
+/// folder is planned as that folder, under the link's name; a dangling one
+/// is missing.
+async fn stat_root(storage: &Arc<dyn Storage>, root: &str) -> Result<Option<Entry>, StorageError> {
+    let Some(entry) = storage.stat(root).await? else {
+        return Ok(None);
+    };
+    if entry.kind != EntryKind::Symlink {
+        return Ok(Some(entry));
+    }
+    let Some(real) = storage.real_path(root).await? else {
+        return Ok(None);
+    };
+    Ok(storage.stat(&real).await?.map(|target| Entry {
+        name: entry.name,
+        ..target
+    }))
 }
 
 /// One candidate compared: whether the contents differ, and why both sides

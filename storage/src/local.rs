@@ -2,9 +2,11 @@
 //! async runtime, so a slow disk never stalls the scheduler.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -32,16 +34,35 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn entry_from(name: String, meta: &fs::Metadata) -> Entry {
-    let kind = if meta.file_type().is_symlink() {
+/// An entry from `lstat`: a symlink is itself, never what it points to,
+/// and FIFOs, sockets and devices say what they are (so none is opened).
+fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
+    let file_type = meta.file_type();
+    let kind = if file_type.is_symlink() {
         EntryKind::Symlink
-    } else if meta.is_dir() {
+    } else if file_type.is_dir() {
         EntryKind::Dir
+    } else if file_type.is_fifo() {
+        EntryKind::Fifo
+    } else if file_type.is_socket() {
+        EntryKind::Socket
+    } else if file_type.is_block_device() {
+        EntryKind::BlockDevice
+    } else if file_type.is_char_device() {
+        EntryKind::CharDevice
     } else {
         EntryKind::File
     };
+    let (name, raw_name) = match name.to_str() {
+        Some(name) => (name.to_string(), None),
+        None => (
+            crate::display(name.as_bytes()).into_owned(),
+            Some(name.as_bytes().to_vec()),
+        ),
+    };
     Entry {
         name,
+        raw_name,
         kind,
         size: if kind == EntryKind::File {
             meta.len()
@@ -63,10 +84,8 @@ impl Storage for LocalStorage {
         let p = path.to_string();
         blocking("stat", path, move || match fs::symlink_metadata(&p) {
             Ok(meta) => {
-                let name = Path::new(&p)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
-                Ok(Some(entry_from(name.unwrap_or_default(), &meta)))
+                let name = Path::new(&p).file_name().unwrap_or_default();
+                Ok(Some(entry_from(name, &meta)))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -81,10 +100,7 @@ impl Storage for LocalStorage {
             for dirent in fs::read_dir(&p)? {
                 let dirent = dirent?;
                 let meta = dirent.metadata()?;
-                entries.push(entry_from(
-                    dirent.file_name().to_string_lossy().into_owned(),
-                    &meta,
-                ));
+                entries.push(entry_from(&dirent.file_name(), &meta));
             }
             Ok(entries)
         })
@@ -149,9 +165,38 @@ impl Storage for LocalStorage {
     async fn real_path(&self, path: &str) -> Result<Option<String>> {
         let p = path.to_string();
         blocking("resolve", path, move || match fs::canonicalize(&p) {
-            Ok(real) => Ok(Some(real.to_string_lossy().into_owned())),
+            Ok(real) => real
+                .into_os_string()
+                .into_string()
+                .map(Some)
+                .map_err(|real| {
+                    let shown = crate::display(real.as_bytes()).into_owned();
+                    std::io::Error::other(format!("resolves to {shown}, which is not UTF-8"))
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn read_link(&self, path: &str) -> Result<String> {
+        let p = path.to_string();
+        blocking("read link", path, move || {
+            fs::read_link(&p)?
+                .into_os_string()
+                .into_string()
+                .map_err(|text| {
+                    let shown = crate::display(text.as_bytes()).into_owned();
+                    std::io::Error::other(format!("the link text {shown} is not UTF-8"))
+                })
+        })
+        .await
+    }
+
+    async fn create_symlink(&self, link: &str, path: &str) -> Result<()> {
+        let (l, p) = (link.to_string(), path.to_string());
+        blocking("create link", path, move || {
+            std::os::unix::fs::symlink(l, p)
         })
         .await
     }
