@@ -13,4 +13,5 @@ mod incremental;
 mod modes;
 mod plan_file;
 mod resume;
+mod special;
 mod util;

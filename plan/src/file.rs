@@ -156,7 +156,7 @@ impl Plan {
                 for path in std::iter::once(action.path()).chain(renamed_from) {
                     if !is_normal_relative(path) {
                         return Err(format!(
-                            "job `{}`: action path {} is not a normal relative path",
+                            "job `{}`: action path `{}` is not a normal relative path",
                             job.name,
                             hsync_storage::display(path),
                         ));

@@ -40,7 +40,7 @@ pub struct PlanOptions {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
     #[error(
-        "two sources map to the same target path {}: {} and {}",
+        "two sources map to the same target path `{}`: {} and {}",
         display(target),
         display(first),
         display(second)
