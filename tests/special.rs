@@ -52,13 +52,13 @@ fn a_fifo_in_a_source_is_skipped_and_listed() {
     dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
 
     let plan = dir.plan();
+    let out = apply_bounded(&dir);
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         skipped(&plan, 0),
         json!([{ "path": "pipe", "source": { "root": 0, "path": "pipe" },
                  "entry": "fifo", "reason": "special-file" }])
     );
-    let out = apply_bounded(&dir);
-    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(dir.tree("target").paths(), ["a"]);
     let again = replan_finds_nothing(&dir);
     assert!(
