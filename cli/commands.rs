@@ -74,7 +74,11 @@ async fn unlock(target: &str, manifest: Option<&Path>) -> Result<ExitCode> {
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let names: Vec<&str> = manifest.jobs.iter().map(|j| j.name.as_str()).collect();
+    let names: Vec<_> = manifest
+        .jobs
+        .iter()
+        .map(|j| hsync_storage::display(&j.name))
+        .collect();
     println!(
         "{} is valid: {} ({})",
         path.display(),

@@ -388,3 +388,32 @@ fn plan_human_view_lists_skipped_entries_with_their_own_sign() {
     let _settings = dir.snapshot_settings().bind_to_scope();
     insta::assert_snapshot!("plan_human_view_with_skipped_entries", out.stderr);
 }
+
+#[test]
+fn a_target_name_that_is_not_utf8_is_left_alone_under_delete() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("target/old/x", "x");
+    let bad = dir.join("target/old").join(OsStr::from_bytes(b"bad\xff"));
+    std::fs::write(&bad, "b").unwrap();
+    let options = "mode = \"update\"\ndelete = true";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    let plan = dir.plan();
+    assert_eq!(
+        skipped(&plan, 0),
+        json!([{ "path": r#""old/bad\xff""#, "entry": "file", "reason": "name-not-utf8" }])
+    );
+    let summary = dir.apply();
+    assert_eq!(summary["outcome"], "success");
+    // `old/x` goes; `old/` holds what hsync cannot name, so it stays.
+    assert!(bad.exists());
+    assert!(!dir.exists("target/old/x"));
+    let again = replan_finds_nothing(&dir);
+    assert!(
+        again.stderr.contains(
+            "  ! \"old/bad\\xff\"              file: name is not UTF-8 in the target, left alone\n"
+        ),
+        "{again}"
+    );
+}

@@ -250,7 +250,10 @@ impl Context {
                 // Internal steps are not worth a line; paths a reviewer saw are.
                 if matches!(
                     step,
-                    Step::Copy { .. } | Step::Delete { .. } | Step::Mkdir { .. }
+                    Step::Copy { .. }
+                        | Step::Symlink { .. }
+                        | Step::Delete { .. }
+                        | Step::Mkdir { .. }
                 ) {
                     fail(summary, "not-done", cause);
                 }

@@ -82,8 +82,15 @@ impl ListingStats {
 /// out of on its way there.
 struct Pending {
     relative: String,
-    real: String,
+    /// `None` where it is `relative` (always, unless a link was followed).
+    real: Option<String>,
     hops: Arc<Vec<String>>,
+}
+
+impl Pending {
+    fn real(&self) -> &str {
+        self.real.as_deref().unwrap_or(&self.relative)
+    }
 }
 
 /// Lists `root` and the directories below it that `admit` lets through,
@@ -108,7 +115,7 @@ pub async fn walk(
     };
     let mut pending = vec![Pending {
         relative: String::new(),
-        real: String::new(),
+        real: None,
         hops: Arc::default(),
     }];
     let mut in_flight = FuturesUnordered::new();
@@ -116,7 +123,7 @@ pub async fn walk(
         while in_flight.len() < concurrency {
             let Some(dir) = pending.pop() else { break };
             let storage = Arc::clone(storage);
-            let path = join(root, &dir.real);
+            let path = join(root, dir.real());
             in_flight.push(async move {
                 let listed = storage.list_dir(&path).await;
                 (dir, listed)
@@ -133,7 +140,6 @@ pub async fn walk(
         let parent = &dir.relative;
         for mut entry in listed {
             let relative = join_relative(parent, &entry.name);
-            let real = join_relative(&dir.real, &entry.name);
             let ours = is_temp_name(&entry.name);
             if ours && entry.kind != EntryKind::Symlink && !is_lock_name(&entry.name) {
                 tree.leftovers.insert(relative, entry);
@@ -147,14 +153,17 @@ pub async fn walk(
                 tree.skip(parent, &entry, SkipReason::NameNotUtf8);
                 continue;
             }
-            let (mut real, mut followed) = (real, false);
+            // Where the entry really is, below a followed link.
+            let mut real = dir.real.as_ref().map(|r| join_relative(r, &entry.name));
+            let mut followed = false;
             match (side, entry.kind, symlinks) {
                 (Side::Source, EntryKind::Symlink, Symlinks::Skip) => {
                     tree.skip(parent, &entry, SkipReason::Symlink);
                     continue;
                 }
                 (Side::Source, EntryKind::Symlink, Symlinks::Follow) => {
-                    match follow_link(storage, root, &root_real, &real, &dir).await? {
+                    let at = real.as_deref().unwrap_or(&relative);
+                    match follow_link(storage, root, &root_real, at, &dir).await? {
                         Err(reason) => {
                             tree.skip(parent, &entry, reason);
                             continue;
@@ -164,12 +173,13 @@ pub async fn walk(
                                 name: entry.name,
                                 ..target
                             };
-                            (real, followed) = (target_real, true);
+                            (real, followed) = (Some(target_real), true);
                         }
                     }
                 }
                 (_, EntryKind::Symlink, Symlinks::Copy) => {
-                    let text = storage.read_link(&join(root, &real)).await?;
+                    let at = real.as_deref().unwrap_or(&relative);
+                    let text = storage.read_link(&join(root, at)).await?;
                     tree.links.insert(relative.clone(), text);
                 }
                 _ => {}
@@ -178,13 +188,13 @@ pub async fn walk(
                 tree.skip(parent, &entry, SkipReason::SpecialFile);
                 continue;
             }
-            if real != relative {
+            if let Some(real) = &real {
                 tree.resolved.insert(relative.clone(), real.clone());
             }
             if entry.kind == EntryKind::Dir {
                 let hops = if followed {
                     let mut hops = (*dir.hops).clone();
-                    hops.push(dir.real.clone());
+                    hops.push(dir.real().to_string());
                     Arc::new(hops)
                 } else {
                     Arc::clone(&dir.hops)
@@ -231,7 +241,7 @@ async fn follow_link(
     let holds = |folder: &str| {
         below.is_empty() || folder == below || folder.starts_with(&format!("{below}/"))
     };
-    if target.kind == EntryKind::Dir && (holds(&dir.real) || dir.hops.iter().any(|h| holds(h))) {
+    if target.kind == EntryKind::Dir && (holds(dir.real()) || dir.hops.iter().any(|h| holds(h))) {
         return Ok(Err(SkipReason::SymlinkLoop));
     }
     Ok(Ok((below, target)))
