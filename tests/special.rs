@@ -172,6 +172,26 @@ fn a_source_root_that_is_a_symlink_to_a_folder_is_planned_as_that_folder() {
 }
 
 #[test]
+fn a_source_root_that_is_a_symlink_to_a_file_is_copied_under_the_link_name() {
+    let dir = Dir::new();
+    dir.create("data/v2.csv", "v2 rows");
+    symlink("data/v2.csv", dir.join("latest.csv")).unwrap();
+    dir.manifest(&one_job(&["latest.csv"], "target", ""));
+
+    let plan = dir.plan();
+    // The plan records what it read: the link, resolved.
+    let real = dir.join("data/v2.csv");
+    assert_eq!(
+        plan["jobs"][0]["source_roots"],
+        json!([real.to_str().unwrap()])
+    );
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary:#}");
+    assert_eq!(dir.read_to_string("target/latest.csv"), "v2 rows");
+    replan_finds_nothing(&dir);
+}
+
+#[test]
 fn symlinks_follow_copies_what_links_point_to_inside_the_root() {
     let dir = Dir::new();
     dir.create("source/sub/f", "abc");

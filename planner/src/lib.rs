@@ -169,7 +169,7 @@ async fn plan_job(
     let (source_roots, snapshot, mut planned) = match job.options.incremental {
         None => {
             let planned = compare_trees(job, &job.sources, &source_fs, &target_fs, stats).await?;
-            (job.sources.clone(), None, planned)
+            (planned.source_roots.clone(), None, planned)
         }
         Some(_) => {
             let incremental =
@@ -218,6 +218,8 @@ pub(crate) struct Planned {
     pub compared: Compared,
     /// What the listings left alone.
     pub skipped: Vec<hsync_plan::Skipped>,
+    /// The source roots as read: a root that is a symlink, resolved.
+    pub source_roots: Vec<String>,
 }
 
 /// Lists the `sources` and the target whole and decides by DistCp's rules.
@@ -233,13 +235,19 @@ pub(crate) async fn compare_trees(
         source,
     };
     // The roots are the only paths stat'ed; everything below is listed.
-    let mut roots = Vec::with_capacity(sources.len());
+    let mut source_roots = Vec::with_capacity(sources.len());
+    let mut root_entries = Vec::with_capacity(sources.len());
     for root in sources {
-        let entry = stat_root(source_fs, root).await.map_err(storage_error)?;
-        let entry = entry.ok_or_else(|| PlanError::MissingSource {
+        let found = stat_root(source_fs, root).await.map_err(storage_error)?;
+        let (real, entry) = found.ok_or_else(|| PlanError::MissingSource {
             job: job.name.clone(),
             path: root.clone(),
         })?;
+        source_roots.push(real);
+        root_entries.push(entry);
+    }
+    let mut trees = Vec::with_capacity(sources.len());
+    for (root, entry) in source_roots.iter().zip(&root_entries) {
         let tree = match entry.kind {
             EntryKind::Dir => {
                 let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
@@ -250,11 +258,11 @@ pub(crate) async fn compare_trees(
             }
             _ => listing::Tree::default(),
         };
-        roots.push((entry, tree));
+        trees.push(tree);
     }
-    let sides: Vec<diff::SourceSide> = sources
+    let sides: Vec<diff::SourceSide> = source_roots
         .iter()
-        .zip(&roots)
+        .zip(root_entries.iter().zip(&trees))
         .map(|(root, (root_entry, tree))| diff::SourceSide {
             root,
             root_entry,
@@ -301,7 +309,7 @@ pub(crate) async fn compare_trees(
     let skipped = diff::skipped(&sides, job.options.layout, &target_tree);
     let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
     let candidates = std::mem::take(&mut decided.to_checksum);
-    let comparisons = compare_contents(job, sources, candidates, source_fs, target_fs)
+    let comparisons = compare_contents(job, &source_roots, candidates, source_fs, target_fs)
         .await
         .map_err(storage_error)?;
     let compared = tally(&comparisons);
@@ -313,26 +321,35 @@ pub(crate) async fn compare_trees(
         unchanged: decided.unchanged,
         compared,
         skipped,
+        source_roots,
     })
 }
 
-/// A source root's status. The manifest names a root, so a root that is a
-/// symlink is followed whatever the job's `symlinks` says: a link to a
-/// folder is planned as that folder, under the link's name; a dangling one
-/// is missing.
-async fn stat_root(storage: &Arc<dyn Storage>, root: &str) -> Result<Option<Entry>, StorageError> {
+/// A source root's status, and the path to read it by. The manifest names
+/// a root, so a root that is a symlink is followed whatever the job's
+/// `symlinks` says: it is read by its real path (the plan records what was
+/// read, however the link moves later) and keeps the link's name, so a link
+/// to a folder is planned as that folder. A dangling one is missing.
+async fn stat_root(
+    storage: &Arc<dyn Storage>,
+    root: &str,
+) -> Result<Option<(String, Entry)>, StorageError> {
     let Some(entry) = storage.stat(root).await? else {
         return Ok(None);
     };
     if entry.kind != EntryKind::Symlink {
-        return Ok(Some(entry));
+        return Ok(Some((root.to_string(), entry)));
     }
     let Some(real) = storage.real_path(root).await? else {
         return Ok(None);
     };
-    Ok(storage.stat(&real).await?.map(|target| Entry {
-        name: entry.name,
-        ..target
+    let target = storage.stat(&real).await?;
+    Ok(target.map(|target| {
+        let entry = Entry {
+            name: entry.name,
+            ..target
+        };
+        (real, entry)
     }))
 }
 
