@@ -6,7 +6,7 @@ use std::io::Write;
 use std::borrow::Cow;
 
 use hsync_plan::{Action, Compared, JobPlan, Plan, Reason, SkipReason, Skipped};
-use hsync_storage::{display, EntryKind};
+use hsync_storage::{display, one_line, EntryKind};
 
 /// The whole plan: one block per job, then the totals line.
 /// Written line by line: a plan of a million actions is never held as text.
@@ -268,10 +268,11 @@ fn display_path(action: &Action) -> String {
 }
 
 /// A skipped entry's path as shown: a name that is not UTF-8 is in the plan
-/// as its escaped spelling already.
+/// as its escaped spelling already (kept to one line all the same, should a
+/// hand have written the plan).
 fn skipped_path(skipped: &Skipped) -> String {
     let path = match skipped.reason {
-        SkipReason::NameNotUtf8 => Cow::Borrowed(skipped.path.as_str()),
+        SkipReason::NameNotUtf8 => one_line(&skipped.path),
         _ => display(&skipped.path),
     };
     match skipped.entry {
