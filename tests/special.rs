@@ -114,6 +114,21 @@ fn an_extraneous_fifo_in_the_target_is_unlinked_never_opened() {
 }
 
 #[test]
+fn a_name_in_an_error_is_escaped() {
+    let dir = Dir::new();
+    dir.create("source/x\n  ok", "a");
+    dir.mkdir("target/x\n  ok");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+
+    let out = dir.hsync(["plan"]).code(1);
+    assert!(
+        out.stderr
+            .contains(r#"`"x\n  ok"` is a file in the source but a directory in the target"#),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_source_file_where_the_target_has_a_fifo_is_a_type_conflict() {
     let dir = Dir::new();
     dir.create("source/pipe", "a");

@@ -757,3 +757,77 @@ fn an_extraneous_fifo_in_the_target_is_deleted_as_a_fifo() {
     let decided = diff(&[source], target, &options, &no_filter()).unwrap();
     assert_eq!(lines(&decided), ["delete pipe (Fifo)"]);
 }
+
+#[test]
+fn skipped_entries_are_listed_where_they_would_have_landed_then_sorted() {
+    use hsync_plan::{SkipReason, Skipped, SourceRef};
+    let mut first = Listing::default().dir("d").0;
+    first.skipped.insert(
+        b"d/pipe".to_vec(),
+        (EntryKind::Fifo, SkipReason::SpecialFile),
+    );
+    first.skipped.insert(
+        b"bad\xff".to_vec(),
+        (EntryKind::File, SkipReason::NameNotUtf8),
+    );
+    let sources = [
+        Source {
+            root: "/src/first".into(),
+            entry: entry("first", EntryKind::Dir, 0),
+            tree: first,
+        },
+        Source {
+            root: "/src/sock".into(),
+            entry: entry("sock", EntryKind::Socket, 0),
+            tree: Tree::default(),
+        },
+    ];
+    let mut target = Tree::default();
+    target.skipped.insert(
+        b"first/old\xfe".to_vec(),
+        (EntryKind::Dir, SkipReason::NameNotUtf8),
+    );
+
+    let skipped = super::skipped(&sides(&sources), Layout::Nested, &target);
+    let source = |root, path: &str| {
+        Some(SourceRef {
+            root,
+            path: path.into(),
+        })
+    };
+    let row = |path: &str, source, entry, reason| Skipped {
+        path: path.into(),
+        source,
+        entry,
+        reason,
+    };
+    assert_eq!(
+        skipped,
+        [
+            row(
+                r#""first/bad\xff""#,
+                source(0, r#""bad\xff""#),
+                EntryKind::File,
+                SkipReason::NameNotUtf8
+            ),
+            row(
+                r#""first/old\xfe""#,
+                None,
+                EntryKind::Dir,
+                SkipReason::NameNotUtf8
+            ),
+            row(
+                "first/d/pipe",
+                source(0, "d/pipe"),
+                EntryKind::Fifo,
+                SkipReason::SpecialFile
+            ),
+            row(
+                "sock",
+                source(1, ""),
+                EntryKind::Socket,
+                SkipReason::SpecialFile
+            ),
+        ]
+    );
+}
