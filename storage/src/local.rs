@@ -210,16 +210,24 @@ impl Storage for LocalStorage {
         let p = path.to_string();
         let attrs = attributes.clone();
         blocking("set attributes", path, move || {
+            // Attributes are never set through a symlink (one put in place
+            // since the plan would lead a chmod elsewhere): refused here,
+            // and owner and times use the calls that never follow one.
+            if fs::symlink_metadata(&p)?.file_type().is_symlink() {
+                return Err(std::io::Error::other(
+                    "is a symbolic link; attributes are not set through it",
+                ));
+            }
             if attrs.owner.is_some() || attrs.group.is_some() {
                 let uid = attrs.owner.as_deref().map(|o| names().uid(o)).transpose()?;
                 let gid = attrs.group.as_deref().map(|g| names().gid(g)).transpose()?;
-                std::os::unix::fs::chown(&p, uid, gid)?;
+                std::os::unix::fs::lchown(&p, uid, gid)?;
             }
             if let Some(mode) = attrs.permission {
                 fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
             }
             if let Some(mtime) = attrs.mtime_ms {
-                filetime::set_file_times(&p, file_time(mtime), file_time(mtime))?;
+                filetime::set_symlink_file_times(&p, file_time(mtime), file_time(mtime))?;
             }
             Ok(())
         })
@@ -368,4 +376,47 @@ fn lookup(table: &HashMap<u32, String>, name: &str, what: &str) -> std::io::Resu
                 format!("no local {what} named {name}"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn attributes_are_never_set_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+
+        let attributes = Attributes {
+            permission: Some(0o777),
+            mtime_ms: Some(0),
+            ..Attributes::default()
+        };
+        let set = LocalStorage
+            .set_attributes(link.to_str().unwrap(), &attributes)
+            .await;
+        assert!(set.is_err(), "{set:?}");
+        let meta = fs::metadata(&file).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        assert_ne!(meta.mtime(), 0);
+    }
+
+    #[tokio::test]
+    async fn special_files_are_listed_as_what_they_are_with_size_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status();
+        assert!(made.unwrap().success());
+        let listed = LocalStorage
+            .list_dir(dir.path().to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].kind, listed[0].size), (EntryKind::Fifo, 0));
+    }
 }
