@@ -169,7 +169,9 @@ impl Plan {
                     if !known_root || !normal {
                         return Err(format!(
                             "job `{}`: copy source `{}` of root {} is outside the job's sources",
-                            job.name, copy.source.path, copy.source.root
+                            job.name,
+                            hsync_storage::display(&copy.source.path),
+                            copy.source.root
                         ));
                     }
                 }

@@ -30,7 +30,7 @@ pub struct Wanted<'a> {
     /// A folder above the last include depth: created only for what is below it.
     pub partial: bool,
     /// The text of a symlink recreated as it is (`symlinks = "copy"`).
-    pub link: Option<&'a str>,
+    pub link: Option<&'a String>,
 }
 
 /// Maps every source entry to its target path (relative to the target root).
@@ -99,7 +99,7 @@ pub fn wanted<'a>(
                 source: source(source_path),
                 entry,
                 partial,
-                link: side.tree.links.get(relative).map(String::as_str),
+                link: side.tree.links.get(relative),
             };
             add(
                 join_relative(&prefix, relative),
@@ -246,7 +246,7 @@ pub fn decide(
             }
             (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
             (EntryKind::Symlink, existing) => {
-                let link = want.link.unwrap_or_default().to_string();
+                let link = want.link.cloned().unwrap_or_default();
                 let now = existing.map(|_| target.links.get(path).cloned().unwrap_or_default());
                 let keep = match &now {
                     None => false,

@@ -36,7 +36,12 @@ pub struct Tree {
 impl Tree {
     /// Notes an entry of `parent` that is left alone, and why.
     fn skip(&mut self, parent: &str, entry: &Entry, reason: SkipReason) {
-        let name = entry.raw_name.as_deref().unwrap_or(entry.name.as_bytes());
+        // The bytes of a name that is not UTF-8, from its lossless spelling.
+        let bytes = match entry.name_not_utf8 {
+            true => hsync_storage::parse_display(&entry.name),
+            false => None,
+        };
+        let name = bytes.as_deref().unwrap_or(entry.name.as_bytes());
         let path = match parent {
             "" => name.to_vec(),
             _ => [parent.as_bytes(), b"/", name].concat(),
@@ -149,7 +154,7 @@ pub async fn walk(
                 tree.partly_listed.insert(parent.clone());
                 continue;
             }
-            if entry.raw_name.is_some() {
+            if entry.name_not_utf8 {
                 tree.skip(parent, &entry, SkipReason::NameNotUtf8);
                 continue;
             }

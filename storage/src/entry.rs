@@ -3,13 +3,13 @@ use serde::{Deserialize, Serialize};
 /// What a directory listing says about one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The last path component. When [`raw_name`](Self::raw_name) is set it
-    /// is the name's escaped spelling ([`crate::display`]), which names no
-    /// real file.
+    /// The last path component. When [`name_not_utf8`](Self::name_not_utf8)
+    /// is set it is the name's escaped spelling ([`crate::display`], which
+    /// [`crate::parse_display`] turns back into the bytes).
     pub name: String,
-    /// The bytes of a local name that is not UTF-8. No plan or HDFS path can
-    /// hold it, so the planner lists it as skipped and never opens it.
-    pub raw_name: Option<Vec<u8>>,
+    /// A local name that is not UTF-8: no plan or HDFS path can hold it, so
+    /// the planner lists it as skipped and never opens it.
+    pub name_not_utf8: bool,
     pub kind: EntryKind,
     /// Length in bytes (0 for directories).
     pub size: u64,

@@ -23,7 +23,7 @@ pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
-pub use name::{display, one_line};
+pub use name::{display, one_line, parse_display};
 pub use namenode::{XAttr, XAttrNamespace};
 pub use path::{is_lock_name, is_temp_name, join, lock_sibling, parent_and_name, temp_sibling};
 pub use spec::{FsSpec, HdfsSpec};

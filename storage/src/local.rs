@@ -53,16 +53,13 @@ fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
     } else {
         EntryKind::File
     };
-    let (name, raw_name) = match name.to_str() {
-        Some(name) => (name.to_string(), None),
-        None => (
-            crate::display(name.as_bytes()).into_owned(),
-            Some(name.as_bytes().to_vec()),
-        ),
+    let (name, name_not_utf8) = match name.to_str() {
+        Some(name) => (name.to_string(), false),
+        None => (crate::display(name.as_bytes()).into_owned(), true),
     };
     Entry {
         name,
-        raw_name,
+        name_not_utf8,
         kind,
         size: if kind == EntryKind::File {
             meta.len()

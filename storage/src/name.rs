@@ -64,6 +64,41 @@ fn escape(bytes: &[u8], quote: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The bytes a [`display`] spelling stands for: its inverse, so an escaped
+/// name round-trips. `None` for text `display` never produces.
+pub fn parse_display(shown: &str) -> Option<Vec<u8>> {
+    let Some(inner) = shown.strip_prefix('"') else {
+        return Some(shown.as_bytes().to_vec());
+    };
+    let mut chars = inner.strip_suffix('"')?.chars();
+    let mut bytes = Vec::with_capacity(inner.len());
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            continue;
+        }
+        match chars.next()? {
+            'n' => bytes.push(b'\n'),
+            't' => bytes.push(b'\t'),
+            'r' => bytes.push(b'\r'),
+            c @ ('"' | '\\') => bytes.push(c as u8),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                bytes.push(u8::from_str_radix(&hex, 16).ok()?);
+            }
+            'u' => {
+                let rest = chars.as_str().strip_prefix('{')?;
+                let (hex, after) = rest.split_once('}')?;
+                let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                bytes.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                chars = after.chars();
+            }
+            _ => return None,
+        }
+    }
+    Some(bytes)
+}
+
 /// Control characters, and the invisible ones that reorder or hide text
 /// (bidirectional overrides, zero-width characters, line separators).
 fn needs_escape(c: char) -> bool {
@@ -92,6 +127,34 @@ mod tests {
         assert_eq!(display("evil\u{202e}txt"), r#""evil\u{202e}txt""#);
         // A name spelt like an escape is told apart from the escaped one.
         assert_ne!(display(r"bad\xff"), display(b"bad\xff".as_slice()));
+    }
+
+    #[test]
+    fn every_spelling_round_trips_to_its_bytes() {
+        let names: [&[u8]; 9] = [
+            b"plain",
+            b"x\n  + forged",
+            b"\x1b[8m",
+            b"bad\xff",
+            b"caf\xe9.txt",
+            "say \"hi\"\\ \u{202e}\u{85}".as_bytes(),
+            b"\xff\xfe\x80",
+            br"bad\xff",
+            b"\"quoted\"",
+        ];
+        for name in names {
+            assert_eq!(parse_display(&display(name)).as_deref(), Some(name));
+        }
+        // Every pair of bytes, between two letters.
+        for a in 0..=255u8 {
+            for b in 0..=255u8 {
+                let name = [b'a', a, b, b'z'];
+                assert_eq!(
+                    parse_display(&display(&name[..])).as_deref(),
+                    Some(&name[..])
+                );
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
     let is_file = kind == EntryKind::File;
     Entry {
         name: path.rsplit('/').next().unwrap_or(path).to_string(),
-        raw_name: None,
+        name_not_utf8: false,
         kind,
         size,
         mtime_ms: MTIME,
