@@ -111,7 +111,11 @@ async fn unlock(target: &str, manifest: Option<&Path>, force: bool) -> Result<Ex
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let names: Vec<&str> = manifest.jobs.iter().map(|j| j.name.as_str()).collect();
+    let names: Vec<_> = manifest
+        .jobs
+        .iter()
+        .map(|j| hsync_storage::display(&j.name))
+        .collect();
     println!(
         "{} is valid: {} ({})",
         path.display(),
@@ -194,7 +198,7 @@ async fn apply(
         .wrap_err("cannot create the --log file")?;
     let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)
         .await
-        .map_err(|e| miette!("{e}"))?;
+        .map_err(|e| miette!("{}", hsync_storage::one_line(&e.to_string())))?;
     let json = serde_json::to_string_pretty(&summary).into_diagnostic()? + "\n";
     print!("{json}");
     if let Some(file) = summary_file {
@@ -297,7 +301,6 @@ fn check_outputs(
         })?;
     }
     Ok(())
-
 }
 
 /// Whether `file` can be written, leaving an existing one as it is.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hsync_executor::{Event, JournalCheck, Observer, Outcome};
+use hsync_storage::{display, one_line};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::render;
@@ -146,18 +147,23 @@ fn journal_checked(check: &JournalCheck) -> String {
     )
 }
 
+/// A log line; names go through [`display`] and causes through
+/// [`one_line`], so a name can neither break the line nor drive the terminal.
 fn describe(path: &str, outcome: &Outcome) -> Option<String> {
+    let shown = display(path);
     Some(match outcome {
-        Outcome::Copied { bytes } => format!("copied   {path} ({})", render::bytes(*bytes)),
-        Outcome::AlreadyDone => format!("done     {path} (by an earlier run)"),
-        Outcome::Created => format!("created  {path}/"),
-        Outcome::Deleted => format!("deleted  {path}"),
-        Outcome::Published => format!("published {path}"),
-        Outcome::Renamed { from } => format!("renamed  {from} -> {path}"),
-        Outcome::SnapshotTaken { name } => format!("snapshot {path}/.snapshot/{name}"),
-        Outcome::Stale(cause) => format!("stale    {path}: {cause}"),
-        Outcome::Failed(cause) => format!("FAILED   {path}: {cause}"),
-        Outcome::NotDone(cause) => format!("not done {path}: {cause}"),
+        Outcome::Copied { bytes } => format!("copied   {shown} ({})", render::bytes(*bytes)),
+        Outcome::AlreadyDone => format!("done     {shown} (by an earlier run)"),
+        Outcome::Created => format!("created  {shown}/"),
+        Outcome::Deleted => format!("deleted  {shown}"),
+        Outcome::Published => format!("published {shown}"),
+        Outcome::Renamed { from } => format!("renamed  {} -> {shown}", display(from)),
+        Outcome::SnapshotTaken { name } => {
+            format!("snapshot {shown}/.snapshot/{}", display(name))
+        }
+        Outcome::Stale(cause) => format!("stale    {shown}: {}", one_line(cause)),
+        Outcome::Failed(cause) => format!("FAILED   {shown}: {}", one_line(cause)),
+        Outcome::NotDone(cause) => format!("not done {shown}: {}", one_line(cause)),
         Outcome::AttributesSet | Outcome::Moved(_) => return None,
     })
 }

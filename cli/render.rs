@@ -3,8 +3,10 @@
 
 use std::io::Write;
 
-use hsync_plan::{Action, Compared, JobPlan, Plan, Reason};
-use hsync_storage::EntryKind;
+use std::borrow::Cow;
+
+use hsync_plan::{Action, Compared, JobPlan, Plan, Reason, SkipReason, Skipped};
+use hsync_storage::{display, one_line, EntryKind};
 
 /// The whole plan: one block per job, then the totals line.
 /// Written line by line: a plan of a million actions is never held as text.
@@ -14,10 +16,14 @@ pub fn plan(plan: &Plan, out: &mut impl Write) {
     for job in &plan.jobs {
         render_job(out, job, &mut totals);
     }
+    let skipped = match totals.skipped {
+        0 => String::new(),
+        n => format!("; {n} skipped"),
+    };
     if totals.is_empty() {
         let _ = writeln!(
             out,
-            "No changes. The target is in sync ({} unchanged, {}).",
+            "No changes. The target is in sync ({} unchanged, {}{skipped}).",
             count(totals.unchanged, "file"),
             bytes(totals.unchanged_bytes)
         );
@@ -28,7 +34,7 @@ pub fn plan(plan: &Plan, out: &mut impl Write) {
         };
         let _ = writeln!(
             out,
-            "Plan: {renames}{} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged.",
+            "Plan: {renames}{} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged{skipped}.",
             count(totals.copy, "file"),
             bytes(totals.copy_bytes),
             count(totals.update, "file"),
@@ -54,6 +60,8 @@ struct Totals {
     snapshots: u64,
     unchanged: u64,
     unchanged_bytes: u64,
+    /// Entries left alone (special files, symlinks, names not UTF-8).
+    skipped: u64,
 }
 
 impl Totals {
@@ -64,11 +72,12 @@ impl Totals {
 
 fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
     let options = &job.options;
-    let sources = job.source_roots.join(", ");
+    let sources: Vec<Cow<str>> = job.source_roots.iter().map(display).collect();
+    let sources = sources.join(", ");
     let _ = writeln!(
         out,
         "job {} ({} mode, {} layout{})",
-        job.name,
+        display(&job.name),
         name(options.mode),
         name(options.layout),
         if options.delete { ", delete" } else { "" }
@@ -79,7 +88,7 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         job.source_fs.describe(),
         sources,
         job.target_fs.describe(),
-        job.target_root
+        display(&job.target_root)
     );
     if let Some(cycle) = &job.snapshot {
         let name = &cycle.name;
@@ -98,7 +107,8 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
     let width = job
         .actions
         .iter()
-        .map(|a| display_path(a).len())
+        .map(|a| display_path(a).chars().count())
+        .chain(job.skipped.iter().map(|s| skipped_path(s).chars().count()))
         .max()
         .unwrap_or(0);
     for action in &job.actions {
@@ -129,7 +139,26 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
             Action::SetAttributes(_) => ('~', String::new(), "attributes".to_string()),
             Action::Rename(rename) => {
                 totals.rename += 1;
-                ('>', String::new(), format!("renamed from {}", rename.from))
+                let from = display(&rename.from);
+                ('>', String::new(), format!("renamed from {from}"))
+            }
+            Action::Symlink(link) => {
+                let to = display(&link.link);
+                match &link.replaces {
+                    None => {
+                        totals.copy += 1;
+                        ('+', String::new(), format!("symbolic link to {to}"))
+                    }
+                    Some(was) => {
+                        totals.update += 1;
+                        let was = display(was);
+                        (
+                            '~',
+                            String::new(),
+                            format!("symbolic link to {to} (was {was})"),
+                        )
+                    }
+                }
             }
             Action::Delete(delete) => {
                 totals.delete += 1;
@@ -155,6 +184,17 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         let staging = format!("{staging}/");
         let why = "leftover of an interrupted atomic apply, with its contents";
         let _ = writeln!(out, "  - {staging:<width$}  {:>10}  {why}", "");
+    }
+    for skipped in &job.skipped {
+        totals.skipped += 1;
+        let path = skipped_path(skipped);
+        let kind = skipped.entry.describe();
+        let side = match skipped.source {
+            Some(_) => "",
+            None => " in the target, left alone",
+        };
+        let why = skipped.reason.describe();
+        let _ = writeln!(out, "  ! {path:<width$}  {:>10}  {kind}: {why}{side}", "");
     }
     totals.unchanged += job.unchanged.files;
     totals.unchanged_bytes += job.unchanged.bytes;
@@ -204,7 +244,7 @@ fn render_compared(out: &mut impl Write, compared: &Compared) {
             "  (read {} because {}, e.g. {})",
             count(fallback.files, "file"),
             fallback.describe(),
-            fallback.example
+            display(&fallback.example)
         );
     }
 }
@@ -217,18 +257,34 @@ fn name(value: impl serde::Serialize) -> String {
         .unwrap_or_default()
 }
 
-/// Folders end in `/` so a reviewer tells them from files at a glance.
+/// Folders end in `/` so a reviewer tells them from files at a glance;
+/// names are escaped ([`display`]) so none can forge a line.
 fn display_path(action: &Action) -> String {
     let is_dir = match action {
         Action::Mkdir(_) | Action::SetAttributes(_) => true,
         Action::Delete(delete) => delete.entry == EntryKind::Dir,
         Action::Rename(rename) => rename.entry == EntryKind::Dir,
-        Action::Copy(_) => false,
+        Action::Copy(_) | Action::Symlink(_) => false,
     };
+    let path = display(action.path());
     if is_dir {
-        format!("{}/", action.path())
+        format!("{path}/")
     } else {
-        action.path().to_string()
+        path.into_owned()
+    }
+}
+
+/// A skipped entry's path as shown: a name that is not UTF-8 is in the plan
+/// as its escaped spelling already (kept to one line all the same, should a
+/// hand have written the plan).
+fn skipped_path(skipped: &Skipped) -> String {
+    let path = match skipped.reason {
+        SkipReason::NameNotUtf8 => one_line(&skipped.path),
+        _ => display(&skipped.path),
+    };
+    match skipped.entry {
+        EntryKind::Dir => format!("{path}/"),
+        _ => path.into_owned(),
     }
 }
 

@@ -17,5 +17,6 @@ mod modes;
 mod overlap;
 mod plan_file;
 mod resume;
+mod special;
 mod unreachable;
 mod util;

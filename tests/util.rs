@@ -354,6 +354,10 @@ pub enum Node {
     Dir,
     /// Size and the first 16 hex digits of the content's blake3.
     File(u64, String),
+    /// A symlink and its text (never followed).
+    Link(String),
+    /// A FIFO, socket or device (never opened).
+    Special,
 }
 
 impl fmt::Debug for Node {
@@ -361,6 +365,8 @@ impl fmt::Debug for Node {
         match self {
             Node::Dir => write!(f, "dir"),
             Node::File(size, hash) => write!(f, "{size} B {hash}"),
+            Node::Link(text) => write!(f, "-> {text}"),
+            Node::Special => write!(f, "special"),
         }
     }
 }
@@ -443,6 +449,11 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Node>) {
         if kind.is_dir() {
             out.insert(format!("{relative}/"), Node::Dir);
             walk(&entry.path(), &format!("{relative}/"), out);
+        } else if kind.is_symlink() {
+            let text = fs::read_link(entry.path()).expect("a link's text");
+            out.insert(relative, Node::Link(text.to_string_lossy().into_owned()));
+        } else if !kind.is_file() {
+            out.insert(relative, Node::Special);
         } else {
             let bytes = fs::read(entry.path()).expect("a readable file");
             let hash = blake3::hash(&bytes).to_hex()[..16].to_string();

@@ -22,6 +22,11 @@ pub enum Step {
         job: usize,
         action: usize,
     },
+    /// A symlink made through a temporary name (`symlinks = "copy"`).
+    Symlink {
+        job: usize,
+        action: usize,
+    },
     /// A copied file's preserved attributes.
     FileAttributes {
         job: usize,
@@ -83,6 +88,7 @@ impl Step {
             Step::Root { job } => format!("{job}/root"),
             Step::Mkdir { job, action } => format!("{job}/{action}/mkdir"),
             Step::Copy { job, action } => format!("{job}/{action}/copy"),
+            Step::Symlink { job, action } => format!("{job}/{action}/symlink"),
             Step::FileAttributes { job, action } => format!("{job}/{action}/attributes"),
             Step::DirAttributes { job, action } => format!("{job}/{action}/dir-attributes"),
             Step::CopiesDone { job } => format!("{job}/copies-done"),
@@ -193,6 +199,14 @@ fn add_job(dag: &mut Dag, job: usize, plan: &JobPlan) {
                     inside.entry(parent).or_default().push(attributes);
                 }
             }
+            Action::Symlink(_) => {
+                let node = dag.add_node(Step::Symlink {
+                    job,
+                    action: action_index,
+                });
+                dag.add_edge(node, copies_done, Edge::After);
+                inside.entry(parent).or_default().push(node);
+            }
             Action::Delete(_) | Action::Rename(_) if is_move(action) => {}
             Action::Rename(_) => unreachable!("every rename is a move"),
             Action::Delete(_) => {
@@ -260,6 +274,7 @@ pub fn action_of(step: Step) -> Option<usize> {
     match step {
         Step::Mkdir { action, .. }
         | Step::Copy { action, .. }
+        | Step::Symlink { action, .. }
         | Step::FileAttributes { action, .. }
         | Step::DirAttributes { action, .. }
         | Step::Delete { action, .. } => Some(action),
@@ -278,6 +293,7 @@ pub fn job_of(step: Step) -> usize {
         Step::Root { job }
         | Step::Mkdir { job, .. }
         | Step::Copy { job, .. }
+        | Step::Symlink { job, .. }
         | Step::FileAttributes { job, .. }
         | Step::DirAttributes { job, .. }
         | Step::CopiesDone { job }

@@ -121,9 +121,13 @@ impl Summary {
             summary.files_skipped += job.unchanged.files;
             summary.listing_calls += job.listed.directories;
             for action in &job.actions {
-                if let Action::Copy(copy) = action {
-                    summary.files_expected += 1;
-                    summary.bytes_expected += copy.size;
+                match action {
+                    Action::Copy(copy) => {
+                        summary.files_expected += 1;
+                        summary.bytes_expected += copy.size;
+                    }
+                    Action::Symlink(_) => summary.files_expected += 1,
+                    _ => {}
                 }
             }
         }

@@ -294,7 +294,10 @@ impl Context {
                 // Internal steps are not worth a line; paths a reviewer saw are.
                 if matches!(
                     step,
-                    Step::Copy { .. } | Step::Delete { .. } | Step::Mkdir { .. }
+                    Step::Copy { .. }
+                        | Step::Symlink { .. }
+                        | Step::Delete { .. }
+                        | Step::Mkdir { .. }
                 ) {
                     fail(summary, "not-done", cause);
                 }
@@ -437,6 +440,9 @@ impl Context {
             (Step::Snapshot { .. }, _) => {
                 let name = moves::take_snapshot(plan, context).await?;
                 Outcome::SnapshotTaken { name }
+            }
+            (Step::Symlink { .. }, Some(Action::Symlink(link))) => {
+                self.symlink(target, &at(&link.path), link).await?
             }
             (Step::Mkdir { .. }, Some(Action::Mkdir(mkdir))) => {
                 target.create_dir(&at(&mkdir.path)).await?;
@@ -632,6 +638,39 @@ impl Context {
         context.target.rename(&temp, &target).await?;
         self.journal.note(key, Mark::Done);
         Ok(Outcome::Copied { bytes: copy.size })
+    }
+
+    /// A link made under a temporary name and renamed into place, over the
+    /// link the plan saw if any; a rename replaces a link, never follows it.
+    async fn symlink(
+        &self,
+        target: &Arc<dyn Storage>,
+        path: &str,
+        link: &hsync_plan::SymlinkAction,
+    ) -> Result<Outcome, CopyError> {
+        let now = match target.stat(path).await? {
+            None => None,
+            Some(e) if e.kind == hsync_storage::EntryKind::Symlink => {
+                Some(Some(target.read_link(path).await?))
+            }
+            Some(_) => Some(None),
+        };
+        if now == Some(Some(link.link.clone())) {
+            return Ok(Outcome::AlreadyDone); // renamed into place by an earlier run
+        }
+        if now != link.replaces.clone().map(Some) {
+            return Err(CopyError::Stale(format!(
+                "{} changed since the plan; not replaced, plan again",
+                hsync_storage::display(path)
+            )));
+        }
+        let temp = temp_sibling(path, &self.tag);
+        if target.stat(&temp).await?.is_some() {
+            target.remove_file(&temp).await?;
+        }
+        target.create_symlink(&link.link, &temp).await?;
+        target.rename(&temp, path).await?;
+        Ok(Outcome::Copied { bytes: 0 })
     }
 
     async fn check_unchanged(

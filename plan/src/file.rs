@@ -167,8 +167,9 @@ impl Plan {
                 for path in std::iter::once(action.path()).chain(renamed_from) {
                     if !is_normal_relative(path) {
                         return Err(format!(
-                            "job `{}`: action path `{path}` is not a normal relative path",
+                            "job `{}`: action path `{}` is not a normal relative path",
                             job.name,
+                            hsync_storage::display(path),
                         ));
                     }
                 }
@@ -179,7 +180,9 @@ impl Plan {
                     if !known_root || !normal {
                         return Err(format!(
                             "job `{}`: copy source `{}` of root {} is outside the job's sources",
-                            job.name, copy.source.path, copy.source.root
+                            job.name,
+                            hsync_storage::display(&copy.source.path),
+                            copy.source.root
                         ));
                     }
                 }

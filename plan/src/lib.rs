@@ -12,6 +12,6 @@ pub use file::{LoadError, FORMAT_VERSION};
 pub use schema::{
     Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
     Incremental, IncrementalBy, JobOptions, JobPlan, Layout, Listed, ManifestRef, MkdirAction,
-    Mode, Plan, Preserve, Reason, RenameAction, Seen, SetAttributesAction, SnapshotCycle,
-    SourceRef, Totals,
+    Mode, Plan, Preserve, Reason, RenameAction, Seen, SetAttributesAction, SkipReason, Skipped,
+    SnapshotCycle, SourceRef, SymlinkAction, Symlinks, Totals,
 };

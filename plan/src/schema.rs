@@ -40,6 +40,11 @@ pub struct JobPlan {
     pub unchanged: Totals,
     /// What planning listed, both sides: one listing call per directory.
     pub listed: Listed,
+    /// Entries left alone and why (special files, symlinks by the job's
+    /// `symlinks` policy, names that are not UTF-8), sorted by path. They
+    /// are not changes: a plan with only these has nothing to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
     /// How same-size files were compared under `compare = ["checksum"]`;
     /// absent when none were.
     #[serde(default, skip_serializing_if = "Compared::is_empty")]
@@ -74,6 +79,55 @@ pub struct SnapshotCycle {
     /// the last sync): apply takes no snapshot.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_target: bool,
+}
+
+/// One entry the plan leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Skipped {
+    /// Relative to the target root: where a source entry would have landed,
+    /// or where a target entry is. For `name-not-utf8` the escaped spelling
+    /// (`hsync_storage::display`: `"bad\xff"`, quotes included).
+    pub path: String,
+    /// The source entry (root index and path below it); absent for an entry
+    /// of the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceRef>,
+    pub entry: EntryKind,
+    pub reason: SkipReason,
+}
+
+/// Why an entry is left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// A FIFO, socket or device: never opened (a FIFO would block the read).
+    SpecialFile,
+    /// A symlink under `symlinks = "skip"`.
+    Symlink,
+    /// `symlinks = "follow"`: the link leads outside its source root.
+    SymlinkOutsideRoot,
+    /// `symlinks = "follow"`: the link points at nothing.
+    SymlinkDangles,
+    /// `symlinks = "follow"`: the link leads back into a folder above it, or
+    /// into a chain of links that never ends.
+    SymlinkLoop,
+    /// The local name is not UTF-8: no plan or HDFS path can hold it.
+    NameNotUtf8,
+}
+
+impl SkipReason {
+    /// The words a reviewer reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SkipReason::SpecialFile => "never opened",
+            SkipReason::Symlink => "skipped (symlinks = \"skip\")",
+            SkipReason::SymlinkOutsideRoot => "leads outside the source root",
+            SkipReason::SymlinkDangles => "points at nothing",
+            SkipReason::SymlinkLoop => "loops",
+            SkipReason::NameNotUtf8 => "name is not UTF-8",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +205,31 @@ pub struct JobOptions {
     /// Plan from snapshot diffs instead of whole listings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incremental: Option<Incremental>,
+    /// What to do with symlinks in the sources.
+    #[serde(default, skip_serializing_if = "Symlinks::is_skip")]
+    pub symlinks: Symlinks,
+}
+
+/// The `symlinks` policy of a job. A source root that is a link is always
+/// followed: the manifest names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Symlinks {
+    /// Left alone, counted and listed in the plan.
+    #[default]
+    Skip,
+    /// What a link points to is copied when it lies inside the same source
+    /// root (a link to a folder is walked as a folder); other links are
+    /// skipped and listed with the reason.
+    Follow,
+    /// The link itself is recreated with the same text (local to local).
+    Copy,
+}
+
+impl Symlinks {
+    pub fn is_skip(&self) -> bool {
+        *self == Symlinks::Skip
+    }
 }
 
 /// How an incremental job finds its changes.
@@ -236,6 +315,20 @@ pub enum Action {
     /// every rename and subtree delete first moves paths out of the way,
     /// deepest first, then the renames land, shallowest first.
     Rename(RenameAction),
+    /// Create a symlink (`symlinks = "copy"`), or replace one whose text
+    /// differs, through a temporary name.
+    Symlink(SymlinkAction),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymlinkAction {
+    pub path: String,
+    /// The link text, exactly as the source link holds it.
+    pub link: String,
+    /// The text of the target link it replaces, as the planner saw it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,7 +393,7 @@ pub struct RenameAction {
 }
 
 /// A source file: which root, and the path below it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceRef {
     pub root: usize,
@@ -426,6 +519,7 @@ impl Action {
             Action::Delete(a) => &a.path,
             Action::SetAttributes(a) => &a.path,
             Action::Rename(a) => &a.to,
+            Action::Symlink(a) => &a.path,
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hsync_plan::{
     Action, Compare, CopyAction, DeleteAction, JobOptions, Layout, MkdirAction, Mode, Preserve,
-    Reason, Seen, SetAttributesAction, SourceRef, Totals,
+    Reason, Seen, SetAttributesAction, SkipReason, Skipped, SourceRef, SymlinkAction, Totals,
 };
 use hsync_storage::{Attributes, Entry, EntryKind};
 
@@ -29,6 +29,8 @@ pub struct Wanted<'a> {
     pub entry: &'a Entry,
     /// A folder above the last include depth: created only for what is below it.
     pub partial: bool,
+    /// The text of a symlink recreated as it is (`symlinks = "copy"`).
+    pub link: Option<&'a String>,
 }
 
 /// Maps every source entry to its target path (relative to the target root).
@@ -64,11 +66,15 @@ pub fn wanted<'a>(
             root: index,
             path: path.to_string(),
         };
+        if side.root_entry.kind.is_special() {
+            continue; // listed by `skipped`
+        }
         if side.root_entry.kind != EntryKind::Dir {
             let want = Wanted {
                 source: source(""),
                 entry: side.root_entry,
                 partial: false,
+                link: None,
             };
             add(name.clone(), want, side.root.to_string())?;
             continue;
@@ -80,25 +86,25 @@ pub fn wanted<'a>(
                     source: source(""),
                     entry: side.root_entry,
                     partial: false,
+                    link: None,
                 };
                 add(name.clone(), want, side.root.to_string())?;
                 name.clone()
             }
         };
         for (relative, entry) in &side.tree.entries {
-            if entry.kind == EntryKind::Symlink {
-                continue;
-            }
             let partial = entry.kind == EntryKind::Dir && filter.is_partial(relative);
+            let source_path = side.tree.source_path(relative);
             let want = Wanted {
-                source: source(relative),
+                source: source(source_path),
                 entry,
                 partial,
+                link: side.tree.links.get(relative),
             };
             add(
                 join_relative(&prefix, relative),
                 want,
-                hsync_storage::join(side.root, relative),
+                hsync_storage::join(side.root, source_path),
             )?;
         }
     }
@@ -110,6 +116,57 @@ pub fn wanted<'a>(
         .collect();
     wanted.retain(|path, w| !w.partial || needed.contains(path));
     Ok(wanted)
+}
+
+/// The entries the walks left alone, sorted: each source one at the path it
+/// would have landed on (as [`wanted`] maps it), then the target's own.
+/// A path that is not UTF-8 is given by its escaped spelling.
+pub fn skipped(sources: &[SourceSide<'_>], layout: Layout, target: &Tree) -> Vec<Skipped> {
+    let spell = |bytes: Vec<u8>| {
+        String::from_utf8(bytes)
+            .unwrap_or_else(|e| hsync_storage::display(e.as_bytes()).into_owned())
+    };
+    let mut skipped = Vec::new();
+    for (index, side) in sources.iter().enumerate() {
+        let name = side.root_entry.name.as_bytes();
+        let source = |path: &[u8]| {
+            Some(SourceRef {
+                root: index,
+                path: spell(path.to_vec()),
+            })
+        };
+        if side.root_entry.kind.is_special() {
+            skipped.push(Skipped {
+                path: spell(name.to_vec()),
+                source: source(b""),
+                entry: side.root_entry.kind,
+                reason: SkipReason::SpecialFile,
+            });
+        }
+        let nested = layout == Layout::Nested && side.root_entry.kind == EntryKind::Dir;
+        for (relative, (kind, reason)) in &side.tree.skipped {
+            let path = match nested {
+                true => [name, b"/", relative].concat(),
+                false => relative.clone(),
+            };
+            skipped.push(Skipped {
+                path: spell(path),
+                source: source(relative),
+                entry: *kind,
+                reason: *reason,
+            });
+        }
+    }
+    for (relative, (kind, reason)) in &target.skipped {
+        skipped.push(Skipped {
+            path: spell(relative.clone()),
+            source: None,
+            entry: *kind,
+            reason: *reason,
+        });
+    }
+    skipped.sort();
+    skipped
 }
 
 /// Whether a target path is governed by the job's filter, and so may be
@@ -169,7 +226,9 @@ pub fn decide(
     for (path, want) in wanted {
         let existing = target.entries.get(path);
         if let Some(existing) = existing {
-            if (existing.kind == EntryKind::Dir) != (want.entry.kind == EntryKind::Dir) {
+            // A file never lands on a FIFO, a device or a link, nor a link
+            // on a file: each is the user's to remove.
+            if existing.kind != want.entry.kind {
                 return Err(PlanError::TypeConflict {
                     path: path.clone(),
                     source_kind: want.entry.kind,
@@ -186,6 +245,24 @@ pub fn decide(
                 }));
             }
             (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
+            (EntryKind::Symlink, existing) => {
+                let link = want.link.cloned().unwrap_or_default();
+                let now = existing.map(|_| target.links.get(path).cloned().unwrap_or_default());
+                let keep = match &now {
+                    None => false,
+                    Some(_) if options.mode == Mode::Skip => true,
+                    Some(now) => *now == link,
+                };
+                if keep {
+                    decided.unchanged.files += 1;
+                } else {
+                    decided.actions.push(Action::Symlink(SymlinkAction {
+                        path: path.clone(),
+                        link,
+                        replaces: now,
+                    }));
+                }
+            }
             (_, existing) => {
                 let copy = copy_of(path, want.source.clone(), want.entry, existing, options);
                 match existing.map(|e| file_verdict(want.entry, e, options)) {

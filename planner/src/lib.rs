@@ -20,7 +20,7 @@ use hsync_plan::{
     Action, Compared, CopyAction, Fallback, FallbackReason, JobPlan, Listed, ManifestRef, Plan,
     Totals, FORMAT_VERSION,
 };
-use hsync_storage::{join, Connections, Entry, EntryKind, Storage, StorageError};
+use hsync_storage::{display, join, Connections, Entry, EntryKind, Storage, StorageError};
 
 use listing::ListingStats;
 use manifest::{Job, Manifest};
@@ -40,7 +40,12 @@ pub struct PlanOptions {
 /// Why planning stopped.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PlanError {
-    #[error("two sources map to the same target path `{target}`: {first} and {second}")]
+    #[error(
+        "two sources map to the same target path `{}`: {} and {}",
+        display(target),
+        display(first),
+        display(second)
+    )]
     #[diagnostic(
         code(hsync::plan::collision),
         help(
@@ -53,9 +58,10 @@ pub enum PlanError {
         second: String,
     },
     #[error(
-        "`{path}` is a {} in the source but a {} in the target",
-        kind_name(*.source_kind),
-        kind_name(*.target_kind)
+        "`{}` is a {} in the source but a {} in the target",
+        display(path),
+        .source_kind.describe(),
+        .target_kind.describe()
     )]
     #[diagnostic(
         code(hsync::plan::type_conflict),
@@ -66,13 +72,19 @@ pub enum PlanError {
         source_kind: EntryKind,
         target_kind: EntryKind,
     },
-    #[error("job `{job}`: the source {path} does not exist")]
+    #[error("job `{job}`: the source {} does not exist", display(path))]
     #[diagnostic(code(hsync::plan::missing_source))]
     MissingSource { job: String, path: String },
-    #[error("job `{job}`: the target {path} exists and is not a directory")]
+    #[error(
+        "job `{job}`: the target {} exists and is not a directory",
+        display(path)
+    )]
     #[diagnostic(code(hsync::plan::target_not_dir))]
     TargetNotDir { job: String, path: String },
-    #[error("job `{job}`: commit = \"atomic\" publishes a new target, but {path} already exists")]
+    #[error(
+        "job `{job}`: commit = \"atomic\" publishes a new target, but {} already exists",
+        display(path)
+    )]
     #[diagnostic(
         code(hsync::plan::atomic_target_exists),
         help(
@@ -125,14 +137,6 @@ pub enum PlanError {
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
-}
-
-fn kind_name(kind: EntryKind) -> &'static str {
-    match kind {
-        EntryKind::File => "file",
-        EntryKind::Dir => "directory",
-        EntryKind::Symlink => "symbolic link",
-    }
 }
 
 /// Plans every job of a manifest; also returns warnings for the user (a
@@ -238,7 +242,7 @@ async fn plan_job(
     let (source_roots, snapshot, mut planned) = match job.options.incremental {
         None => {
             let planned = compare_trees(job, &job.sources, &source_fs, &target_fs, stats).await?;
-            (job.sources.clone(), None, planned)
+            (planned.source_roots.clone(), None, planned)
         }
         Some(_) => {
             let incremental =
@@ -295,6 +299,7 @@ async fn plan_job(
             entries: stats.entries(),
         },
         compared: planned.compared,
+        skipped: planned.skipped,
         snapshot,
         leftover_staging,
     };
@@ -308,6 +313,10 @@ pub(crate) struct Planned {
     pub unchanged: Totals,
     /// How same-size files were compared (`compare = ["checksum"]`).
     pub compared: Compared,
+    /// What the listings left alone.
+    pub skipped: Vec<hsync_plan::Skipped>,
+    /// The source roots as read: a root that is a symlink, resolved.
+    pub source_roots: Vec<String>,
 }
 
 /// Lists the `sources` and the target whole and decides by DistCp's rules.
@@ -323,27 +332,34 @@ pub(crate) async fn compare_trees(
         source,
     };
     // The roots are the only paths stat'ed; everything below is listed.
-    let mut roots = Vec::with_capacity(sources.len());
+    let mut source_roots = Vec::with_capacity(sources.len());
+    let mut root_entries = Vec::with_capacity(sources.len());
     for root in sources {
-        let entry = source_fs.stat(root).await.map_err(storage_error)?;
-        let entry = entry.ok_or_else(|| PlanError::MissingSource {
+        let found = stat_root(source_fs, root).await.map_err(storage_error)?;
+        let (real, entry) = found.ok_or_else(|| PlanError::MissingSource {
             job: job.name.clone(),
             path: root.clone(),
         })?;
+        source_roots.push(real);
+        root_entries.push(entry);
+    }
+    let mut trees = Vec::with_capacity(sources.len());
+    for (root, entry) in source_roots.iter().zip(&root_entries) {
         let tree = match entry.kind {
             EntryKind::Dir => {
                 let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
-                listing::walk(source_fs, root, admit, LISTING_CONCURRENCY, stats)
+                let policy = (listing::Side::Source, job.options.symlinks);
+                listing::walk(source_fs, root, admit, policy, LISTING_CONCURRENCY, stats)
                     .await
                     .map_err(storage_error)?
             }
             _ => listing::Tree::default(),
         };
-        roots.push((entry, tree));
+        trees.push(tree);
     }
-    let sides: Vec<diff::SourceSide> = sources
+    let sides: Vec<diff::SourceSide> = source_roots
         .iter()
-        .zip(&roots)
+        .zip(root_entries.iter().zip(&trees))
         .map(|(root, (root_entry, tree))| diff::SourceSide {
             root,
             root_entry,
@@ -373,15 +389,24 @@ pub(crate) async fn compare_trees(
                     || (job.options.delete
                         && diff::in_scope(relative, job.options.layout, &job.filter))
             };
-            listing::walk(target_fs, &job.target, admit, LISTING_CONCURRENCY, stats)
-                .await
-                .map_err(storage_error)?
+            let policy = (listing::Side::Target, job.options.symlinks);
+            listing::walk(
+                target_fs,
+                &job.target,
+                admit,
+                policy,
+                LISTING_CONCURRENCY,
+                stats,
+            )
+            .await
+            .map_err(storage_error)?
         }
     };
 
+    let skipped = diff::skipped(&sides, job.options.layout, &target_tree);
     let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
     let candidates = std::mem::take(&mut decided.to_checksum);
-    let comparisons = compare_contents(job, sources, candidates, source_fs, target_fs)
+    let comparisons = compare_contents(job, &source_roots, candidates, source_fs, target_fs)
         .await
         .map_err(storage_error)?;
     let compared = tally(&comparisons);
@@ -392,7 +417,37 @@ pub(crate) async fn compare_trees(
         actions: decided.actions,
         unchanged: decided.unchanged,
         compared,
+        skipped,
+        source_roots,
     })
+}
+
+/// A source root's status, and the path to read it by. The manifest names
+/// a root, so a root that is a symlink is followed whatever the job's
+/// `symlinks` says: it is read by its real path (the plan records what was
+/// read, however the link moves later) and keeps the link's name, so a link
+/// to a folder is planned as that folder. A dangling one is missing.
+async fn stat_root(
+    storage: &Arc<dyn Storage>,
+    root: &str,
+) -> Result<Option<(String, Entry)>, StorageError> {
+    let Some(entry) = storage.stat(root).await? else {
+        return Ok(None);
+    };
+    if entry.kind != EntryKind::Symlink {
+        return Ok(Some((root.to_string(), entry)));
+    }
+    let Some(real) = storage.real_path(root).await? else {
+        return Ok(None);
+    };
+    let target = storage.stat(&real).await?;
+    Ok(target.map(|target| {
+        let entry = Entry {
+            name: entry.name,
+            ..target
+        };
+        (real, entry)
+    }))
 }
 
 /// One candidate compared: whether the contents differ, and why both sides

@@ -3,8 +3,13 @@ use serde::{Deserialize, Serialize};
 /// What a directory listing says about one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The last path component.
+    /// The last path component. When [`name_not_utf8`](Self::name_not_utf8)
+    /// is set it is the name's escaped spelling ([`crate::display`], which
+    /// [`crate::parse_display`] turns back into the bytes).
     pub name: String,
+    /// A local name that is not UTF-8: no plan or HDFS path can hold it, so
+    /// the planner lists it as skipped and never opens it.
+    pub name_not_utf8: bool,
     pub kind: EntryKind,
     /// Length in bytes (0 for directories).
     pub size: u64,
@@ -20,12 +25,37 @@ pub struct Entry {
     pub block_size: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
     File,
     Dir,
     Symlink,
+    /// A named pipe: opening it for a read waits for a writer, forever.
+    Fifo,
+    Socket,
+    BlockDevice,
+    CharDevice,
+}
+
+impl EntryKind {
+    /// What a reviewer reads.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EntryKind::File => "file",
+            EntryKind::Dir => "directory",
+            EntryKind::Symlink => "symbolic link",
+            EntryKind::Fifo => "named pipe",
+            EntryKind::Socket => "socket",
+            EntryKind::BlockDevice => "block device",
+            EntryKind::CharDevice => "character device",
+        }
+    }
+
+    /// A FIFO, socket or device: never opened, never copied.
+    pub fn is_special(self) -> bool {
+        !matches!(self, EntryKind::File | EntryKind::Dir | EntryKind::Symlink)
+    }
 }
 
 /// Attributes to set on a path; `None` leaves one as it is. Setting the

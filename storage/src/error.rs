@@ -4,7 +4,7 @@ pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
 /// A failed storage call: which operation, on which path, and why.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{op} {path}: {message}")]
+#[error("{op} {}: {}", crate::display(path), crate::one_line(message))]
 pub struct StorageError {
     pub op: &'static str,
     pub path: String,
@@ -19,6 +19,8 @@ pub enum ErrorKind {
     AlreadyExists,
     PermissionDenied,
     Unsupported,
+    /// A chain of symbolic links that never ends.
+    Loop,
     /// Worth another try: a connection dropped, a DataNode went away.
     Transient,
     Other,
@@ -44,6 +46,7 @@ impl StorageError {
             Io::Interrupted | Io::TimedOut | Io::ConnectionReset | Io::ConnectionAborted => {
                 ErrorKind::Transient
             }
+            _ if err.raw_os_error() == Some(libc::ELOOP) => ErrorKind::Loop,
             _ => ErrorKind::Other,
         };
         StorageError::new(op, path, kind, err)

@@ -126,6 +126,7 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
     let name = parent_and_name(&status.path).1.to_string();
     Entry {
         name,
+        name_not_utf8: false,
         kind: if status.isdir {
             EntryKind::Dir
         } else {

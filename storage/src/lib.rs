@@ -10,6 +10,7 @@ mod error;
 mod hdfs;
 mod local;
 pub mod lock;
+mod name;
 pub mod namenode;
 mod path;
 mod spec;
@@ -23,6 +24,7 @@ pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
 pub use local::LocalStorage;
+pub use name::{display, one_line, parse_display};
 pub use namenode::{XAttr, XAttrNamespace};
 pub use path::{
     is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, parent_and_name, plan_tag,
@@ -99,9 +101,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Creates a directory and any missing parents.
     async fn create_dir(&self, path: &str) -> Result<()>;
 
-    /// The path with every symlink resolved, or `None` if it does not exist.
-    /// A backend without symlinks returns the path as it is.
+    /// The path with every symlink resolved, or `None` if it does not exist
+    /// (a dangling link). A chain of links that never ends fails with
+    /// [`ErrorKind::Loop`]. A backend without symlinks returns the path as it is.
     async fn real_path(&self, path: &str) -> Result<Option<String>>;
+
+    /// The text of the symlink at `path` (where it points, as written).
+    /// A backend without symlinks fails with `Unsupported`.
+    async fn read_link(&self, path: &str) -> Result<String> {
+        Err(no_symlinks("read link", path))
+    }
+
+    /// Creates a symlink at `path` whose text is `link`; never follows it.
+    /// A backend without symlinks fails with `Unsupported`.
+    async fn create_symlink(&self, _link: &str, path: &str) -> Result<()> {
+        Err(no_symlinks("create link", path))
+    }
 
     /// Applies the attributes that are set in `attributes`.
     async fn set_attributes(&self, path: &str, attributes: &Attributes) -> Result<()>;
@@ -131,6 +146,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn as_hdfs(&self) -> Option<&HdfsStorage> {
         None
     }
+}
+
+fn no_symlinks(op: &'static str, path: &str) -> StorageError {
+    StorageError::new(
+        op,
+        path,
+        ErrorKind::Unsupported,
+        "hsync reads and makes symbolic links on the local filesystem only",
+    )
 }
 
 /// Whether a filesystem can preserve an attribute; known from its kind

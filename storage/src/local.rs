@@ -2,9 +2,11 @@
 //! async runtime, so a slow disk never stalls the scheduler.
 
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -32,16 +34,32 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-fn entry_from(name: String, meta: &fs::Metadata) -> Entry {
-    let kind = if meta.file_type().is_symlink() {
+/// An entry from `lstat`: a symlink is itself, never what it points to,
+/// and FIFOs, sockets and devices say what they are (so none is opened).
+fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
+    let file_type = meta.file_type();
+    let kind = if file_type.is_symlink() {
         EntryKind::Symlink
-    } else if meta.is_dir() {
+    } else if file_type.is_dir() {
         EntryKind::Dir
+    } else if file_type.is_fifo() {
+        EntryKind::Fifo
+    } else if file_type.is_socket() {
+        EntryKind::Socket
+    } else if file_type.is_block_device() {
+        EntryKind::BlockDevice
+    } else if file_type.is_char_device() {
+        EntryKind::CharDevice
     } else {
         EntryKind::File
     };
+    let (name, name_not_utf8) = match name.to_str() {
+        Some(name) => (name.to_string(), false),
+        None => (crate::display(name.as_bytes()).into_owned(), true),
+    };
     Entry {
         name,
+        name_not_utf8,
         kind,
         size: if kind == EntryKind::File {
             meta.len()
@@ -63,10 +81,8 @@ impl Storage for LocalStorage {
         let p = path.to_string();
         blocking("stat", path, move || match fs::symlink_metadata(&p) {
             Ok(meta) => {
-                let name = Path::new(&p)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
-                Ok(Some(entry_from(name.unwrap_or_default(), &meta)))
+                let name = Path::new(&p).file_name().unwrap_or_default();
+                Ok(Some(entry_from(name, &meta)))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -81,10 +97,7 @@ impl Storage for LocalStorage {
             for dirent in fs::read_dir(&p)? {
                 let dirent = dirent?;
                 let meta = dirent.metadata()?;
-                entries.push(entry_from(
-                    dirent.file_name().to_string_lossy().into_owned(),
-                    &meta,
-                ));
+                entries.push(entry_from(&dirent.file_name(), &meta));
             }
             Ok(entries)
         })
@@ -149,9 +162,38 @@ impl Storage for LocalStorage {
     async fn real_path(&self, path: &str) -> Result<Option<String>> {
         let p = path.to_string();
         blocking("resolve", path, move || match fs::canonicalize(&p) {
-            Ok(real) => Ok(Some(real.to_string_lossy().into_owned())),
+            Ok(real) => real
+                .into_os_string()
+                .into_string()
+                .map(Some)
+                .map_err(|real| {
+                    let shown = crate::display(real.as_bytes()).into_owned();
+                    std::io::Error::other(format!("resolves to {shown}, which is not UTF-8"))
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
+        })
+        .await
+    }
+
+    async fn read_link(&self, path: &str) -> Result<String> {
+        let p = path.to_string();
+        blocking("read link", path, move || {
+            fs::read_link(&p)?
+                .into_os_string()
+                .into_string()
+                .map_err(|text| {
+                    let shown = crate::display(text.as_bytes()).into_owned();
+                    std::io::Error::other(format!("the link text {shown} is not UTF-8"))
+                })
+        })
+        .await
+    }
+
+    async fn create_symlink(&self, link: &str, path: &str) -> Result<()> {
+        let (l, p) = (link.to_string(), path.to_string());
+        blocking("create link", path, move || {
+            std::os::unix::fs::symlink(l, p)
         })
         .await
     }
@@ -165,16 +207,24 @@ impl Storage for LocalStorage {
         let p = path.to_string();
         let attrs = attributes.clone();
         blocking("set attributes", path, move || {
+            // Attributes are never set through a symlink (one put in place
+            // since the plan would lead a chmod elsewhere): refused here,
+            // and owner and times use the calls that never follow one.
+            if fs::symlink_metadata(&p)?.file_type().is_symlink() {
+                return Err(std::io::Error::other(
+                    "is a symbolic link; attributes are not set through it",
+                ));
+            }
             if attrs.owner.is_some() || attrs.group.is_some() {
                 let uid = attrs.owner.as_deref().map(|o| names().uid(o)).transpose()?;
                 let gid = attrs.group.as_deref().map(|g| names().gid(g)).transpose()?;
-                std::os::unix::fs::chown(&p, uid, gid)?;
+                std::os::unix::fs::lchown(&p, uid, gid)?;
             }
             if let Some(mode) = attrs.permission {
                 fs::set_permissions(&p, fs::Permissions::from_mode(mode))?;
             }
             if let Some(mtime) = attrs.mtime_ms {
-                filetime::set_file_times(&p, file_time(mtime), file_time(mtime))?;
+                filetime::set_symlink_file_times(&p, file_time(mtime), file_time(mtime))?;
             }
             Ok(())
         })
@@ -323,4 +373,47 @@ fn lookup(table: &HashMap<u32, String>, name: &str, what: &str) -> std::io::Resu
                 format!("no local {what} named {name}"),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn attributes_are_never_set_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, "x").unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+
+        let attributes = Attributes {
+            permission: Some(0o777),
+            mtime_ms: Some(0),
+            ..Attributes::default()
+        };
+        let set = LocalStorage
+            .set_attributes(link.to_str().unwrap(), &attributes)
+            .await;
+        assert!(set.is_err(), "{set:?}");
+        let meta = fs::metadata(&file).unwrap();
+        assert_eq!(meta.mode() & 0o777, 0o644);
+        assert_ne!(meta.mtime(), 0);
+    }
+
+    #[tokio::test]
+    async fn special_files_are_listed_as_what_they_are_with_size_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.path().join("pipe"))
+            .status();
+        assert!(made.unwrap().success());
+        let listed = LocalStorage
+            .list_dir(dir.path().to_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].kind, listed[0].size), (EntryKind::Fifo, 0));
+    }
 }

@@ -1,6 +1,6 @@
 //! The DistCp rules of the diff, one test each, on synthetic listings.
 
-use hsync_plan::{Commit, Compare, JobOptions, Layout, Mode, Preserve, Reason, Seen};
+use hsync_plan::{Commit, Compare, JobOptions, Layout, Mode, Preserve, Reason, Seen, Symlinks};
 use hsync_storage::{Entry, EntryKind};
 
 use super::{decide, wanted, Decided, SourceSide};
@@ -15,6 +15,7 @@ fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
     let is_file = kind == EntryKind::File;
     Entry {
         name: path.rsplit('/').next().unwrap_or(path).to_string(),
+        name_not_utf8: false,
         kind,
         size,
         mtime_ms: MTIME,
@@ -59,7 +60,9 @@ impl Listing {
         self.insert(path, entry(path, EntryKind::Dir, 0))
     }
 
-    fn symlink(self, path: &str) -> Self {
+    /// A symlink as a `symlinks = "copy"` walk lists it, with its text.
+    fn symlink(mut self, path: &str, link: &str) -> Self {
+        self.0.links.insert(path.to_string(), link.to_string());
         self.insert(path, entry(path, EntryKind::Symlink, 0))
     }
 
@@ -117,6 +120,7 @@ fn options(mode: Mode) -> JobOptions {
         parallel: 8,
         bandwidth: None,
         incremental: None,
+        symlinks: Symlinks::Skip,
     }
 }
 
@@ -167,6 +171,7 @@ fn lines(decided: &Decided) -> Vec<String> {
             hsync_plan::Action::Delete(a) => format!("delete {} ({:?})", a.path, a.entry),
             hsync_plan::Action::SetAttributes(a) => format!("set-attributes {}", a.path),
             hsync_plan::Action::Rename(a) => format!("rename {} {}", a.from, a.to),
+            hsync_plan::Action::Symlink(a) => format!("symlink {} -> {}", a.path, a.link),
         })
         .collect()
 }
@@ -705,20 +710,124 @@ fn folder_with_other_preserved_attributes_gets_them_set() {
 }
 
 #[test]
-fn symlinks_in_the_source_are_skipped() {
+fn copied_symlinks_are_made_missing_replaced_when_their_text_differs_and_kept_when_equal() {
     let source = source_dir(
         "/source",
         Listing::default()
-            .file("real", 1)
-            .symlink("link")
-            .symlink("dir/link"),
+            .symlink("new", "real")
+            .symlink("same", "real")
+            .symlink("moved", "elsewhere"),
     );
-    let decided = diff(
-        &[source],
-        Listing::default(),
-        &options(Mode::Update),
-        &no_filter(),
-    )
-    .unwrap();
-    assert_eq!(lines(&decided), ["mkdir dir", "copy real (missing)"]);
+    let target = Listing::default()
+        .symlink("same", "real")
+        .symlink("moved", "real");
+    let options = JobOptions {
+        symlinks: Symlinks::Copy,
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &options, &no_filter()).unwrap();
+    assert_eq!(
+        lines(&decided),
+        ["symlink moved -> elsewhere", "symlink new -> real"]
+    );
+    assert_eq!(decided.unchanged.files, 1);
+}
+
+#[test]
+fn a_source_file_where_the_target_has_a_fifo_or_a_link_is_a_type_conflict() {
+    for kind in [EntryKind::Fifo, EntryKind::Symlink] {
+        let source = source_dir("/source", Listing::default().file("a", 1));
+        let target = Listing::default().insert("a", entry("a", kind, 0));
+        let error = diff(&[source], target, &options(Mode::Update), &no_filter()).unwrap_err();
+        assert!(
+            matches!(error, PlanError::TypeConflict { target_kind, .. } if target_kind == kind),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn an_extraneous_fifo_in_the_target_is_deleted_as_a_fifo() {
+    let source = source_dir("/source", Listing::default());
+    let target = Listing::default().insert("pipe", entry("pipe", EntryKind::Fifo, 0));
+    let options = JobOptions {
+        delete: true,
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &options, &no_filter()).unwrap();
+    assert_eq!(lines(&decided), ["delete pipe (Fifo)"]);
+}
+
+#[test]
+fn skipped_entries_are_listed_where_they_would_have_landed_then_sorted() {
+    use hsync_plan::{SkipReason, Skipped, SourceRef};
+    let mut first = Listing::default().dir("d").0;
+    first.skipped.insert(
+        b"d/pipe".to_vec(),
+        (EntryKind::Fifo, SkipReason::SpecialFile),
+    );
+    first.skipped.insert(
+        b"bad\xff".to_vec(),
+        (EntryKind::File, SkipReason::NameNotUtf8),
+    );
+    let sources = [
+        Source {
+            root: "/src/first".into(),
+            entry: entry("first", EntryKind::Dir, 0),
+            tree: first,
+        },
+        Source {
+            root: "/src/sock".into(),
+            entry: entry("sock", EntryKind::Socket, 0),
+            tree: Tree::default(),
+        },
+    ];
+    let mut target = Tree::default();
+    target.skipped.insert(
+        b"first/old\xfe".to_vec(),
+        (EntryKind::Dir, SkipReason::NameNotUtf8),
+    );
+
+    let skipped = super::skipped(&sides(&sources), Layout::Nested, &target);
+    let source = |root, path: &str| {
+        Some(SourceRef {
+            root,
+            path: path.into(),
+        })
+    };
+    let row = |path: &str, source, entry, reason| Skipped {
+        path: path.into(),
+        source,
+        entry,
+        reason,
+    };
+    assert_eq!(
+        skipped,
+        [
+            row(
+                r#""first/bad\xff""#,
+                source(0, r#""bad\xff""#),
+                EntryKind::File,
+                SkipReason::NameNotUtf8
+            ),
+            row(
+                r#""first/old\xfe""#,
+                None,
+                EntryKind::Dir,
+                SkipReason::NameNotUtf8
+            ),
+            row(
+                "first/d/pipe",
+                source(0, "d/pipe"),
+                EntryKind::Fifo,
+                SkipReason::SpecialFile
+            ),
+            row(
+                "sock",
+                source(1, ""),
+                EntryKind::Socket,
+                SkipReason::SpecialFile
+            ),
+        ]
+    );
 }

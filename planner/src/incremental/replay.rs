@@ -203,9 +203,17 @@ pub(super) async fn replay(diff: &[DiffEntry], sides: &Sides<'_>) -> Result<Plan
                     job.filter.admits(&path) && !landed.contains(&path)
                 };
                 let root = join(&sides.snapshot, path);
-                listing::walk(sides.source, &root, admit, LISTING_CONCURRENCY, sides.stats)
-                    .await
-                    .map_err(storage_error)?
+                let policy = (listing::Side::Source, job.options.symlinks);
+                listing::walk(
+                    sides.source,
+                    &root,
+                    admit,
+                    policy,
+                    LISTING_CONCURRENCY,
+                    sides.stats,
+                )
+                .await
+                .map_err(storage_error)?
             }
             _ => Tree::default(),
         };

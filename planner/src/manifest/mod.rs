@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use hsync_plan::{Commit, Compare, Incremental, JobOptions, Layout, Mode, Preserve};
+use hsync_plan::{Commit, Compare, Incremental, JobOptions, Layout, Mode, Preserve, Symlinks};
 use hsync_storage::{Capability, FsSpec, HdfsSpec};
 use miette::NamedSource;
 use toml::Spanned;
@@ -519,6 +519,7 @@ impl Checker<'_> {
             }
             mistake.help = Some("an atomic commit publishes a whole new target, as DistCp's -atomic does, so there is nothing to update or delete; use commit = \"file\" to sync an existing target".into());
         }
+        let symlinks = self.symlinks(job, source_fs.as_ref().map(|(fs, _)| fs), target.as_ref());
         let parallel = match &job.parallel {
             Some(p) if *p.get_ref() == 0 => {
                 self.error(p.span(), "`parallel` must be at least 1", "zero")
@@ -628,10 +629,32 @@ impl Checker<'_> {
                 parallel,
                 bandwidth,
                 incremental,
+                symlinks,
             },
             filter: filter?,
         };
         Some((job, spans))
+    }
+
+    /// `symlinks`: `"copy"` recreates links, which only the local
+    /// filesystem has on both sides.
+    fn symlinks(
+        &mut self,
+        job: &RawJob,
+        source_fs: Option<&FsSpec>,
+        target: Option<&Location>,
+    ) -> Symlinks {
+        let Some(symlinks) = &job.symlinks else {
+            return Symlinks::Skip;
+        };
+        let local = |fs: Option<&FsSpec>| matches!(fs, Some(FsSpec::Local));
+        if *symlinks.get_ref() == Symlinks::Copy
+            && !(local(source_fs) && local(target.map(|t| &t.fs)))
+        {
+            self.error(symlinks.span(), "symlinks = \"copy\" needs a local source and a local target", "not local to local")
+                .help = Some("HDFS keeps no symbolic links hsync can make or read: use \"follow\" to copy what the links point to, or \"skip\"".into());
+        }
+        *symlinks.get_ref()
     }
 
     /// `incremental = "snapshot"`: DistCp's `-diff` needs one snapshottable

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use hsync_plan::{Commit, Compare, IncrementalBy, Layout, Mode, Preserve};
+use hsync_plan::{Commit, Compare, IncrementalBy, Layout, Mode, Preserve, Symlinks};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -50,4 +50,5 @@ pub(super) struct RawJob {
     pub bandwidth: Option<Spanned<String>>,
     pub incremental: Option<Spanned<IncrementalBy>>,
     pub keep_snapshots: Option<Spanned<usize>>,
+    pub symlinks: Option<Spanned<Symlinks>>,
 }

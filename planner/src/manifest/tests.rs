@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use hsync_plan::{Commit, Compare, Layout, Mode, Preserve};
+use hsync_plan::{Commit, Compare, Layout, Mode, Preserve, Symlinks};
 use hsync_storage::{FsSpec, HdfsSpec};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
@@ -236,6 +236,48 @@ target = "prod:/data/reports"
 preserve = ["times", "xattr"]
 "#
     ));
+}
+
+#[test]
+fn symlinks_value_misspelt() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "reports"
+sources = ["data/reports"]
+target = "mirror"
+symlinks = "folow"
+"#
+    ));
+}
+
+#[test]
+fn symlinks_copy_to_hdfs() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+
+[[job]]
+name = "reports"
+sources = ["data/reports"]
+target = "prod:/data/reports"
+symlinks = "copy"
+"#
+    ));
+}
+
+#[test]
+fn symlinks_default_to_skip_and_take_follow_and_local_copy() {
+    for (line, policy) in [
+        ("", Symlinks::Skip),
+        ("symlinks = \"follow\"", Symlinks::Follow),
+        ("symlinks = \"copy\"", Symlinks::Copy),
+    ] {
+        let text = format!("[[job]]\nname = \"a\"\nsources = [\"s\"]\ntarget = \"t\"\n{line}\n");
+        let manifest = parse(&text).unwrap_or_else(|e| panic!("{}", render(&e)));
+        assert_eq!(manifest.jobs[0].options.symlinks, policy);
+    }
 }
 
 #[test]
