@@ -10,6 +10,7 @@ mod filters;
 mod hdfs;
 mod hdfs_faults;
 mod incremental;
+mod model;
 mod modes;
 mod plan_file;
 mod resume;
