@@ -16,8 +16,9 @@ use filetime::FileTime;
 use super::scenario::{Change, EntrySpec, FileSpec, Kind, LinkTo, Op, Scenario, Side};
 use crate::util::noise;
 
-/// An apply or plan that runs longer than this hangs.
-const HANG: Duration = Duration::from_secs(60);
+/// An apply or plan that runs longer than this hangs (the slowest case,
+/// megabytes under a bandwidth cap, takes a few seconds).
+const HANG: Duration = Duration::from_secs(20);
 
 /// What one path of the sandbox is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +115,11 @@ impl Run {
         if self.code.is_none() {
             return Err(format!("{} died of a signal\n{}", self.what, self.tail()));
         }
-        if self.code == Some(101) || contains(&self.stderr, b"panicked") {
+        // 101 and "panicked" as Rust has them; "internal error" as hsync
+        // reports a panic it caught.
+        let panicked =
+            contains(&self.stderr, b"panicked") || contains(&self.stderr, b"internal error");
+        if self.code == Some(101) || panicked {
             return Err(format!("{} panicked\n{}", self.what, self.tail()));
         }
         Ok(())
