@@ -24,6 +24,7 @@
 //! `tests/proptest-regressions/model-NAME.txt`, replayed first next time.
 
 mod expect;
+mod hdfs;
 mod sandbox;
 mod scenario;
 
@@ -146,29 +147,65 @@ fn model_everything() {
     property("everything", ALL);
 }
 
-/// Runs one property unless `HSYNC_MODEL_FEATURES` leaves it out.
+/// The a→b and local→b jobs of [`hdfs`] on the real clusters, with fewer
+/// cases (`HSYNC_MODEL_HDFS_CASES`, default 3): FsShell starts a JVM per
+/// call, so a case takes about 15 s.
+#[test]
+fn model_hdfs() {
+    let cases = env("HSYNC_MODEL_HDFS_CASES").unwrap_or(3);
+    run_property("hdfs", cases, hdfs::scenario(), hdfs::check);
+}
+
+fn env<T: std::str::FromStr>(key: &str) -> Option<T> {
+    std::env::var(key).ok().and_then(|v| v.parse().ok())
+}
+
+/// Runs one local property.
 fn property(name: &'static str, features: Features) {
+    let cases = env("PROPTEST_CASES").unwrap_or(DEFAULT_CASES);
+    run_property(name, cases, scenario::scenario(features), |scenario| {
+        check(scenario, features)
+    });
+}
+
+/// Runs `check` on `cases` generated cases, unless `HSYNC_MODEL_FEATURES`
+/// leaves the property out.
+fn run_property<S: proptest::strategy::Strategy>(
+    name: &'static str,
+    cases: u32,
+    strategy: S,
+    check: impl Fn(&S::Value) -> Result<(), String>,
+) {
     if let Ok(only) = std::env::var("HSYNC_MODEL_FEATURES") {
         if !only.split(',').any(|p| p.trim() == name) {
             eprintln!("model property {name} skipped (HSYNC_MODEL_FEATURES={only})");
             return;
         }
     }
-    let env = |key: &str| std::env::var(key).ok().and_then(|v| v.parse().ok());
     let regressions: &'static str =
         Box::leak(format!("tests/proptest-regressions/model-{name}.txt").into_boxed_str());
     let config = Config {
-        cases: env("PROPTEST_CASES").unwrap_or(DEFAULT_CASES),
+        cases,
         max_shrink_iters: env("PROPTEST_MAX_SHRINK_ITERS").unwrap_or(256),
         // Shrinking reruns the binary; a hang costs its whole bound each time.
-        max_shrink_time: env("PROPTEST_MAX_SHRINK_TIME").unwrap_or(180_000),
+        max_shrink_time: env("PROPTEST_MAX_SHRINK_TIME").unwrap_or(60_000),
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(regressions))),
         source_file: Some(file!()),
         ..Config::default()
     };
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&scenario::scenario(features), |scenario| {
-        check(&scenario, features).map_err(TestCaseError::fail)
+    tally(|t| *t = Tally::default());
+    let result = runner.run(&strategy, |case| {
+        tally(|t| t.cases += 1);
+        check(&case).map_err(TestCaseError::fail)
+    });
+    TALLY.with(|t| {
+        let t = t.borrow();
+        eprintln!(
+            "model property {name}: {} cases run, {} applies checked ({} after a kill -9 \
+             in the middle of an apply), {} plans and {} manifests refused as the model said",
+            t.cases, t.applied, t.killed, t.plans_refused, t.manifests_refused
+        );
     });
     match result {
         Ok(()) => {}
@@ -179,6 +216,24 @@ fn property(name: &'static str, features: Features) {
         ),
         Err(TestError::Abort(why)) => panic!("model property {name} aborted: {why}"),
     }
+}
+
+/// What a property's cases did, so that a run says how much it checked.
+#[derive(Default)]
+struct Tally {
+    cases: u64,
+    applied: u64,
+    killed: u64,
+    plans_refused: u64,
+    manifests_refused: u64,
+}
+
+thread_local! {
+    static TALLY: std::cell::RefCell<Tally> = std::cell::RefCell::default();
+}
+
+fn tally(count: impl FnOnce(&mut Tally)) {
+    TALLY.with(|t| count(&mut t.borrow_mut()));
 }
 
 /// Every round of one case.
@@ -196,7 +251,15 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
     let jobs: Vec<Job> = (scenario.jobs.iter().enumerate())
         .map(|(i, spec)| Job::resolve(i, spec))
         .collect();
-    let text = manifest(&scenario.jobs, &jobs);
+    let local = |path: &[u8]| -> String {
+        let path = if path.is_empty() {
+            b".".as_slice()
+        } else {
+            path
+        };
+        String::from_utf8(path.to_vec()).expect("UTF-8 paths")
+    };
+    let text = manifest(&scenario.jobs, &jobs, &local);
     sandbox.write_manifest(&text);
     let names = expect::non_utf8();
     let sources: Vec<Vec<u8>> = (0..scenario.sources.len())
@@ -233,7 +296,7 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
         planned
             .expect(model.plan_code())
             .map_err(|e| context("plan", e))?;
-        if features.odd_names && !scenario::around(6) {
+        if features.odd_names && !scenario::around("6") {
             human_output_is_escaped(&before, "plan", &planned.stderr)
                 .map_err(|e| context("plan", e))?;
         }
@@ -242,13 +305,15 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
                 let after = sandbox.snapshot();
                 unchanged(&before, &after, &[]).map_err(|e| context("refused plan", e))?;
                 if matches!(model, Outcome::Invalid(_)) {
+                    tally(|t| t.manifests_refused += 1);
                     return Ok(());
                 }
+                tally(|t| t.plans_refused += 1);
                 continue;
             }
             Outcome::Applied { targets, .. } => targets,
         };
-        if features.odd_names && !scenario::around(6) {
+        if features.odd_names && !scenario::around("6") {
             let shown = sandbox.run(&args(&["show"], &plan), None);
             shown.expect(0).map_err(|e| context("show", e))?;
             human_output_is_escaped(&before, "show", &shown.stdout)
@@ -256,18 +321,24 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
         }
 
         let mut apply_args = args(&["apply"], &plan);
-        if scenario::around(2) {
+        if scenario::around("2") {
             // Each round's apply its own journal: steps past issue 10's
             // "the journal trusts itself over the target" on a main without its fix.
             apply_args.push("--state-dir".into());
             apply_args.push(sandbox.beside(&format!("state-{r}")));
         }
         if let Some(ms) = round.kill_after_ms {
-            let killed = sandbox.run(&apply_args, Some(Duration::from_millis(ms)));
-            if killed.code.is_some() {
-                killed
+            let delay = Duration::from_millis(ms);
+            let killed = if scenario::around("lock") {
+                sandbox.run_until(&apply_args, delay, Sandbox::no_empty_lock)
+            } else {
+                sandbox.run(&apply_args, Some(delay))
+            };
+            match killed.code {
+                Some(_) => killed
                     .expect(0)
-                    .map_err(|e| context("apply (to be killed)", e))?;
+                    .map_err(|e| context("apply (to be killed)", e))?,
+                None => tally(|t| t.killed += 1),
             }
         }
         let applied = sandbox.run(&apply_args, None);
@@ -286,6 +357,7 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
         unchanged(&before, &after, &roots).map_err(|e| context(step, e))?;
         no_temporaries(&after).map_err(|e| context(step, e))?;
 
+        tally(|t| t.applied += 1);
         let again = expect::outcome(&after, &jobs, names);
         let replanned = sandbox.run(&args(&["plan", "--detailed-exitcode", "-o"], &replan), None);
         replanned
@@ -296,22 +368,18 @@ fn rounds(sandbox: &mut Sandbox, scenario: &Scenario, features: Features) -> Res
 }
 
 /// The manifest of the jobs, with only the keys the case sets (so that the
-/// defaults are exercised too).
-fn manifest(specs: &[JobSpec], jobs: &[Job]) -> String {
+/// defaults are exercised too); `location` writes a sandbox path as the
+/// manifest names it.
+fn manifest(specs: &[JobSpec], jobs: &[Job], location: &dyn Fn(&[u8]) -> String) -> String {
     let mut text = String::new();
     for (spec, job) in specs.iter().zip(jobs) {
-        let quoted = |bytes: &[u8]| toml_string(std::str::from_utf8(bytes).expect("UTF-8 paths"));
+        let quoted = |path: &[u8]| toml_string(&location(path));
         let sources: Vec<String> = job.sources.iter().map(|s| quoted(s)).collect();
-        let target = if job.target.is_empty() {
-            b".".as_slice()
-        } else {
-            &job.target
-        };
         text += &format!(
             "[[job]]\nname = \"{}\"\nsources = [{}]\ntarget = {}\n",
             job.name,
             sources.join(", "),
-            quoted(target)
+            quoted(&job.target)
         );
         let mode = match spec.mode {
             Mode::Skip => "skip",

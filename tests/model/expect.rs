@@ -429,8 +429,10 @@ fn expect_job(before: &Snapshot, job: &Job, names: NonUtf8) -> Result<(Expected,
                     }
                     continue;
                 }
-                let admitted =
-                    wanted.contains_key(&relative) || (job.delete && in_scope(&relative));
+                // A target name that is not UTF-8 is left alone, and so is its folder.
+                let foreign = names == NonUtf8::Skip && std::str::from_utf8(name).is_err();
+                let admitted = !foreign
+                    && (wanted.contains_key(&relative) || (job.delete && in_scope(&relative)));
                 if !admitted {
                     partly_listed.insert(dir.clone());
                     continue;

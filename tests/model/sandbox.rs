@@ -280,56 +280,7 @@ impl Sandbox {
 
     /// Every path below the sandbox root; FIFOs and sockets are never opened.
     pub fn snapshot(&self) -> Snapshot {
-        let mut snapshot = Snapshot::new();
-        self.read_dir(b"", &mut snapshot);
-        snapshot
-    }
-
-    fn read_dir(&self, relative: &[u8], out: &mut Snapshot) {
-        let Ok(listing) = fs::read_dir(self.path(relative)) else {
-            return;
-        };
-        for dirent in listing {
-            let dirent = dirent.expect("a directory entry");
-            let path = join(relative, dirent.file_name().as_bytes());
-            let meta = dirent.path().symlink_metadata().expect("lstat");
-            let kind = meta.file_type();
-            use std::os::unix::fs::FileTypeExt;
-            let (entry_kind, size, hash) = if kind.is_dir() {
-                (EntryKind::Dir, 0, 0)
-            } else if kind.is_symlink() {
-                let to = fs::read_link(dirent.path()).expect("readlink");
-                (EntryKind::Symlink(to.as_os_str().as_bytes().to_vec()), 0, 0)
-            } else if kind.is_file() {
-                let bytes = fs::read(dirent.path()).expect("a readable file");
-                let hash = blake3::hash(&bytes).as_bytes()[..8].try_into().unwrap();
-                (
-                    EntryKind::File,
-                    bytes.len() as u64,
-                    u64::from_le_bytes(hash),
-                )
-            } else if kind.is_fifo() {
-                (EntryKind::Fifo, 0, 0)
-            } else if kind.is_socket() {
-                (EntryKind::Socket, 0, 0)
-            } else {
-                (EntryKind::Other, 0, 0)
-            };
-            let is_dir = entry_kind == EntryKind::Dir;
-            out.insert(
-                path.clone(),
-                Meta {
-                    kind: entry_kind,
-                    size,
-                    hash,
-                    mtime_ms: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
-                    mode: meta.mode() & 0o7777,
-                },
-            );
-            if is_dir {
-                self.read_dir(&path, out);
-            }
-        }
+        read_tree(&self.root)
     }
 
     /// Makes one change; a change with nothing to act on does nothing.
@@ -444,6 +395,25 @@ impl Sandbox {
     /// Runs `hsync ARGS` in the sandbox, killing it after `kill_after`
     /// (then it is no hang) or after [`HANG`] (then it is).
     pub fn run<A: AsRef<OsStr>>(&mut self, args: &[A], kill_after: Option<Duration>) -> Run {
+        self.run_until(args, kill_after.unwrap_or(HANG), |_| kill_after.is_some())
+    }
+
+    /// Whether no lock file in the sandbox is empty (none is being written).
+    pub fn no_empty_lock(&self) -> bool {
+        let snapshot = self.snapshot();
+        !snapshot
+            .iter()
+            .any(|(path, meta)| is_lock_name(name_of(path)) && meta.size == 0)
+    }
+
+    /// Runs `hsync ARGS`, killing it once `kill_after` has passed and
+    /// `ready` says so (then it is no hang), or after [`HANG`] (then it is).
+    pub fn run_until<A: AsRef<OsStr>>(
+        &mut self,
+        args: &[A],
+        kill_after: Duration,
+        ready: impl Fn(&Sandbox) -> bool,
+    ) -> Run {
         self.runs += 1;
         let what = format!(
             "hsync {}",
@@ -470,11 +440,11 @@ impl Sandbox {
             if let Some(status) = child.try_wait().expect("wait on hsync") {
                 break (Some(status), false);
             }
-            let limit = kill_after.unwrap_or(HANG);
-            if started.elapsed() >= limit {
+            let elapsed = started.elapsed();
+            if elapsed >= HANG || (elapsed >= kill_after && ready(self)) {
                 let _ = child.kill();
                 let _ = child.wait();
-                break (None, kill_after.is_none());
+                break (None, elapsed >= HANG);
             }
             std::thread::sleep(Duration::from_millis(2));
         };
@@ -500,4 +470,64 @@ fn set_mtime(path: &Path, mtime_ms: i64) {
     );
     filetime::set_symlink_file_times(path, time, time)
         .unwrap_or_else(|e| panic!("set the mtime of {}: {e}", path.display()));
+}
+
+/// Every path below `root` (a folder), relative to it, read without
+/// following symlinks; FIFOs and sockets are never opened.
+pub fn read_tree(root: &Path) -> Snapshot {
+    let mut snapshot = Snapshot::new();
+    read_dir(root, b"", &mut snapshot);
+    snapshot
+}
+
+fn read_dir(root: &Path, relative: &[u8], out: &mut Snapshot) {
+    let dir = if relative.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(OsStr::from_bytes(relative))
+    };
+    let Ok(listing) = fs::read_dir(dir) else {
+        return;
+    };
+    for dirent in listing {
+        let dirent = dirent.expect("a directory entry");
+        let path = join(relative, dirent.file_name().as_bytes());
+        let meta = dirent.path().symlink_metadata().expect("lstat");
+        let kind = meta.file_type();
+        use std::os::unix::fs::FileTypeExt;
+        let (entry_kind, size, hash) = if kind.is_dir() {
+            (EntryKind::Dir, 0, 0)
+        } else if kind.is_symlink() {
+            let to = fs::read_link(dirent.path()).expect("readlink");
+            (EntryKind::Symlink(to.as_os_str().as_bytes().to_vec()), 0, 0)
+        } else if kind.is_file() {
+            let bytes = fs::read(dirent.path()).expect("a readable file");
+            let hash = blake3::hash(&bytes).as_bytes()[..8].try_into().unwrap();
+            (
+                EntryKind::File,
+                bytes.len() as u64,
+                u64::from_le_bytes(hash),
+            )
+        } else if kind.is_fifo() {
+            (EntryKind::Fifo, 0, 0)
+        } else if kind.is_socket() {
+            (EntryKind::Socket, 0, 0)
+        } else {
+            (EntryKind::Other, 0, 0)
+        };
+        let is_dir = entry_kind == EntryKind::Dir;
+        out.insert(
+            path.clone(),
+            Meta {
+                kind: entry_kind,
+                size,
+                hash,
+                mtime_ms: meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000,
+                mode: meta.mode() & 0o7777,
+            },
+        );
+        if is_dir {
+            read_dir(root, &path, out);
+        }
+    }
 }

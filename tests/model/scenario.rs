@@ -29,17 +29,16 @@ pub struct Features {
     pub wipe: bool,
 }
 
-/// Issue 10's defects a run steps around (`HSYNC_MODEL_AROUND`, a comma
-/// list of the issue's item numbers), to find what else fails on a main
-/// that still has them: `2` gives each round's apply its own journal, `4`
-/// makes no FIFO or socket, `5` no name that is not UTF-8, `6` does not
-/// check that human output escapes names.
-pub fn around(item: u32) -> bool {
-    std::env::var("HSYNC_MODEL_AROUND").is_ok_and(|items| {
-        items
-            .split(',')
-            .any(|i| i.trim().parse::<u32>().ok() == Some(item))
-    })
+/// Defects a run steps around (`HSYNC_MODEL_AROUND`, a comma list), to
+/// find what else fails while they are not fixed. Issue 10's items: `2`
+/// gives each round's apply its own journal, `4` makes no FIFO or socket,
+/// `5` no name that is not UTF-8, `6` does not check that human output
+/// escapes names. Found by this test: `lock` kills an apply only once no
+/// lock file is empty (a lock killed while being written stops the next
+/// apply until `hsync unlock`).
+pub fn around(item: &str) -> bool {
+    std::env::var("HSYNC_MODEL_AROUND")
+        .is_ok_and(|items| items.split(',').any(|i| i.trim() == item))
 }
 
 /// The start of generated modification times: 2023-11-14 22:13:20 UTC.
@@ -86,7 +85,7 @@ fn source_name(f: Features) -> BoxedStrategy<Name> {
     let mut pool: Vec<Name> = PLAIN.iter().map(|n| Name(n.as_bytes().to_vec())).collect();
     if f.odd_names {
         pool.extend(ODD.iter().map(|n| Name(n.as_bytes().to_vec())));
-        if !around(5) {
+        if !around("5") {
             pool.extend(NOT_UTF8.iter().map(|n| Name(n.to_vec())));
         }
     }
@@ -371,7 +370,7 @@ fn entries(
     if !special {
         return vec(plain, 0..10).boxed();
     }
-    let kinds = if in_target || around(4) {
+    let kinds = if in_target || around("4") {
         link_to().prop_map(Kind::Symlink).boxed()
     } else {
         prop_oneof![
