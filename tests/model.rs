@@ -202,8 +202,8 @@ fn run_property<S: proptest::strategy::Strategy>(
     TALLY.with(|t| {
         let t = t.borrow();
         eprintln!(
-            "model property {name}: {} cases run, {} applies checked ({} after a kill -9 \
-             in the middle of an apply), {} plans and {} manifests refused as the model said",
+            "model property {name}: {} cases run (shrinking included), {} applies checked, \
+             {} applies killed by kill -9 before they ended, {} plans and {} manifests refused",
             t.cases, t.applied, t.killed, t.plans_refused, t.manifests_refused
         );
     });
