@@ -13,6 +13,7 @@ mod hdfs_faults;
 mod incremental;
 mod interrupt;
 mod lock;
+mod model;
 mod modes;
 mod overlap;
 mod plan_file;
