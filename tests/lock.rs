@@ -281,3 +281,30 @@ fn a_plan_made_while_an_atomic_apply_runs_leaves_its_staging_folder_alone() {
     let status = crate::util::wait_bounded(&mut child, &dir, "apply", 60 * SECOND);
     assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
 }
+
+#[test]
+fn a_lock_file_is_never_seen_incomplete_whatever_the_moment_of_a_kill() {
+    // A lock written in place could be cut off empty by a kill -9, naming no
+    // holder: every later apply was refused until `hsync unlock`.
+    let dir = Dir::new();
+    dir.create("source/a", crate::util::noise(100_000, 1));
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+    for attempt in 0..150u64 {
+        let mut child = dir.hsync(["apply", "plan.json"]).spawn(&dir, "apply");
+        std::thread::sleep(std::time::Duration::from_micros(attempt % 6 * 1000));
+        let _ = child.kill();
+        let _ = child.wait();
+        if let Ok(text) = std::fs::read_to_string(dir.join("target/.hsync-tmp.lock")) {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+                "a lock file cut off at attempt {attempt}: {text:?}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(dir.join("target"));
+        let _ = std::fs::remove_dir_all(dir.join(".hsync"));
+    }
+    // Whatever a kill left, the same apply goes through.
+    dir.apply();
+    assert_eq!(dir.read("target/a"), crate::util::noise(100_000, 1));
+}

@@ -68,7 +68,6 @@ impl Transfer<'_> {
         let options = CreateOptions {
             block_size: copy.block_size,
             replication: copy.attributes.replication,
-            exclusive: false,
         };
         let mut writer = target_fs.create(temp, &options).await?;
 

@@ -174,7 +174,7 @@ impl Storage for HdfsStorage {
     }
 
     async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
-        let mut write = WriteOptions::default().overwrite(!options.exclusive);
+        let mut write = WriteOptions::default().overwrite(true);
         if let Some(size) = options.block_size {
             write = write.block_size(size);
         }
@@ -195,6 +195,14 @@ impl Storage for HdfsStorage {
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
         self.client
             .rename(from, to, true)
+            .await
+            .map_err(|e| self.error("rename", from, e))
+    }
+
+    /// The NameNode refuses a rename without overwrite onto an existing path.
+    async fn rename_new(&self, from: &str, to: &str) -> Result<()> {
+        self.client
+            .rename(from, to, false)
             .await
             .map_err(|e| self.error("rename", from, e))
     }

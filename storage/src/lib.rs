@@ -39,8 +39,6 @@ pub struct CreateOptions {
     pub block_size: Option<u64>,
     /// Replication factor for the new file, where the backend replicates.
     pub replication: Option<u16>,
-    /// Fail with `AlreadyExists` rather than replace an existing file.
-    pub exclusive: bool,
 }
 
 /// A checksum the filesystem computes itself, without the file being read
@@ -87,6 +85,11 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 
     /// Renames `from` to `to`, replacing a file already at `to`.
     async fn rename(&self, from: &str, to: &str) -> Result<()>;
+
+    /// Gives the file `from` the name `to` only if nothing has it yet, in
+    /// one atomic step (`AlreadyExists` otherwise): a file written whole
+    /// under a temporary name then appears complete or not at all.
+    async fn rename_new(&self, from: &str, to: &str) -> Result<()>;
 
     /// Removes one file.
     async fn remove_file(&self, path: &str) -> Result<()>;

@@ -113,18 +113,15 @@ impl Storage for LocalStorage {
         }))
     }
 
-    async fn create(&self, path: &str, options: &CreateOptions) -> Result<Box<dyn FileWriter>> {
+    /// The local filesystem has no blocks or replicas to set.
+    async fn create(&self, path: &str, _: &CreateOptions) -> Result<Box<dyn FileWriter>> {
         let p = path.to_string();
-        let exclusive = options.exclusive;
         let file = blocking("create", path, move || {
-            let mut open = fs::OpenOptions::new();
-            open.write(true);
-            if exclusive {
-                open.create_new(true);
-            } else {
-                open.create(true).truncate(true);
-            }
-            open.open(p)
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(p)
         })
         .await?;
         Ok(Box::new(LocalWriter {
@@ -136,6 +133,16 @@ impl Storage for LocalStorage {
     async fn rename(&self, from: &str, to: &str) -> Result<()> {
         let (f, t) = (from.to_string(), to.to_string());
         blocking("rename", from, move || fs::rename(f, t)).await
+    }
+
+    /// A hard link fails if `to` exists, where a rename would replace it.
+    async fn rename_new(&self, from: &str, to: &str) -> Result<()> {
+        let (f, t) = (from.to_string(), to.to_string());
+        blocking("rename", from, move || {
+            fs::hard_link(&f, t)?;
+            fs::remove_file(f)
+        })
+        .await
     }
 
     async fn remove_file(&self, path: &str) -> Result<()> {

@@ -11,7 +11,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{join, lock_sibling, parent_and_name, CreateOptions, ErrorKind, Storage, StorageError};
+use crate::{
+    join, lock_sibling, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage,
+    StorageError,
+};
 
 /// The name of the lock inside a target root: hidden, hsync's own.
 pub const LOCK_NAME: &str = ".hsync-tmp.lock";
@@ -253,14 +256,20 @@ async fn create_exclusive(
     path: &str,
     holder: &Holder,
 ) -> Result<(), StorageError> {
-    let options = CreateOptions {
-        exclusive: true,
-        ..CreateOptions::default()
-    };
-    let mut writer = storage.create(path, &options).await?;
+    // Written whole under a name of this process, then given the lock's
+    // name only if no other has it: a run killed at any moment leaves no
+    // lock half written (which would name no holder, and block every run
+    // until `hsync unlock`), at most a temporary file the next plan removes.
+    let temp = temp_sibling(path, &format!("w{}", holder.pid));
+    let mut writer = storage.create(&temp, &CreateOptions::default()).await?;
     let text = serde_json::to_vec(holder).expect("a holder serialises");
     writer.write(text.into()).await?;
-    writer.close().await
+    writer.close().await?;
+    let published = storage.rename_new(&temp, path).await;
+    if published.is_err() {
+        let _ = storage.remove_file(&temp).await;
+    }
+    published
 }
 
 /// Who the lock file at `path` names: `None` if there is none, an unknown
