@@ -137,6 +137,10 @@ pub enum PlanError {
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
+    /// The manifest or a source list could not be resolved.
+    #[error("a file the manifest reads: {source}")]
+    #[diagnostic(code(hsync::plan::storage))]
+    Input { source: StorageError },
 }
 
 /// Plans every job of a manifest; also returns warnings for the user (a
@@ -171,9 +175,9 @@ pub async fn plan(
 /// (symlinks resolved) before anything is listed: a symlink can make two
 /// paths that look apart the same folder.
 async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Result<(), PlanError> {
-    let written: Vec<overlap::Roots> = manifest.jobs.iter().map(Job::roots).collect();
-    let mut real = Vec::with_capacity(written.len());
-    for (job, roots) in manifest.jobs.iter().zip(&written) {
+    let written = manifest.paths();
+    let mut jobs = Vec::with_capacity(written.jobs.len());
+    for (job, roots) in manifest.jobs.iter().zip(&written.jobs) {
         let storage_error = |source| PlanError::Storage {
             job: job.name.clone(),
             source,
@@ -187,12 +191,16 @@ async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Resu
         let target = resolve(&target_fs, &roots.target)
             .await
             .map_err(storage_error)?;
-        real.push(overlap::Roots {
+        jobs.push(overlap::Roots {
             sources,
             target,
             ..job.roots()
         });
     }
+    let real = overlap::Paths {
+        jobs,
+        inputs: real_inputs(&written.inputs, connections).await?,
+    };
     match overlap::conflicts(&real).first() {
         None => Ok(()),
         Some(conflict) => Err(PlanError::Overlap {
@@ -200,6 +208,31 @@ async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Resu
             help: conflict.help(&real),
         }),
     }
+}
+
+/// Each input where a delete would reach it: its own entry in its folder's
+/// real path, and, when it is a symlink, the file it leads to.
+async fn real_inputs(
+    inputs: &[overlap::Input],
+    connections: &Connections,
+) -> Result<Vec<overlap::Input>, PlanError> {
+    let storage_error = |source| PlanError::Input { source };
+    let local = connections
+        .get(&hsync_storage::FsSpec::Local)
+        .map_err(storage_error)?;
+    let mut real = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let (folder, name) = hsync_storage::parent_and_name(&input.path);
+        let entry = join(&resolve(&local, folder).await.map_err(storage_error)?, name);
+        let file = resolve(&local, &input.path).await.map_err(storage_error)?;
+        for path in [entry.clone()]
+            .into_iter()
+            .chain((file != entry).then_some(file))
+        {
+            real.push(overlap::Input { of: input.of, path });
+        }
+    }
+    Ok(real)
 }
 
 /// `path` with every symlink resolved; a path that does not exist yet is
