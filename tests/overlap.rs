@@ -343,3 +343,20 @@ fn two_atomic_jobs_sharing_a_target_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plan_written_into_a_target_that_deletes_is_refused() {
+    let dir = Dir::new();
+    source(&dir);
+    dir.manifest(&one_job(
+        &["src"],
+        "mirror",
+        "mode = \"update\"\ndelete = true",
+    ));
+    dir.create("mirror/a", "a");
+    // The next plan would list the plan file and its journal as extraneous.
+    let out = dir.hsync(["plan", "-o", "mirror/plan.json"]).code(1);
+    assert!(!dir.exists("mirror/plan.json"), "no plan was written");
+    let _settings = dir.snapshot_settings().bind_to_scope();
+    insta::assert_snapshot!("plan_written_into_a_target_that_deletes_error", out.stderr);
+}

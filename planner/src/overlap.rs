@@ -89,7 +89,7 @@ impl Claim {
     }
 }
 
-/// A local file a plan is made from.
+/// A local file a plan is made from, or written to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Input {
     pub of: InputOf,
@@ -103,6 +103,9 @@ pub(crate) enum InputOf {
     Manifest,
     /// The `source_list` of a job.
     SourceList(usize),
+    /// The file `plan -o` writes (not read, but applied, with the journal
+    /// beside it), known to `plan` only.
+    PlanFile,
 }
 
 /// Everything the overlap rules compare: the roots of every job and the
@@ -291,11 +294,14 @@ impl Conflict {
                 format!("{}: give each job its own target{or_keep}", why.join("; "))
             }
             Conflict::Input { input, .. } => {
-                let what = match paths.inputs[input].of {
-                    InputOf::Manifest => "the manifest",
-                    InputOf::SourceList(_) => "the source list",
-                };
-                format!("a job that deletes removes from its target what its sources do not hold, which includes {what} the plan is made from: keep {what} outside the target, or leave out `delete`")
+                let removes = "a job that deletes removes from its target what its sources do not hold, which includes";
+                match paths.inputs[input].of {
+                    InputOf::PlanFile => format!("{removes} the plan file and the journal apply keeps beside it: write the plan outside the target, or leave out `delete`"),
+                    of => {
+                        let what = if of == InputOf::Manifest { "the manifest" } else { "the source list" };
+                        format!("{removes} {what} the plan is made from: keep {what} outside the target, or leave out `delete`")
+                    }
+                }
             }
         }
     }
@@ -339,6 +345,7 @@ impl Conflict {
             Root::Source { job, .. } => format!("source of `{}`", name(job)),
             Root::Input(input) => match paths.inputs[input].of {
                 InputOf::Manifest => "manifest".into(),
+                InputOf::PlanFile => "plan file".into(),
                 InputOf::SourceList(list) if list == writer => "source list".into(),
                 InputOf::SourceList(list) => format!("source list of `{}`", name(list)),
             },
@@ -374,6 +381,7 @@ impl Conflict {
 fn input_name(paths: &Paths, of: InputOf, job: usize) -> String {
     match of {
         InputOf::Manifest => "the manifest".into(),
+        InputOf::PlanFile => "the plan file".into(),
         InputOf::SourceList(list) if list == job => "its source list".into(),
         InputOf::SourceList(list) => format!("the source list of job `{}`", paths.jobs[list].name),
     }

@@ -77,7 +77,7 @@ fn local(path: &Path, base: &Path) -> Location {
 }
 
 /// A local path, absolute (against `base`) and normalised.
-pub(super) fn local_path(path: &Path, base: &Path) -> String {
+pub(crate) fn local_path(path: &Path, base: &Path) -> String {
     let absolute: PathBuf = if path.is_absolute() {
         path.to_path_buf()
     } else {

@@ -16,6 +16,7 @@ use miette::NamedSource;
 use toml::Spanned;
 
 pub use diagnostic::{InvalidManifest, ManifestError, UnreadableManifest};
+pub(crate) use location::local_path;
 pub use location::Location;
 
 use crate::filter::PathFilter;
@@ -341,7 +342,7 @@ impl Checker<'_> {
                 Root::Target(job) => Some(spans[job].target.clone()),
                 Root::Source { job, source } => Some(spans[job].sources[source].clone()),
                 Root::Input(input) => match paths.inputs[input].of {
-                    InputOf::Manifest => None,
+                    InputOf::Manifest | InputOf::PlanFile => None,
                     InputOf::SourceList(job) => spans[job]
                         .source_list
                         .as_ref()
