@@ -24,8 +24,11 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             detailed_exitcode,
             full,
         } => {
-            let options = PlanOptions { full };
-            plan(&manifest, out.as_deref(), detailed_exitcode, options).await
+            let options = PlanOptions {
+                full,
+                out: out.as_deref(),
+            };
+            plan(&manifest, detailed_exitcode, options).await
         }
         Command::Show { plan, json } => show(&plan, json),
         Command::Apply {
@@ -125,12 +128,8 @@ fn validate(path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn plan(
-    path: &Path,
-    out: Option<&Path>,
-    detailed_exitcode: bool,
-    options: PlanOptions,
-) -> Result<ExitCode> {
+async fn plan(path: &Path, detailed_exitcode: bool, options: PlanOptions<'_>) -> Result<ExitCode> {
+    let out = options.out;
     let manifest = Manifest::load(path)?;
     let (plan, warnings) = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
     for warning in warnings {

@@ -13,6 +13,7 @@ pub mod manifest;
 mod overlap;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -30,11 +31,14 @@ const LISTING_CONCURRENCY: usize = 32;
 
 /// How to plan.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct PlanOptions {
+pub struct PlanOptions<'a> {
     /// Incremental jobs compare whole trees instead of replaying a snapshot
     /// diff (the first run does anyway): the way back to a known state after
     /// the target changed.
     pub full: bool,
+    /// The file the plan is written to, if any: a target that deletes must
+    /// not hold it (nor so the journal apply keeps beside it).
+    pub out: Option<&'a Path>,
 }
 
 /// Why planning stopped.
@@ -137,6 +141,10 @@ pub enum PlanError {
     #[error("job `{job}`: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, source: StorageError },
+    /// The manifest, a source list or the plan file could not be resolved.
+    #[error("a file the plan is made from or written to: {source}")]
+    #[diagnostic(code(hsync::plan::storage))]
+    Input { source: StorageError },
 }
 
 /// Plans every job of a manifest; also returns warnings for the user (a
@@ -144,9 +152,9 @@ pub enum PlanError {
 pub async fn plan(
     manifest: &Manifest,
     connections: &Connections,
-    options: PlanOptions,
+    options: PlanOptions<'_>,
 ) -> Result<(Plan, Vec<String>), PlanError> {
-    refuse_overlaps(manifest, connections).await?;
+    refuse_overlaps(manifest, connections, options.out).await?;
     let mut jobs = Vec::with_capacity(manifest.jobs.len());
     let mut warnings = Vec::new();
     for job in &manifest.jobs {
@@ -169,11 +177,25 @@ pub async fn plan(
 
 /// The manifest's checks of overlapping roots, again on the real paths
 /// (symlinks resolved) before anything is listed: a symlink can make two
-/// paths that look apart the same folder.
-async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Result<(), PlanError> {
-    let written: Vec<overlap::Roots> = manifest.jobs.iter().map(Job::roots).collect();
-    let mut real = Vec::with_capacity(written.len());
-    for (job, roots) in manifest.jobs.iter().zip(&written) {
+/// paths that look apart the same folder. `out` is where the plan goes.
+async fn refuse_overlaps(
+    manifest: &Manifest,
+    connections: &Connections,
+    out: Option<&Path>,
+) -> Result<(), PlanError> {
+    let mut written = manifest.paths();
+    if let Some(out) = out {
+        let shown = out.display().to_string();
+        let absolute = std::path::absolute(out).map_err(|e| PlanError::Input {
+            source: StorageError::from_io("resolve", &shown, e),
+        })?;
+        written.inputs.push(overlap::Input {
+            of: overlap::InputOf::PlanFile,
+            path: manifest::local_path(&absolute, Path::new("/")),
+        });
+    }
+    let mut jobs = Vec::with_capacity(written.jobs.len());
+    for (job, roots) in manifest.jobs.iter().zip(&written.jobs) {
         let storage_error = |source| PlanError::Storage {
             job: job.name.clone(),
             source,
@@ -187,12 +209,16 @@ async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Resu
         let target = resolve(&target_fs, &roots.target)
             .await
             .map_err(storage_error)?;
-        real.push(overlap::Roots {
+        jobs.push(overlap::Roots {
             sources,
             target,
             ..job.roots()
         });
     }
+    let real = overlap::Paths {
+        jobs,
+        inputs: real_inputs(&written.inputs, connections).await?,
+    };
     match overlap::conflicts(&real).first() {
         None => Ok(()),
         Some(conflict) => Err(PlanError::Overlap {
@@ -200,6 +226,31 @@ async fn refuse_overlaps(manifest: &Manifest, connections: &Connections) -> Resu
             help: conflict.help(&real),
         }),
     }
+}
+
+/// Each input where a delete would reach it: its own entry in its folder's
+/// real path, and, when it is a symlink, the file it leads to.
+async fn real_inputs(
+    inputs: &[overlap::Input],
+    connections: &Connections,
+) -> Result<Vec<overlap::Input>, PlanError> {
+    let storage_error = |source| PlanError::Input { source };
+    let local = connections
+        .get(&hsync_storage::FsSpec::Local)
+        .map_err(storage_error)?;
+    let mut real = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let (folder, name) = hsync_storage::parent_and_name(&input.path);
+        let entry = join(&resolve(&local, folder).await.map_err(storage_error)?, name);
+        let file = resolve(&local, &input.path).await.map_err(storage_error)?;
+        for path in [entry.clone()]
+            .into_iter()
+            .chain((file != entry).then_some(file))
+        {
+            real.push(overlap::Input { of: input.of, path });
+        }
+    }
+    Ok(real)
 }
 
 /// `path` with every symlink resolved; a path that does not exist yet is
@@ -226,7 +277,7 @@ async fn resolve(storage: &Arc<dyn Storage>, path: &str) -> Result<String, Stora
 async fn plan_job(
     job: &Job,
     connections: &Connections,
-    options: PlanOptions,
+    options: PlanOptions<'_>,
 ) -> Result<(JobPlan, Option<String>), PlanError> {
     let stats = &ListingStats::default();
     let storage_error = |source| PlanError::Storage {

@@ -70,15 +70,20 @@ fn alias_split(text: &str) -> Option<(&str, &str)> {
 }
 
 fn local(path: &Path, base: &Path) -> Location {
+    Location {
+        fs: FsSpec::Local,
+        path: local_path(path, base),
+    }
+}
+
+/// A local path, absolute (against `base`) and normalised.
+pub(crate) fn local_path(path: &Path, base: &Path) -> String {
     let absolute: PathBuf = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
     };
-    Location {
-        fs: FsSpec::Local,
-        path: normalize(&absolute.to_string_lossy()),
-    }
+    normalize(&absolute.to_string_lossy())
 }
 
 /// Removes `.`, `..` and repeated slashes without touching the filesystem

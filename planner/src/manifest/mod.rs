@@ -16,10 +16,11 @@ use miette::NamedSource;
 use toml::Spanned;
 
 pub use diagnostic::{InvalidManifest, ManifestError, UnreadableManifest};
+pub(crate) use location::local_path;
 pub use location::Location;
 
 use crate::filter::PathFilter;
-use crate::overlap::{self, Conflict, Roots};
+use crate::overlap::{self, Conflict, Input, InputOf, Paths, Root, Roots};
 use raw::{RawJob, RawManifest};
 
 /// Transfers in flight per job when the manifest does not say.
@@ -39,6 +40,9 @@ pub struct Manifest {
     pub jobs: Vec<Job>,
     /// The declared cluster aliases.
     pub clusters: BTreeMap<String, HdfsSpec>,
+    /// The local files a plan is made from: this manifest and the jobs'
+    /// source lists, absolute.
+    pub(crate) inputs: Vec<Input>,
 }
 
 /// One job, with every location resolved and every default filled in.
@@ -63,6 +67,17 @@ impl Job {
             target_fs: &self.target_fs,
             target: self.target.clone(),
             delete: self.options.delete,
+            atomic: self.options.commit == Commit::Atomic,
+        }
+    }
+}
+
+impl Manifest {
+    /// Every path the overlap rules compare, as the manifest says.
+    pub(crate) fn paths(&self) -> Paths<'_> {
+        Paths {
+            jobs: self.jobs.iter().map(Job::roots).collect(),
+            inputs: self.inputs.clone(),
         }
     }
 }
@@ -73,6 +88,10 @@ struct RootSpans {
     target: Range<usize>,
     /// `delete = true`, when written (an incremental job deletes unsaid).
     delete: Option<Range<usize>>,
+    /// `commit = "atomic"`, when written.
+    atomic: Option<Range<usize>>,
+    /// The `source_list` file, absolute, and where it is named.
+    source_list: Option<(String, Range<usize>)>,
 }
 
 /// Reading a manifest fails for one of two reasons.
@@ -115,7 +134,13 @@ impl Manifest {
             broken_clusters: BTreeSet::new(),
         };
         checker.clusters(&raw);
-        let jobs = checker.jobs(&raw);
+        // `base` is the manifest's folder.
+        let name = path.file_name().map_or(path, Path::new);
+        let manifest = Input {
+            of: InputOf::Manifest,
+            path: location::local_path(name, base),
+        };
+        let (jobs, inputs) = checker.jobs(&raw, manifest);
         if !checker.errors.is_empty() {
             return Err(invalid(checker.errors).into());
         }
@@ -124,6 +149,7 @@ impl Manifest {
             digest: blake3::hash(text.as_bytes()).to_hex().to_string(),
             jobs,
             clusters: checker.clusters,
+            inputs,
         })
     }
 }
@@ -261,7 +287,9 @@ impl Checker<'_> {
         }
     }
 
-    fn jobs(&mut self, raw: &RawManifest) -> Vec<Job> {
+    /// The jobs that passed, and the files the plan is made from: `manifest`
+    /// and their source lists.
+    fn jobs(&mut self, raw: &RawManifest, manifest: Input) -> (Vec<Job>, Vec<Input>) {
         if raw.job.is_empty() {
             self.error(0..0, "the manifest declares no job", "add a [[job]] table")
                 .help = Some("see examples/quickstart/hsync.toml".into());
@@ -286,30 +314,65 @@ impl Checker<'_> {
                 spans.push(roots);
             }
         }
-        self.overlaps(&jobs, &spans);
-        jobs
+        let lists = spans.iter().enumerate().filter_map(|(job, spans)| {
+            let (path, _) = spans.source_list.as_ref()?;
+            Some(Input {
+                of: InputOf::SourceList(job),
+                path: path.clone(),
+            })
+        });
+        let inputs: Vec<Input> = std::iter::once(manifest).chain(lists).collect();
+        let paths = Paths {
+            jobs: jobs.iter().map(Job::roots).collect(),
+            inputs,
+        };
+        self.overlaps(&paths, &spans);
+        let inputs = paths.inputs;
+        (jobs, inputs)
     }
 
-    /// Refuses targets that overlap a source or, where a job deletes,
-    /// another target: each conflict points at both paths as written.
-    fn overlaps(&mut self, jobs: &[Job], spans: &[RootSpans]) {
-        let roots: Vec<Roots> = jobs.iter().map(Job::roots).collect();
-        for conflict in overlap::conflicts(&roots) {
-            let [target, other] = conflict.roots().map(|root| match root.source {
-                Some(source) => spans[root.job].sources[source].clone(),
-                None => spans[root.job].target.clone(),
+    /// Refuses targets that overlap a source or, where a job deletes or
+    /// commits atomically, another target, and jobs that delete in a folder
+    /// that holds an input: each conflict points at the paths as written
+    /// (the manifest itself has no span) and at what makes the job's target
+    /// its own.
+    fn overlaps(&mut self, paths: &Paths, spans: &[RootSpans]) {
+        for conflict in overlap::conflicts(paths) {
+            let [target, other] = conflict.roots().map(|root| match root {
+                Root::Target(job) => Some(spans[job].target.clone()),
+                Root::Source { job, source } => Some(spans[job].sources[source].clone()),
+                Root::Input(input) => match paths.inputs[input].of {
+                    InputOf::Manifest | InputOf::PlanFile => None,
+                    InputOf::SourceList(job) => spans[job]
+                        .source_list
+                        .as_ref()
+                        .map(|(_, span)| span.clone()),
+                },
             });
-            let [target_label, other_label] = conflict.labels(&roots);
-            let mistake = self.error(target, conflict.message(&roots), target_label);
-            mistake.also(other, other_label);
-            if let Conflict::Targets { first, second, .. } = conflict {
-                for job in [first, second] {
-                    if let Some(delete) = spans[job].delete.clone() {
-                        mistake.also(delete, format!("`{}` deletes", jobs[job].name));
-                    }
+            let [target_label, other_label] = conflict.labels(paths);
+            let mistake = self.error(
+                target.unwrap_or_default(),
+                conflict.message(paths),
+                target_label,
+            );
+            if let Some(other) = other {
+                mistake.also(other, other_label);
+            }
+            let claimants = match conflict {
+                Conflict::Targets { first, second, .. } => vec![first, second],
+                Conflict::Input { job, .. } => vec![job],
+                Conflict::OwnSource { .. } | Conflict::OtherSource { .. } => Vec::new(),
+            };
+            for job in claimants {
+                let name = &paths.jobs[job].name;
+                if let Some(delete) = spans[job].delete.clone() {
+                    mistake.also(delete, format!("`{name}` deletes"));
+                }
+                if let Some(atomic) = spans[job].atomic.clone() {
+                    mistake.also(atomic, format!("`{name}` commits atomically"));
                 }
             }
-            mistake.help = Some(conflict.help(&roots));
+            mistake.help = Some(conflict.help(paths));
         }
     }
 
@@ -610,6 +673,15 @@ impl Checker<'_> {
                 .as_ref()
                 .filter(|d| *d.get_ref())
                 .map(Spanned::span),
+            atomic: job
+                .commit
+                .as_ref()
+                .filter(|c| *c.get_ref() == Commit::Atomic)
+                .map(Spanned::span),
+            source_list: job.source_list.as_ref().map(|list| {
+                let path = location::local_path(Path::new(list.get_ref()), self.base);
+                (path, list.span())
+            }),
         };
         let job = Job {
             name: job.name.get_ref().clone(),

@@ -1027,3 +1027,58 @@ delete = true
 "#
     ));
 }
+
+#[test]
+fn a_job_that_deletes_into_the_folder_of_its_manifest_is_refused() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "mirror"
+sources = ["/data"]
+target = "."
+mode = "update"
+delete = true
+"#
+    ));
+}
+
+#[test]
+fn a_job_that_deletes_into_the_folder_of_a_source_list_is_refused() {
+    let base = tempfile::tempdir().expect("a temp dir");
+    std::fs::create_dir(base.path().join("lists")).expect("a folder");
+    std::fs::write(base.path().join("lists/sources.txt"), "/data\n").expect("a list");
+    let text = r#"
+[[job]]
+name = "lists"
+sources = ["/in"]
+target = "lists"
+mode = "update"
+delete = true
+
+[[job]]
+name = "mirror"
+source_list = "lists/sources.txt"
+target = "/mirror"
+"#;
+    let error = Manifest::parse(text, Path::new("hsync.toml"), base.path())
+        .expect_err("the list lies in a target that deletes");
+    insta::assert_snapshot!(render(&error));
+}
+
+#[test]
+fn two_jobs_with_nested_targets_are_refused_when_one_commits_atomically() {
+    insta::assert_snapshot!(report(
+        r#"
+[[job]]
+name = "all"
+sources = ["in/all"]
+target = "out"
+commit = "atomic"
+
+[[job]]
+name = "part"
+sources = ["in/part"]
+target = "out/part"
+"#
+    ));
+}
