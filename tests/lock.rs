@@ -308,3 +308,20 @@ fn a_lock_file_is_never_seen_incomplete_whatever_the_moment_of_a_kill() {
     dir.apply();
     assert_eq!(dir.read("target/a"), crate::util::noise(100_000, 1));
 }
+
+#[test]
+fn a_lock_a_dead_run_of_this_host_was_writing_is_removed_by_the_next_apply() {
+    let dir = Dir::new();
+    job(&dir);
+    dir.plan();
+    // Killed while it wrote its lock, after the plan was made: no plan
+    // lists it, so the apply that takes the lock removes it.
+    let writing = format!(
+        "target/..hsync-tmp.lock.hsync-tmp.writing-{GONE}@{}",
+        hostname()
+    );
+    dir.create(&writing, "{\"host\":");
+    dir.apply();
+    assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
+    assert_eq!(dir.read("target/a"), b"a");
+}

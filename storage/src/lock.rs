@@ -183,6 +183,7 @@ impl Lock {
         loop {
             match create_exclusive(storage, &path, &me).await {
                 Ok(()) => {
+                    remove_dead_writers(storage, &path).await.map_err(denied)?;
                     return Ok(Lock {
                         storage: Arc::clone(storage),
                         path,
@@ -259,8 +260,9 @@ async fn create_exclusive(
     // Written whole under a name of this process, then given the lock's
     // name only if no other has it: a run killed at any moment leaves no
     // lock half written (which would name no holder, and block every run
-    // until `hsync unlock`), at most a temporary file the next plan removes.
-    let temp = temp_sibling(path, &format!("w{}", holder.pid));
+    // until `hsync unlock`), at most its own temporary file, which the next
+    // run on this host removes (see `remove_dead_writers`).
+    let temp = writing_path(path, &holder.host, holder.pid);
     let mut writer = storage.create(&temp, &CreateOptions::default()).await?;
     let text = serde_json::to_vec(holder).expect("a holder serialises");
     writer.write(text.into()).await?;
@@ -270,6 +272,37 @@ async fn create_exclusive(
         let _ = storage.remove_file(&temp).await;
     }
     published
+}
+
+/// Where the process `pid` of `host` writes the lock `path` before it
+/// takes the lock's name.
+fn writing_path(path: &str, host: &str, pid: u32) -> String {
+    temp_sibling(path, &format!("{WRITING}{pid}@{host}"))
+}
+
+/// Marks the temporary names of locks being written.
+const WRITING: &str = "writing-";
+
+/// Removes the lock files that processes of this host that no longer run
+/// were writing when they died: one listing of the lock's folder.
+async fn remove_dead_writers(storage: &Arc<dyn Storage>, path: &str) -> Result<(), StorageError> {
+    let (folder, _) = parent_and_name(path);
+    let prefix = parent_and_name(&temp_sibling(path, WRITING)).1.to_string();
+    let host = hostname();
+    for entry in storage.list_dir(folder).await? {
+        let Some((pid, writer_host)) = entry
+            .name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split_once('@'))
+        else {
+            continue;
+        };
+        let dead = writer_host == host && pid.parse().is_ok_and(|pid| !alive(pid));
+        if dead {
+            remove_if_present(storage, &join(folder, &entry.name)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Who the lock file at `path` names: `None` if there is none, an unknown
