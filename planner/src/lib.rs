@@ -138,13 +138,24 @@ pub enum PlanError {
         message: String,
         help: String,
     },
-    #[error("job `{job}`: {source}")]
+    /// The cause is in the message, not a `source`: miette would print it twice.
+    #[error("job `{job}`: {error}")]
     #[diagnostic(code(hsync::plan::storage))]
-    Storage { job: String, source: StorageError },
+    Storage { job: String, error: StorageError },
     /// The manifest, a source list or the plan file could not be resolved.
     #[error("a file the plan is made from or written to: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
     Input { source: StorageError },
+}
+
+impl PlanError {
+    /// Wraps a storage failure of job `job`.
+    pub(crate) fn storage(job: &str) -> impl Fn(StorageError) -> PlanError + Copy + '_ {
+        move |error| PlanError::Storage {
+            job: job.to_string(),
+            error,
+        }
+    }
 }
 
 /// Plans every job of a manifest; also returns warnings for the user (a
@@ -196,10 +207,7 @@ async fn refuse_overlaps(
     }
     let mut jobs = Vec::with_capacity(written.jobs.len());
     for (job, roots) in manifest.jobs.iter().zip(&written.jobs) {
-        let storage_error = |source| PlanError::Storage {
-            job: job.name.clone(),
-            source,
-        };
+        let storage_error = PlanError::storage(&job.name);
         let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
         let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
         let mut sources = Vec::with_capacity(roots.sources.len());
@@ -280,10 +288,7 @@ async fn plan_job(
     options: PlanOptions<'_>,
 ) -> Result<(JobPlan, Option<String>), PlanError> {
     let stats = &ListingStats::default();
-    let storage_error = |source| PlanError::Storage {
-        job: job.name.clone(),
-        source,
-    };
+    let storage_error = PlanError::storage(&job.name);
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
     let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
     let lock = job.options.lock_placement().path(&job.target);
@@ -378,10 +383,7 @@ pub(crate) async fn compare_trees(
     target_fs: &Arc<dyn Storage>,
     stats: &ListingStats,
 ) -> Result<Planned, PlanError> {
-    let storage_error = |source| PlanError::Storage {
-        job: job.name.clone(),
-        source,
-    };
+    let storage_error = PlanError::storage(&job.name);
     // The roots are the only paths stat'ed; everything below is listed.
     let mut source_roots = Vec::with_capacity(sources.len());
     let mut root_entries = Vec::with_capacity(sources.len());

@@ -391,6 +391,15 @@ fn expect_job(before: &Snapshot, job: &Job, names: NonUtf8) -> Result<(Expected,
     let target_root = before.get(&job.target);
     let mut current: BTreeMap<Vec<u8>, &Meta> = BTreeMap::new();
     match target_root {
+        // A target below a file can never be made: planning stops.
+        None if ancestors(&job.target).any(|folder| {
+            before
+                .get(folder)
+                .is_some_and(|meta| !matches!(meta.kind, EntryKind::Dir | EntryKind::Symlink(_)))
+        }) =>
+        {
+            return Err("a folder above the target is a file".into())
+        }
         None => {}
         Some(meta) if meta.kind != EntryKind::Dir => {
             return Err("the target is not a folder".into())

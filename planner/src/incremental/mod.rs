@@ -37,10 +37,7 @@ pub(crate) async fn plan(
     full: bool,
     stats: &ListingStats,
 ) -> Result<IncrementalPlan, PlanError> {
-    let storage_error = |source| PlanError::Storage {
-        job: job.name.clone(),
-        source,
-    };
+    let storage_error = PlanError::storage(&job.name);
     // The manifest admits incremental jobs between HDFS clusters only.
     let source = namenode::hdfs(source_fs.as_ref()).map_err(storage_error)?;
     let target = namenode::hdfs(target_fs.as_ref()).map_err(storage_error)?;
@@ -140,12 +137,7 @@ async fn snapshots(
                 path: dir.to_string(),
             })
         }
-        Err(source) => {
-            return Err(PlanError::Storage {
-                job: job.name.clone(),
-                source,
-            })
-        }
+        Err(source) => return Err(PlanError::storage(&job.name)(source)),
     };
     Ok(names
         .into_iter()

@@ -143,10 +143,7 @@ fn admitted(job: &Job, path: &str) -> bool {
 pub(super) async fn replay(diff: &[DiffEntry], sides: &Sides<'_>) -> Result<Planned, PlanError> {
     let job = sides.job;
     let changes = classify(diff, |path| admitted(job, path));
-    let storage_error = |source| PlanError::Storage {
-        job: job.name.clone(),
-        source,
-    };
+    let storage_error = PlanError::storage(&job.name);
     let mut planned = Planned::default();
 
     // Renames and deletes, as the target has them now.
