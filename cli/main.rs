@@ -4,7 +4,7 @@
 //!
 //! Exit codes (README, "Exit codes"): 0 success or nothing to do, 1 any
 //! error (usage errors and internal errors included), 2 only for changes
-//! under `plan --detailed-exitcode`.
+//! under `plan --detailed-exitcode`, 130 an interrupted apply.
 
 mod args;
 mod commands;
