@@ -9,7 +9,7 @@ use hsync_plan::Plan;
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
 use hsync_storage::lock::{self, Liveness};
-use hsync_storage::Connections;
+use hsync_storage::{display, Connections, FsSpec};
 use miette::{miette, Context, IntoDiagnostic, Result};
 
 use crate::args::Command;
@@ -114,11 +114,7 @@ async fn unlock(target: &str, manifest: Option<&Path>, force: bool) -> Result<Ex
 
 fn validate(path: &Path) -> Result<ExitCode> {
     let manifest = Manifest::load(path)?;
-    let names: Vec<_> = manifest
-        .jobs
-        .iter()
-        .map(|j| hsync_storage::display(&j.name))
-        .collect();
+    let names: Vec<_> = manifest.jobs.iter().map(|j| display(&j.name)).collect();
     println!(
         "{} is valid: {} ({})",
         path.display(),
@@ -176,6 +172,13 @@ async fn apply(
 ) -> Result<ExitCode> {
     on_signals(&options.interrupt);
     let plan = load_plan(path)?;
+    let mut outputs = vec![
+        ("plan", path),
+        ("journal folder", options.state_dir.as_path()),
+    ];
+    outputs.extend(summary_file.map(|file| ("--summary file", file)));
+    outputs.extend(log.map(|file| ("--log file", file)));
+    refuse_outputs_in_deleting_targets(&plan, &outputs)?;
     if let Some(manifest) = manifest {
         let text = std::fs::read(manifest)
             .into_diagnostic()
@@ -325,6 +328,43 @@ fn writable_dir(dir: &Path) -> std::io::Result<()> {
 
 fn load_plan(path: &Path) -> Result<Plan> {
     Plan::load(path).map_err(|e| miette!(help = "make a new plan with `hsync plan`", "{e}"))
+}
+
+/// Refuses an apply whose own files (the plan, its journal, the summary or
+/// the log) lie inside a local target that deletes: the next plan would
+/// list them for deletion, and the target would never be in sync.
+fn refuse_outputs_in_deleting_targets(plan: &Plan, outputs: &[(&str, &Path)]) -> Result<()> {
+    let deleting = plan
+        .jobs
+        .iter()
+        .filter(|job| job.options.delete && job.target_fs == FsSpec::Local);
+    for job in deleting {
+        let Ok(target) = Path::new(&job.target_root).canonicalize() else {
+            continue; // not there yet: nothing inside it either
+        };
+        for (what, file) in outputs {
+            if real_path(file).is_some_and(|real| real.starts_with(&target)) {
+                return Err(miette!(
+                    help = "keep hsync's own files outside the targets of jobs that delete (--summary, --log and --state-dir name other places)",
+                    "the {what} {} lies inside the target {} of job `{}`, which deletes: the next plan would delete it",
+                    file.display(),
+                    job.target_root,
+                    display(&job.name)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `file` with the symlinks of its folder resolved; the file itself may not
+/// exist yet.
+fn real_path(file: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(file).ok()?;
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(folder), Some(name)) => Some(folder.canonicalize().ok()?.join(name)),
+        _ => absolute.canonicalize().ok(),
+    }
 }
 
 /// A path beside `file` (in the same folder).

@@ -128,3 +128,41 @@ fn an_existing_summary_file_is_replaced_by_the_new_summary() {
     assert_eq!(dir.read_to_string("summary.json"), out.stdout);
     assert_eq!(dir.read_to_string("target/a"), "a");
 }
+
+#[test]
+fn an_apply_whose_own_files_lie_inside_a_target_that_deletes_is_refused() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("target/old", "old");
+    dir.manifest(&one_job(
+        &["source"],
+        "target",
+        "mode = \"update\"\ndelete = true",
+    ));
+    dir.plan();
+    // Each would be listed for deletion by the next plan, which would never
+    // find the target in sync.
+    for args in [
+        vec!["apply", "plan.json", "--summary", "target/summary.json"],
+        vec!["apply", "plan.json", "--log", "target/apply.log"],
+        vec!["apply", "plan.json", "--state-dir", "target/.state"],
+    ] {
+        let out = dir.hsync(&args).code(1);
+        assert!(
+            crate::util::says(&out.stderr, "lies inside the target")
+                && crate::util::says(&out.stderr, "which deletes"),
+            "{out}"
+        );
+        assert!(!dir.exists("target/a"), "{args:?} copied before refusing");
+        assert!(dir.exists("target/old"), "{args:?} deleted before refusing");
+    }
+    std::fs::copy(dir.join("plan.json"), dir.join("target/plan.json")).expect("a copy");
+    let out = dir.hsync(["apply", "target/plan.json"]).code(1);
+    let settings = dir.snapshot_settings();
+    let _settings = settings.bind_to_scope();
+    insta::assert_snapshot!("plan_inside_a_target_that_deletes_error", out.stderr);
+    // Outside the target, the same apply goes through.
+    dir.hsync(["apply", "plan.json", "--summary", "summary.json"])
+        .ok();
+    assert_eq!(dir.read("target/a"), b"a");
+}
