@@ -325,3 +325,19 @@ fn a_lock_a_dead_run_of_this_host_was_writing_is_removed_by_the_next_apply() {
     assert_eq!(dir.temp_leftovers("target"), Vec::<String>::new());
     assert_eq!(dir.read("target/a"), b"a");
 }
+
+#[test]
+fn unlock_escapes_what_a_lock_file_says_about_its_holder() {
+    let dir = Dir::new();
+    job(&dir);
+    dir.create(
+        "target/.hsync-tmp.lock",
+        r#"{"host":"far\u001b[8m\nforged","pid":7,"user":"ops\r","plan":"0123456789abcdef","started_ms":1700000000000}"#,
+    );
+    let out = dir.hsync(["unlock", "target"]).code(1);
+    assert!(
+        !out.stderr.contains('\u{1b}') && !out.stderr.contains('\r'),
+        "{out}"
+    );
+    assert!(out.stderr.contains(r"far\x1b[8m\nforged"), "{out}");
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    join, lock_sibling, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage,
+    join, lock_sibling, one_line, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage,
     StorageError,
 };
 
@@ -60,18 +60,21 @@ pub struct Holder {
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.pid == 0 {
+            // Locks are written whole before they take their name.
             return write!(
                 f,
-                "an apply whose lock file is still being written, or is damaged"
+                "an apply whose lock file is damaged (it names no holder)"
             );
         }
+        // Read from a file anyone with write access may have written.
         let plan: String = self.plan.chars().take(16).collect();
         write!(
             f,
-            "{}@{} (pid {}) applying plan {plan}… since {}",
-            self.user,
-            self.host,
+            "{}@{} (pid {}) applying plan {}… since {}",
+            one_line(&self.user),
+            one_line(&self.host),
             self.pid,
+            one_line(&plan),
             utc(self.started_ms)
         )
     }
@@ -193,8 +196,8 @@ impl Lock {
                     let Some(holder) = read(storage, &path).await? else {
                         continue; // released meanwhile: try again
                     };
-                    // A lock being written by a run that just took it, or
-                    // damaged, names no live process: not ours to take either.
+                    // A damaged lock names no live process: not ours to
+                    // take either.
                     if holder.liveness() != Liveness::Gone {
                         return Err(LockError::Held {
                             target: target_root.to_string(),
@@ -306,7 +309,7 @@ async fn remove_dead_writers(storage: &Arc<dyn Storage>, path: &str) -> Result<(
 }
 
 /// Who the lock file at `path` names: `None` if there is none, an unknown
-/// holder if it holds no complete record (still being written, or damaged).
+/// holder if it holds no complete record (damaged: locks are written whole).
 async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, StorageError> {
     let mut reader = match storage.open(path).await {
         Ok(reader) => reader,
