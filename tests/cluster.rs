@@ -36,6 +36,9 @@ pub struct Cluster {
     /// `a` or `b`, as `scripts/hdfs` names them.
     pub name: &'static str,
     pub url: String,
+    /// The Hadoop config folder that defines a nameservice URL (`hdfs://ns1`
+    /// of Hadoop 3's HA cluster b), from `HSYNC_TEST_HDFS_B_CONFIG`.
+    pub config_dir: Option<String>,
 }
 
 pub fn cluster(name: &'static str) -> Cluster {
@@ -46,7 +49,12 @@ pub fn cluster(name: &'static str) -> Cluster {
              scripts/test, or `scripts/hdfs start && eval \"$(scripts/hdfs env)\"` first."
         )
     });
-    Cluster { name, url }
+    let config_dir = std::env::var(format!("{var}_CONFIG")).ok();
+    Cluster {
+        name,
+        url,
+        config_dir,
+    }
 }
 
 /// A folder on both clusters that no other test (or earlier run) uses.
@@ -137,11 +145,30 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The manifest's `[clusters.NAME]` table for this cluster.
+    pub fn manifest_table(&self, user: Option<&str>) -> String {
+        let mut table = format!("[clusters.{}]\nurl = {:?}\n", self.name, self.url);
+        if let Some(dir) = &self.config_dir {
+            table += &format!("config_dir = {dir:?}\n");
+        }
+        if let Some(user) = user {
+            table += &format!("user = {user:?}\n");
+        }
+        table
+    }
+
+    /// How hsync's storage layer reaches this cluster.
+    pub fn spec(&self) -> hsync_storage::HdfsSpec {
+        hsync_storage::HdfsSpec {
+            url: self.url.clone(),
+            config_dir: self.config_dir.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// The manifest header that names both clusters; `b_user` acts on b.
 pub fn clusters(a: &Cluster, b: &Cluster, b_user: Option<&str>) -> String {
-    let user = b_user.map_or(String::new(), |u| format!("user = {u:?}\n"));
-    format!(
-        "[clusters.a]\nurl = {:?}\n\n[clusters.b]\nurl = {:?}\n{user}\n",
-        a.url, b.url
-    )
+    format!("{}\n{}\n", a.manifest_table(None), b.manifest_table(b_user))
 }

@@ -27,8 +27,11 @@ fn cluster_url(cluster: &str) -> String {
 }
 
 fn connect_to(cluster: &str) -> HdfsStorage {
+    // A nameservice (Hadoop 3's HA cluster b) is defined by its config files.
+    let config = format!("HSYNC_TEST_HDFS_{}_CONFIG", cluster.to_uppercase());
     let spec = HdfsSpec {
         url: cluster_url(cluster),
+        config_dir: std::env::var(config).ok(),
         ..HdfsSpec::default()
     };
     HdfsStorage::connect(&spec).unwrap_or_else(|e| panic!("connect to cluster {cluster}: {e}"))
