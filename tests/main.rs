@@ -21,3 +21,4 @@ mod resume;
 mod special;
 mod unreachable;
 mod util;
+mod vendor;
