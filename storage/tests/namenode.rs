@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use hsync_storage::namenode::{self, DiffEntry, DiffKind, XAttr, XAttrNamespace};
 use hsync_storage::{
-    join, Attributes, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage, Result,
-    Storage,
+    join, Attributes, ChecksumMode, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage,
+    Result, Storage,
 };
 
 /// The URL of cluster `a` or `b`, from `HSYNC_TEST_HDFS_A`/`_B`.
@@ -528,7 +528,17 @@ fn content(len: usize) -> Vec<u8> {
 
 /// FsShell's `-checksum PATH` on `cluster`: `PATH\tALGORITHM\tHEX`.
 fn fsshell_checksum(cluster: &str, path: &str) -> FileChecksum {
-    let output = hadoop(&["shell", cluster, "-checksum", path]);
+    fsshell_checksum_in(cluster, path, ChecksumMode::Md5Md5Crc32)
+}
+
+/// FsShell's `-checksum PATH` under `dfs.checksum.combine.mode` `mode`.
+fn fsshell_checksum_in(cluster: &str, path: &str, mode: ChecksumMode) -> FileChecksum {
+    let mode = match mode {
+        ChecksumMode::CompositeCrc => "COMPOSITE_CRC",
+        ChecksumMode::Md5Md5Crc32 => "MD5MD5CRC",
+    };
+    let setting = format!("-Ddfs.checksum.combine.mode={mode}");
+    let output = hadoop(&["shell", cluster, &setting, "-checksum", path]);
     let fields: Vec<&str> = output.trim_end().split('\t').collect();
     let [_, algorithm, hex] = fields[..] else {
         panic!("unexpected -checksum output {output:?}");
@@ -543,9 +553,16 @@ fn fsshell_checksum(cluster: &str, path: &str) -> FileChecksum {
 }
 
 async fn checksum(hdfs: &HdfsStorage, path: &str) -> FileChecksum {
-    retry(&format!("checksum {path}"), || hdfs.file_checksum(path))
+    checksum_in(hdfs, path, ChecksumMode::Md5Md5Crc32)
         .await
         .unwrap_or_else(|| panic!("{path} has no checksum"))
+}
+
+async fn checksum_in(hdfs: &HdfsStorage, path: &str, mode: ChecksumMode) -> Option<FileChecksum> {
+    retry(&format!("checksum {path}"), || {
+        hdfs.file_checksum(path, mode)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -580,7 +597,10 @@ async fn file_checksum_equals_fsshell_checksum() {
         "MD5-of-2048MD5-of-512CRC32C"
     );
 
-    let err = hdfs.file_checksum(&p("missing")).await.unwrap_err();
+    let err = hdfs
+        .file_checksum(&p("missing"), ChecksumMode::Md5Md5Crc32)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
 
     hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
@@ -622,4 +642,139 @@ async fn file_checksums_match_across_clusters_only_under_the_same_block_size() {
 
     hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
     hadoop(&["shell", "b", "-rm", "-r", "-skipTrash", &root]);
+}
+
+/// Sizes around the erasure-coded layout of RS-3-2-1024k on 1 MiB blocks:
+/// empty, within a cell, several cells, a full stripe and more, and several
+/// block groups (3 MiB each).
+const EC_SIZES: [(&str, usize); 6] = [
+    ("empty", 0),
+    ("small", 100_000),
+    ("cells", BLOCK + 4321),
+    ("stripe", 3 * BLOCK + 1),
+    ("groups", 7 * BLOCK + 12_345),
+    ("exact-group", 6 * BLOCK),
+];
+
+/// Puts a file of each of `EC_SIZES` into `dir` on cluster a with FsShell.
+fn put_sizes(dir: &str) {
+    let local = std::env::temp_dir().join(format!("hsync-{}", dir.replace('/', "_")));
+    std::fs::create_dir_all(&local).unwrap();
+    for (name, size) in EC_SIZES {
+        std::fs::write(local.join(name), content(size)).unwrap();
+    }
+    let files: Vec<String> = EC_SIZES
+        .iter()
+        .map(|(name, _)| local.join(name).display().to_string())
+        .collect();
+    let mut args = vec!["shell", "a", "-put"];
+    args.extend(files.iter().map(String::as_str));
+    args.push(dir);
+    hadoop(&args);
+    std::fs::remove_dir_all(&local).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_composite_crc_checksums_equal_fsshell_for_erasure_coded_and_replicated_files() {
+    let hdfs = connect();
+    let root = unique_root("composite-crc");
+    let (ec, replicated) = (join(&root, "ec"), join(&root, "replicated"));
+    hadoop(&["shell", "a", "-mkdir", "-p", &ec, &replicated]);
+    hadoop(&[
+        "ec",
+        "a",
+        "-setPolicy",
+        "-path",
+        &ec,
+        "-policy",
+        "RS-3-2-1024k",
+    ]);
+    put_sizes(&ec);
+    put_sizes(&replicated);
+
+    let composite = ChecksumMode::CompositeCrc;
+    for (name, _) in EC_SIZES {
+        let (e, r) = (join(&ec, name), join(&replicated, name));
+        let ours = checksum_in(&hdfs, &e, composite).await;
+        assert_eq!(
+            ours,
+            Some(fsshell_checksum_in("a", &e, composite)),
+            "ec/{name}"
+        );
+        assert_eq!(
+            checksum_in(&hdfs, &r, composite).await,
+            Some(fsshell_checksum_in("a", &r, composite)),
+            "replicated/{name}"
+        );
+        // The same bytes, whatever the layout.
+        assert_eq!(ours, checksum_in(&hdfs, &r, composite).await, "{name}");
+        // MD5MD5CRC32 of a block group, as FsShell gives it by default.
+        assert_eq!(
+            checksum(&hdfs, &e).await,
+            fsshell_checksum("a", &e),
+            "ec/{name}"
+        );
+    }
+    let stripe = checksum_in(&hdfs, &join(&ec, "stripe"), composite)
+        .await
+        .unwrap();
+    assert_eq!(stripe.algorithm, "COMPOSITE-CRC32C");
+    assert_eq!(stripe.bytes.len(), 4);
+    // An empty file has no block: Hadoop's fixed MD5 answer in either mode.
+    assert_eq!(
+        checksum_in(&hdfs, &join(&ec, "empty"), composite)
+            .await
+            .unwrap()
+            .algorithm,
+        "MD5-of-0MD5-of-0CRC32"
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_composite_crc_checksums_do_not_depend_on_the_block_size() {
+    let hdfs = connect();
+    let root = unique_root("composite-blocks");
+    let p = |rel: &str| join(&root, rel);
+    let data = content(2 * BLOCK + 12_345);
+    let blocks = |size: usize| CreateOptions {
+        block_size: Some(size as u64),
+        ..CreateOptions::default()
+    };
+    write_with(&hdfs, &p("small-blocks"), &data, &blocks(BLOCK)).await;
+    write_with(&hdfs, &p("big-blocks"), &data, &blocks(4 * BLOCK)).await;
+
+    let composite = ChecksumMode::CompositeCrc;
+    let small = checksum_in(&hdfs, &p("small-blocks"), composite).await;
+    assert_eq!(small, checksum_in(&hdfs, &p("big-blocks"), composite).await);
+    assert_eq!(
+        small,
+        Some(fsshell_checksum_in("a", &p("big-blocks"), composite))
+    );
+    // The MD5 checksums differ.
+    assert_ne!(
+        checksum(&hdfs, &p("small-blocks")).await,
+        checksum(&hdfs, &p("big-blocks")).await
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop2_datanodes_do_not_offer_composite_crc_checksums() {
+    let hdfs = connect();
+    let root = unique_root("composite-not-offered");
+    let file = join(&root, "f");
+    write_with(&hdfs, &file, &content(100_000), &CreateOptions::default()).await;
+
+    // Hadoop 2.7 DataNodes ignore the request's options and answer an MD5:
+    // no checksum, rather than a wrong one.
+    assert_eq!(
+        checksum_in(&hdfs, &file, ChecksumMode::CompositeCrc).await,
+        None
+    );
+    assert_eq!(checksum(&hdfs, &file).await, fsshell_checksum("a", &file));
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
 }

@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::acl::{AclEntry, AclStatus};
 // hsync patch: file checksums.
-use crate::checksum::{self, FileChecksum};
+use crate::checksum::{self, CombineMode, FileChecksum};
 use crate::common::config::{self, Configuration};
 use crate::ec::resolve_ec_policy;
 use crate::error::{HdfsError, Result};
@@ -1365,12 +1365,20 @@ impl Client {
     /// (see [`checksum`](crate::checksum)): block locations from the
     /// NameNode, then each block's checksum from one of its DataNodes, the
     /// next one on failure. `None` where Hadoop has none: a file whose blocks
-    /// mix CRC types, or have none. Erasure-coded files are unsupported.
-    pub async fn get_file_checksum(&self, path: &str) -> Result<Option<FileChecksum>> {
+    /// mix CRC types, or have none. hsync patch: COMPOSITE_CRC checksums.
+    /// `mode` is `dfs.checksum.combine.mode`; erasure-coded files are asked
+    /// by block group, and a DataNode that does not offer `COMPOSITE_CRC`
+    /// (before Hadoop 3.1) makes it `UnsupportedFeature`.
+    pub async fn get_file_checksum(
+        &self,
+        path: &str,
+        mode: CombineMode,
+    ) -> Result<Option<FileChecksum>> {
         let (link, resolved_path) = self.mount_table.resolve(path);
         checksum::get_file_checksum(
             &link.protocol,
             &resolved_path,
+            mode,
             &self.config,
             &self.rt_holder.get_handle(),
         )
