@@ -52,10 +52,11 @@
 //!   on the block size and CRC settings, so two files compare only when the
 //!   algorithm names match; `COMPOSITE_CRC` does not, but a Hadoop 2.7
 //!   DataNode ignores the request (the answer is `None`).
-//! - **Diffs come in one response.** Hadoop 2.7 has only
-//!   `getSnapshotDiffReport`, which returns the whole report at once; the
-//!   paged `getSnapshotDiffReportListing` (Hadoop 3) is not used, so a
-//!   diff of millions of entries is bounded by the RPC response size.
+//! - **Diffs from Hadoop 2.7 come in one response.** Hadoop 3's paged
+//!   `getSnapshotDiffReportListing` is used where the NameNode has it; 2.7
+//!   has only `getSnapshotDiffReport`, which returns the whole report at
+//!   once, so there a diff of millions of entries is bounded by the RPC
+//!   response size.
 //! - **Snapshot listing goes through `DIR/.snapshot`** (a plain directory
 //!   listing, which 2.7 supports); `getSnapshotListing` is Hadoop 3 only.
 //! - **xattrs are set create-or-replace only**; there is no create-only or
@@ -266,7 +267,11 @@ pub async fn snapshottable_dirs(hdfs: &HdfsStorage) -> Result<Vec<String>> {
 /// What changed under the snapshottable `dir` from snapshot `from` to
 /// snapshot `to`, in the NameNode's order. An empty name (or `.`, as in
 /// `hdfs snapshotDiff`) stands for the current tree, so `to = ""` gives the
-/// changes since `from`.
+/// changes since `from`. Between two snapshots the diff is fetched in
+/// pages (`getSnapshotDiffReportListing`, Hadoop 3) and reassembled into the
+/// report Hadoop's client builds; from a NameNode without that call (Hadoop
+/// 2.7), and as in Hadoop's client for a diff with the current tree, in one
+/// `getSnapshotDiffReport`.
 pub async fn snapshot_diff(
     hdfs: &HdfsStorage,
     dir: &str,
@@ -274,11 +279,24 @@ pub async fn snapshot_diff(
     to: &str,
 ) -> Result<Vec<DiffEntry>> {
     let current = |name: &str| if name == "." { "" } else { name }.to_string();
-    let report = hdfs
-        .client()
-        .get_snapshot_diff_report(dir, &current(from), &current(to))
-        .await
-        .map_err(|e| hdfs.error("snapshot diff", dir, e))?;
+    let (from, to) = (current(from), current(to));
+    let client = hdfs.client();
+    // As Hadoop's client: a diff to or from the current tree is one
+    // `getSnapshotDiffReport`, never paged.
+    let listing = if from.is_empty() || to.is_empty() {
+        client.get_snapshot_diff_report(dir, &from, &to).await
+    } else {
+        client
+            .get_snapshot_diff_report_listing(dir, &from, &to)
+            .await
+    };
+    let report = match listing {
+        Err(HdfsError::RPCError(class, _)) if class.ends_with(".RpcNoSuchMethodException") => {
+            client.get_snapshot_diff_report(dir, &from, &to).await
+        }
+        listed => listed,
+    }
+    .map_err(|e| hdfs.error("snapshot diff", dir, e))?;
     Ok(report.entries.into_iter().map(DiffEntry::from).collect())
 }
 

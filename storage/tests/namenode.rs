@@ -318,6 +318,66 @@ async fn snapshot_diff_matches_hadoop_snapshot_diff() {
     cleanup(&hdfs, &root).await;
 }
 
+/// Hadoop 3's NameNode on the test bed pages diffs at 3 entries
+/// (`dfs.namenode.snapshotdiff.listing.limit`): this one spans many pages,
+/// with renames (of files and directories, into other directories) whose
+/// two halves land on different pages.
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_a_snapshot_diff_longer_than_a_page_is_reassembled_as_hadoop_snapshotdiff_lists_it()
+{
+    let hdfs = connect();
+    let root = unique_root("paged-diff");
+    let p = |rel: &str| join(&root, rel);
+    for dir in ["d1", "d2", "d3"] {
+        for i in 0..4 {
+            write(&hdfs, &p(&format!("{dir}/f{i}")), 10).await;
+        }
+    }
+    write(&hdfs, &p("d1/sub/deep"), 10).await;
+    namenode::allow_snapshot(&hdfs, &root).await.unwrap();
+    namenode::create_snapshot(&hdfs, &root, "s1").await.unwrap();
+
+    for i in 0..5 {
+        write(&hdfs, &p(&format!("d2/new{i}")), 3).await;
+    }
+    hdfs.remove_file(&p("d1/f0")).await.unwrap();
+    hdfs.remove_file(&p("d3/f3")).await.unwrap();
+    write(&hdfs, &p("d3/f1"), 30).await;
+    hdfs.rename(&p("d1/f1"), &p("d3/moved")).await.unwrap();
+    hdfs.rename(&p("d2/f2"), &p("d2/renamed")).await.unwrap();
+    hdfs.rename(&p("d1/sub"), &p("d2/sub-moved")).await.unwrap();
+    write(&hdfs, &p("d2/sub-moved/added"), 3).await;
+    let chmod = Attributes {
+        permission: Some(0o600),
+        ..Attributes::default()
+    };
+    hdfs.set_attributes(&p("d3/f0"), &chmod).await.unwrap();
+    namenode::create_snapshot(&hdfs, &root, "s2").await.unwrap();
+    write(&hdfs, &p("d1/after"), 1).await;
+
+    // Paged between snapshots, either way; with the current tree in one
+    // call, as Hadoop's client does.
+    for (from, to) in [("s1", "s2"), ("s2", "s1"), ("s1", ".")] {
+        let diff = namenode::snapshot_diff(&hdfs, &root, from, to)
+            .await
+            .unwrap();
+        assert!(diff.len() > 3 * 4, "{from} -> {to}: {}", show(&diff));
+        assert_same_diff(&root, from, to, &diff);
+    }
+    let diff = namenode::snapshot_diff(&hdfs, &root, "s1", "s2")
+        .await
+        .unwrap();
+    for rename in [
+        entry(DiffKind::Rename, "d1/f1", Some("d3/moved")),
+        entry(DiffKind::Rename, "d2/f2", Some("d2/renamed")),
+        entry(DiffKind::Rename, "d1/sub", Some("d2/sub-moved")),
+    ] {
+        assert!(diff.contains(&rename), "{rename} in\n{}", show(&diff));
+    }
+
+    cleanup(&hdfs, &root).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshots_are_created_renamed_and_deleted() {
     let hdfs = connect();
