@@ -216,17 +216,23 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
     let _ = writeln!(out);
 }
 
-/// How same-size files were compared, when any were: by native checksums
-/// (nothing read) or by reading both sides, and why.
+/// How same-size files were compared, when any were: by native checksums of
+/// either kind (nothing read) or by reading both sides, and why.
 fn render_compared(out: &mut impl Write, compared: &Compared) {
     if compared.is_empty() {
         return;
     }
     let mut ways = Vec::new();
-    if compared.native > 0 {
+    if compared.composite_crc > 0 {
         ways.push(format!(
-            "{} by the filesystems' own checksums, no data read",
-            compared.native
+            "{} by COMPOSITE_CRC checksums, no data read",
+            compared.composite_crc
+        ));
+    }
+    if compared.md5_crc > 0 {
+        ways.push(format!(
+            "{} by MD5MD5CRC32 checksums, no data read",
+            compared.md5_crc
         ));
     }
     if compared.read > 0 {
@@ -235,7 +241,10 @@ fn render_compared(out: &mut impl Write, compared: &Compared) {
     let _ = writeln!(
         out,
         "  (compared {}: {})",
-        count(compared.native + compared.read, "same-size file"),
+        count(
+            compared.composite_crc + compared.md5_crc + compared.read,
+            "same-size file"
+        ),
         ways.join("; ")
     );
     for fallback in &compared.fallbacks {

@@ -57,6 +57,11 @@ pub fn cluster(name: &'static str) -> Cluster {
     }
 }
 
+/// Whether the clusters run Hadoop 3 (`HSYNC_HADOOP` of `scripts/hdfs env`).
+pub fn hadoop3() -> bool {
+    std::env::var("HSYNC_HADOOP").is_ok_and(|v| v.starts_with('3'))
+}
+
 /// A folder on both clusters that no other test (or earlier run) uses.
 pub fn unique_root(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
@@ -87,6 +92,27 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         stdout
+    }
+
+    /// Sets the erasure-coding policy of the folder `dir` (Hadoop 3).
+    pub fn set_ec_policy(&self, dir: &str, policy: &str) {
+        let out = Command::new(script())
+            .args([
+                "ec",
+                self.name,
+                "-setPolicy",
+                "-path",
+                dir,
+                "-policy",
+                policy,
+            ])
+            .output()
+            .expect("scripts/hdfs runs");
+        assert!(
+            out.status.success(),
+            "setPolicy {policy} on {dir} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Copies a local folder to `remote` (which must not exist) with FsShell.

@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
-use crate::util::{journal_marks_once, noise, Dir};
+use crate::cluster::{cluster, clusters, clusters_in_use, hadoop3, unique_root, Cluster};
+use crate::util::{journal_marks_once, noise, regex_escape, Dir};
 
 /// A tree with what trips copiers up: nested and empty folders, an empty
 /// file, a file of several blocks (the test clusters use 1 MiB blocks),
@@ -434,6 +434,13 @@ fn checksum_compare_between_clusters_uses_their_own_checksums_and_reads_no_data(
     a.put(&dir.join("src"), &format!("{root}/src"));
     b.put(&dir.join("old"), &format!("{root}/dst"));
 
+    // Hadoop 3.1+ offers COMPOSITE_CRC, 2.7 only MD5MD5CRC32 (equal here:
+    // the same block size on both sides).
+    let (composite, md5, kind) = if hadoop3() {
+        (2, 0, "COMPOSITE_CRC")
+    } else {
+        (0, 2, "MD5MD5CRC32")
+    };
     let (plan, shown) = plan_by_checksum(&dir, &a, &b, &root);
     assert_eq!(
         crate::util::actions(&plan, 0),
@@ -441,12 +448,12 @@ fn checksum_compare_between_clusters_uses_their_own_checksums_and_reads_no_data(
     );
     assert_eq!(
         plan["jobs"][0]["compared"],
-        serde_json::json!({ "native": 2, "read": 0 })
+        serde_json::json!({ "composite_crc": composite, "md5_crc": md5, "read": 0 })
     );
     assert!(
-        shown.contains(
-            "  (compared 2 same-size files: 2 by the filesystems' own checksums, no data read)\n"
-        ),
+        shown.contains(&format!(
+            "  (compared 2 same-size files: 2 by {kind} checksums, no data read)\n"
+        )),
         "{shown}"
     );
 
@@ -457,12 +464,12 @@ fn checksum_compare_between_clusters_uses_their_own_checksums_and_reads_no_data(
     assert_eq!(crate::util::actions(&plan, 0), Vec::<String>::new());
     assert_eq!(
         plan["jobs"][0]["compared"],
-        serde_json::json!({ "native": 2, "read": 0 })
+        serde_json::json!({ "composite_crc": composite, "md5_crc": md5, "read": 0 })
     );
 }
 
 #[test]
-fn checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_says_why() {
+fn hadoop2_checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_says_why() {
     let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("checksum-fallback");
@@ -489,7 +496,8 @@ fn checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_
     assert_eq!(
         plan["jobs"][0]["compared"],
         serde_json::json!({
-            "native": 1,
+            "composite_crc": 0,
+            "md5_crc": 1,
             "read": 1,
             "fallbacks": [{
                 "reason": "algorithms-differ",
@@ -502,7 +510,7 @@ fn checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_
     );
     assert!(
         shown.contains(
-            "  (compared 2 same-size files: 1 by the filesystems' own checksums, no data read; \
+            "  (compared 2 same-size files: 1 by MD5MD5CRC32 checksums, no data read; \
              1 by reading both sides)\n  (read 1 file because the checksums are of different \
              algorithms, MD5-of-2048MD5-of-512CRC32C at the source and \
              MD5-of-4096MD5-of-512CRC32C at the target (another block size or CRC type), \
@@ -513,4 +521,58 @@ fn checksum_compare_reads_both_sides_when_the_target_has_another_block_size_and_
 
     assert_eq!(dir.apply()["files_copied"], 1);
     assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+}
+
+#[test]
+fn hadoop3_checksum_compare_uses_composite_crc_across_block_sizes_and_erasure_coding_and_reads_no_data(
+) {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("checksum-composite");
+    let dir = Dir::new();
+    dir.create("src/same.bin", noise(THREE_BLOCKS, 31));
+    dir.create("src/differs.bin", noise(THREE_BLOCKS, 32));
+    dir.create("old/differs.bin", noise(THREE_BLOCKS, 33));
+    dir.create("ec/groups.bin", noise(7 * 1024 * 1024 + 12_345, 34));
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    // An erasure-coded source file, of two and a bit block groups.
+    let ec = format!("{root}/src/ec");
+    a.shell(&["-mkdir", &ec]);
+    a.set_ec_policy(&ec, "RS-3-2-1024k");
+    a.shell(&[
+        "-put",
+        &dir.join("ec/groups.bin").display().to_string(),
+        &ec,
+    ]);
+    // The target: replicated, 2 MiB blocks where the source has 1 MiB.
+    let two_mib = ["-D", "dfs.blocksize=2097152"];
+    b.shell(&["-mkdir", "-p", &format!("{root}/dst/ec")]);
+    for (local, remote) in [
+        ("src/same.bin", "same.bin"),
+        ("old/differs.bin", "differs.bin"),
+        ("ec/groups.bin", "ec/groups.bin"),
+    ] {
+        let local = dir.join(local).display().to_string();
+        let remote = format!("{root}/dst/{remote}");
+        b.shell(&[two_mib[0], two_mib[1], "-put", &local, &remote]);
+    }
+
+    let (plan, shown) = plan_by_checksum(&dir, &a, &b, &root);
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        ["copy differs.bin checksum-differs"]
+    );
+    assert_eq!(
+        plan["jobs"][0]["compared"],
+        serde_json::json!({ "composite_crc": 3, "md5_crc": 0, "read": 0 })
+    );
+    let mut settings = dir.snapshot_settings();
+    settings.add_filter(&regex_escape(&root), "[ROOT]");
+    settings.add_filter(&regex_escape(&a.url), "[A]");
+    settings.add_filter(&regex_escape(&b.url), "[B]");
+    settings.bind(|| insta::assert_snapshot!("composite_crc_plan_human_view", shown));
+
+    assert_eq!(dir.apply()["files_copied"], 1);
+    let (plan, _) = plan_by_checksum(&dir, &a, &b, &root);
+    assert_eq!(crate::util::actions(&plan, 0), Vec::<String>::new());
 }

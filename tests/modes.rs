@@ -241,7 +241,8 @@ fn checksum_compare_of_local_files_reads_both_sides_and_the_plan_says_why() {
     assert_eq!(
         plan["jobs"][0]["compared"],
         serde_json::json!({
-            "native": 0,
+            "composite_crc": 0,
+            "md5_crc": 0,
             "read": 2,
             "fallbacks": [
                 { "reason": "no-source-checksum", "files": 2, "example": "a" }

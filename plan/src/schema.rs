@@ -138,13 +138,19 @@ pub struct Listed {
 }
 
 /// The content comparisons of a job: by the filesystems' own checksums where
-/// both sides have comparable ones, else by reading both sides.
+/// both sides have comparable ones (block-size independent ones first),
+/// else by reading both sides.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Compared {
-    /// Pairs compared by their native checksums (HDFS `getFileChecksum`),
-    /// no data read.
-    pub native: u64,
+    /// Pairs compared by their `COMPOSITE_CRC` checksums (HDFS
+    /// `getFileChecksum`, Hadoop 3.1+ on both sides), whatever the block size
+    /// or erasure coding; no data read.
+    pub composite_crc: u64,
+    /// Pairs compared by their `MD5MD5CRC32` checksums (the same block size
+    /// and CRC settings on both sides), where either side offers no
+    /// `COMPOSITE_CRC`; no data read.
+    pub md5_crc: u64,
     /// Pairs read on both sides and compared by blake3.
     pub read: u64,
     /// Why the `read` pairs could not be compared natively, by reason and
@@ -173,7 +179,8 @@ pub struct Fallback {
 #[serde(rename_all = "kebab-case")]
 pub enum FallbackReason {
     /// The source gives no checksum of the file: a local filesystem, or an
-    /// HDFS file without one (erasure-coded, or of mixed CRC types).
+    /// HDFS file without one (of mixed CRC types, or erasure-coded on a
+    /// cluster whose other side offers no `COMPOSITE_CRC`).
     NoSourceChecksum,
     /// The target gives no checksum of the file, likewise.
     NoTargetChecksum,
@@ -526,7 +533,7 @@ impl Action {
 
 impl Compared {
     pub fn is_empty(&self) -> bool {
-        self.native == 0 && self.read == 0
+        self.composite_crc == 0 && self.md5_crc == 0 && self.read == 0
     }
 }
 

@@ -21,7 +21,9 @@ use hsync_plan::{
     Action, Compared, CopyAction, Fallback, FallbackReason, JobPlan, Listed, ManifestRef, Plan,
     Totals, FORMAT_VERSION,
 };
-use hsync_storage::{display, join, Connections, Entry, EntryKind, Storage, StorageError};
+use hsync_storage::{
+    display, join, ChecksumMode, Connections, Entry, EntryKind, Storage, StorageError,
+};
 
 use listing::ListingStats;
 use manifest::{Job, Manifest};
@@ -503,17 +505,24 @@ async fn stat_root(
     }))
 }
 
-/// One candidate compared: whether the contents differ, and why both sides
-/// were read if they were (`None`: the native checksums decided).
-type Comparison = (CopyAction, bool, Option<FallbackKey>);
+/// One candidate compared: whether the contents differ, and what decided.
+type Comparison = (CopyAction, bool, Decider);
+
+/// What decided a comparison: one kind of native checksum, or reading both
+/// sides, and why.
+enum Decider {
+    Checksum(ChecksumMode),
+    Read(FallbackKey),
+}
 
 /// What a [`Fallback`] groups by: the reason and the two algorithms.
 type FallbackKey = (FallbackReason, Option<String>, Option<String>);
 
 /// Compares same-size files, `parallel` pairs at a time: by the
 /// filesystems' own checksums when both sides have one of the same
-/// algorithm (for HDFS, the same block size and CRC settings), which reads
-/// no data; otherwise by a blake3 of both sides, read concurrently.
+/// algorithm, which reads no data — `COMPOSITE_CRC` first (any block size or
+/// layout), then `MD5MD5CRC32` (for HDFS, the same block size and CRC
+/// settings); otherwise by a blake3 of both sides, read concurrently.
 async fn compare_contents(
     job: &Job,
     sources: &[String],
@@ -525,14 +534,20 @@ async fn compare_contents(
         .map(|copy| async move {
             let source = join(&sources[copy.source.root], &copy.source.path);
             let target = join(&job.target, &copy.path);
-            let checksums = futures::try_join!(
-                source_fs.file_checksum(&source),
-                target_fs.file_checksum(&target)
-            )?;
-            let fallback = match checksums {
-                (Some(a), Some(b)) if a.algorithm == b.algorithm => {
-                    return Ok((copy, a.bytes != b.bytes, None));
+            let mut checksums = (None, None);
+            for mode in [ChecksumMode::CompositeCrc, ChecksumMode::Md5Md5Crc32] {
+                checksums = futures::try_join!(
+                    source_fs.file_checksum(&source, mode),
+                    target_fs.file_checksum(&target, mode)
+                )?;
+                if let (Some(a), Some(b)) = &checksums {
+                    if a.algorithm == b.algorithm {
+                        return Ok((copy, a.bytes != b.bytes, Decider::Checksum(mode)));
+                    }
                 }
+            }
+            // Why the last kind, the one every HDFS has, could not decide.
+            let fallback = match checksums {
                 (None, _) => (FallbackReason::NoSourceChecksum, None, None),
                 (_, None) => (FallbackReason::NoTargetChecksum, None, None),
                 (Some(a), Some(b)) => (
@@ -543,7 +558,7 @@ async fn compare_contents(
             };
             let (a, b) =
                 futures::try_join!(digest(source_fs, &source), digest(target_fs, &target))?;
-            Ok((copy, a != b, Some(fallback)))
+            Ok((copy, a != b, Decider::Read(fallback)))
         })
         .buffered(job.options.parallel)
         .try_collect()
@@ -555,10 +570,17 @@ async fn compare_contents(
 fn tally(comparisons: &[Comparison]) -> Compared {
     let mut compared = Compared::default();
     let mut fallbacks: BTreeMap<&FallbackKey, (u64, &str)> = BTreeMap::new();
-    for (copy, _, fallback) in comparisons {
-        let Some(key) = fallback else {
-            compared.native += 1;
-            continue;
+    for (copy, _, decider) in comparisons {
+        let key = match decider {
+            Decider::Checksum(ChecksumMode::CompositeCrc) => {
+                compared.composite_crc += 1;
+                continue;
+            }
+            Decider::Checksum(ChecksumMode::Md5Md5Crc32) => {
+                compared.md5_crc += 1;
+                continue;
+            }
+            Decider::Read(key) => key,
         };
         compared.read += 1;
         let (files, example) = fallbacks.entry(key).or_insert((0, &copy.path));

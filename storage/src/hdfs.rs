@@ -1,6 +1,7 @@
 //! The HDFS backend, on the native Rust client (`hdfs-native`).
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -8,8 +9,8 @@ use hdfs_native::retry::RetryNotice;
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
-    parent_and_name, Attributes, CreateOptions, Entry, EntryKind, ErrorKind, FileChecksum,
-    FileReader, FileWriter, HdfsSpec, Result, Storage, StorageError, XAttr,
+    parent_and_name, Attributes, ChecksumMode, CreateOptions, Entry, EntryKind, ErrorKind,
+    FileChecksum, FileReader, FileWriter, HdfsSpec, Result, Storage, StorageError, XAttr,
 };
 
 #[derive(Debug)]
@@ -17,6 +18,9 @@ pub struct HdfsStorage {
     client: Client,
     /// How messages name the cluster: its alias and URL.
     cluster: String,
+    /// A DataNode answered a `COMPOSITE_CRC` request without one (Hadoop
+    /// before 3.1): the cluster is not asked for one again.
+    composite_crc_refused: AtomicBool,
 }
 
 /// hsync's Hadoop settings where the cluster's own config sets none: a
@@ -73,7 +77,11 @@ impl HdfsStorage {
         let client = builder
             .build()
             .map_err(|e| hdfs_error("connect", &spec.url, e))?;
-        Ok(HdfsStorage { client, cluster })
+        Ok(HdfsStorage {
+            client,
+            cluster,
+            composite_crc_refused: AtomicBool::new(false),
+        })
     }
 
     /// [`hdfs_error`], naming the cluster when it could not be reached.
@@ -89,6 +97,11 @@ impl HdfsStorage {
     /// The native client, for the NameNode calls in `namenode.rs`.
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Whether a DataNode of this cluster did not offer `COMPOSITE_CRC`.
+    pub(crate) fn composite_crc_refused(&self) -> &AtomicBool {
+        &self.composite_crc_refused
     }
 }
 
@@ -279,8 +292,8 @@ impl Storage for HdfsStorage {
         Ok(())
     }
 
-    async fn file_checksum(&self, path: &str) -> Result<Option<FileChecksum>> {
-        crate::namenode::file_checksum(self, path).await
+    async fn file_checksum(&self, path: &str, mode: ChecksumMode) -> Result<Option<FileChecksum>> {
+        crate::namenode::file_checksum(self, path, mode).await
     }
 }
 

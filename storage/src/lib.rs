@@ -41,6 +41,17 @@ pub struct CreateOptions {
     pub replication: Option<u16>,
 }
 
+/// Which of its own checksums a filesystem is asked for (HDFS:
+/// `dfs.checksum.combine.mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChecksumMode {
+    /// The checksum of the bytes alone, whatever the block size or layout
+    /// (HDFS `COMPOSITE_CRC`, Hadoop 3.1+).
+    CompositeCrc,
+    /// A checksum that also depends on the block size (HDFS `MD5MD5CRC32`).
+    Md5Md5Crc32,
+}
+
 /// A checksum the filesystem computes itself, without the file being read
 /// through hsync (HDFS: `getFileChecksum`, as `hdfs dfs -checksum` prints it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -133,10 +144,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// xattrs fails with `Unsupported`.
     async fn set_xattrs(&self, path: &str, xattrs: &[XAttr]) -> Result<()>;
 
-    /// The filesystem's own checksum of the file at `path`, or `None` when
-    /// the backend has no such thing (the local one) or has none for this
-    /// file.
-    async fn file_checksum(&self, path: &str) -> Result<Option<FileChecksum>>;
+    /// The filesystem's own checksum of the file at `path` in `mode`, or
+    /// `None` when the backend has no such thing (the local one), does not
+    /// offer `mode`, or has none for this file.
+    async fn file_checksum(&self, path: &str, mode: ChecksumMode) -> Result<Option<FileChecksum>>;
 
     /// Whether the file at `path` can never change (an HDFS snapshot's), so
     /// a read of it needs no check that it is still as listed.

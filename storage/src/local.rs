@@ -15,8 +15,8 @@ use bytes::{Bytes, BytesMut};
 use filetime::FileTime;
 
 use crate::{
-    Attributes, CreateOptions, Entry, EntryKind, FileChecksum, FileReader, FileWriter, Result,
-    Storage, StorageError, XAttr,
+    Attributes, ChecksumMode, CreateOptions, Entry, EntryKind, FileChecksum, FileReader,
+    FileWriter, Result, Storage, StorageError, XAttr,
 };
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -250,7 +250,11 @@ impl Storage for LocalStorage {
     }
 
     /// A local filesystem keeps no checksums; the file has to be read.
-    async fn file_checksum(&self, _path: &str) -> Result<Option<FileChecksum>> {
+    async fn file_checksum(
+        &self,
+        _path: &str,
+        _mode: ChecksumMode,
+    ) -> Result<Option<FileChecksum>> {
         Ok(None)
     }
 }

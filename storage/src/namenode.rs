@@ -44,17 +44,19 @@
 //! - **Authentication: only SIMPLE is tested.** Kerberos settings are passed
 //!   through to hdfs-native, but no test runs these calls against a secured
 //!   cluster.
-//! - **File checksums are `MD5MD5CRC32` only.** [`file_checksum`] is
-//!   Hadoop 2.7's `getFileChecksum` (block locations from the NameNode, then
-//!   `OP_BLOCK_CHECKSUM` on a DataNode of each block, through the vendored
-//!   patch), equal to `hdfs dfs -checksum`. It depends on the block size and
-//!   CRC settings, so two files compare only when the algorithm names match.
-//!   Hadoop 3's block-layout-independent `COMPOSITE_CRC` is not requested,
-//!   and erasure-coded files (`OP_BLOCK_GROUP_CHECKSUM`) have none (`None`).
-//! - **Diffs come in one response.** Hadoop 2.7 has only
-//!   `getSnapshotDiffReport`, which returns the whole report at once; the
-//!   paged `getSnapshotDiffReportListing` (Hadoop 3) is not used, so a
-//!   diff of millions of entries is bounded by the RPC response size.
+//! - **File checksums: `COMPOSITE_CRC` needs Hadoop 3.1+ DataNodes.**
+//!   [`file_checksum`] is `getFileChecksum` (block locations from the
+//!   NameNode, then `OP_BLOCK_CHECKSUM`, or `OP_BLOCK_GROUP_CHECKSUM` for an
+//!   erasure-coded block group, on a DataNode of each block, through the
+//!   vendored patch), equal to `hdfs dfs -checksum`. `MD5MD5CRC32` depends
+//!   on the block size and CRC settings, so two files compare only when the
+//!   algorithm names match; `COMPOSITE_CRC` does not, but a Hadoop 2.7
+//!   DataNode ignores the request (the answer is `None`).
+//! - **Diffs from Hadoop 2.7 come in one response.** Hadoop 3's paged
+//!   `getSnapshotDiffReportListing` is used where the NameNode has it; 2.7
+//!   has only `getSnapshotDiffReport`, which returns the whole report at
+//!   once, so there a diff of millions of entries is bounded by the RPC
+//!   response size.
 //! - **Snapshot listing goes through `DIR/.snapshot`** (a plain directory
 //!   listing, which 2.7 supports); `getSnapshotListing` is Hadoop 3 only.
 //! - **xattrs are set create-or-replace only**; there is no create-only or
@@ -65,13 +67,15 @@
 //!   and reports its paths unmapped.
 
 use std::fmt;
+use std::sync::atomic::Ordering;
 
+use hdfs_native::checksum::CombineMode;
 use hdfs_native::snapshot::{DiffType, SnapshotDiffEntry};
 use hdfs_native::xattr::XAttr as NativeXAttr;
 pub use hdfs_native::xattr::XAttrNamespace;
 use hdfs_native::HdfsError;
 
-use crate::{join, FileChecksum, HdfsStorage, Result};
+use crate::{join, ChecksumMode, FileChecksum, HdfsStorage, Result};
 
 /// What happened to a path between two snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -263,7 +267,11 @@ pub async fn snapshottable_dirs(hdfs: &HdfsStorage) -> Result<Vec<String>> {
 /// What changed under the snapshottable `dir` from snapshot `from` to
 /// snapshot `to`, in the NameNode's order. An empty name (or `.`, as in
 /// `hdfs snapshotDiff`) stands for the current tree, so `to = ""` gives the
-/// changes since `from`.
+/// changes since `from`. Between two snapshots the diff is fetched in
+/// pages (`getSnapshotDiffReportListing`, Hadoop 3) and reassembled into the
+/// report Hadoop's client builds; from a NameNode without that call (Hadoop
+/// 2.7), and as in Hadoop's client for a diff with the current tree, in one
+/// `getSnapshotDiffReport`.
 pub async fn snapshot_diff(
     hdfs: &HdfsStorage,
     dir: &str,
@@ -271,11 +279,24 @@ pub async fn snapshot_diff(
     to: &str,
 ) -> Result<Vec<DiffEntry>> {
     let current = |name: &str| if name == "." { "" } else { name }.to_string();
-    let report = hdfs
-        .client()
-        .get_snapshot_diff_report(dir, &current(from), &current(to))
-        .await
-        .map_err(|e| hdfs.error("snapshot diff", dir, e))?;
+    let (from, to) = (current(from), current(to));
+    let client = hdfs.client();
+    // As Hadoop's client: a diff to or from the current tree is one
+    // `getSnapshotDiffReport`, never paged.
+    let listing = if from.is_empty() || to.is_empty() {
+        client.get_snapshot_diff_report(dir, &from, &to).await
+    } else {
+        client
+            .get_snapshot_diff_report_listing(dir, &from, &to)
+            .await
+    };
+    let report = match listing {
+        Err(HdfsError::RPCError(class, _)) if class.ends_with(".RpcNoSuchMethodException") => {
+            client.get_snapshot_diff_report(dir, &from, &to).await
+        }
+        listed => listed,
+    }
+    .map_err(|e| hdfs.error("snapshot diff", dir, e))?;
     Ok(report.entries.into_iter().map(DiffEntry::from).collect())
 }
 
@@ -318,19 +339,38 @@ pub async fn remove_xattr(
         .map_err(|e| hdfs.error("remove xattr", path, e))
 }
 
-/// The checksum of the file at `path`, as `hdfs dfs -checksum` prints it:
-/// `algorithm` is Hadoop's name (`MD5-of-0MD5-of-512CRC32C`), `bytes` the
-/// 28 bytes FsShell shows in hex. `None` where Hadoop has none (blocks of
-/// mixed CRC types) and for erasure-coded files, whose block-group checksums
-/// the client lacks: the caller reads those instead. A missing path is
-/// `NotFound`.
-pub async fn file_checksum(hdfs: &HdfsStorage, path: &str) -> Result<Option<FileChecksum>> {
-    match hdfs.client().get_file_checksum(path).await {
+/// The checksum of the file at `path` in `mode`, as `hdfs dfs -checksum`
+/// prints it (with `-Ddfs.checksum.combine.mode=COMPOSITE_CRC` for
+/// [`ChecksumMode::CompositeCrc`]): `algorithm` is Hadoop's name
+/// (`MD5-of-0MD5-of-512CRC32C`, `COMPOSITE-CRC32C`), `bytes` what FsShell
+/// shows in hex. `None` where Hadoop has none (blocks of mixed CRC types),
+/// and for `COMPOSITE_CRC` where the DataNodes do not offer it (Hadoop
+/// before 3.1): once one has said so the cluster is not asked again. An
+/// empty file has Hadoop's fixed `MD5-of-0MD5-of-0CRC32` in both modes. A
+/// missing path is `NotFound`.
+pub async fn file_checksum(
+    hdfs: &HdfsStorage,
+    path: &str,
+    mode: ChecksumMode,
+) -> Result<Option<FileChecksum>> {
+    let native = match mode {
+        ChecksumMode::CompositeCrc if hdfs.composite_crc_refused().load(Ordering::Relaxed) => {
+            return Ok(None)
+        }
+        ChecksumMode::CompositeCrc => CombineMode::CompositeCrc,
+        ChecksumMode::Md5Md5Crc32 => CombineMode::Md5Md5Crc,
+    };
+    match hdfs.client().get_file_checksum(path, native).await {
         Ok(checksum) => Ok(checksum.map(|c| FileChecksum {
             algorithm: c.algorithm_name(),
             bytes: c.to_bytes(),
         })),
-        Err(HdfsError::UnsupportedFeature(_)) => Ok(None),
+        Err(HdfsError::UnsupportedFeature(_)) => {
+            if mode == ChecksumMode::CompositeCrc {
+                hdfs.composite_crc_refused().store(true, Ordering::Relaxed);
+            }
+            Ok(None)
+        }
         Err(e) => Err(hdfs.error("file checksum", path, e)),
     }
 }

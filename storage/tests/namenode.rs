@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use hsync_storage::namenode::{self, DiffEntry, DiffKind, XAttr, XAttrNamespace};
 use hsync_storage::{
-    join, Attributes, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage, Result,
-    Storage,
+    join, Attributes, ChecksumMode, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage,
+    Result, Storage,
 };
 
 /// The URL of cluster `a` or `b`, from `HSYNC_TEST_HDFS_A`/`_B`.
@@ -320,6 +320,66 @@ async fn snapshot_diff_matches_hadoop_snapshot_diff() {
     cleanup(&hdfs, &root).await;
 }
 
+/// Hadoop 3's NameNode on the test bed pages diffs at 3 entries
+/// (`dfs.namenode.snapshotdiff.listing.limit`): this one spans many pages,
+/// with renames (of files and directories, into other directories) whose
+/// two halves land on different pages.
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_a_snapshot_diff_longer_than_a_page_is_reassembled_as_hadoop_snapshotdiff_lists_it()
+{
+    let hdfs = connect();
+    let root = unique_root("paged-diff");
+    let p = |rel: &str| join(&root, rel);
+    for dir in ["d1", "d2", "d3"] {
+        for i in 0..4 {
+            write(&hdfs, &p(&format!("{dir}/f{i}")), 10).await;
+        }
+    }
+    write(&hdfs, &p("d1/sub/deep"), 10).await;
+    namenode::allow_snapshot(&hdfs, &root).await.unwrap();
+    namenode::create_snapshot(&hdfs, &root, "s1").await.unwrap();
+
+    for i in 0..5 {
+        write(&hdfs, &p(&format!("d2/new{i}")), 3).await;
+    }
+    hdfs.remove_file(&p("d1/f0")).await.unwrap();
+    hdfs.remove_file(&p("d3/f3")).await.unwrap();
+    write(&hdfs, &p("d3/f1"), 30).await;
+    hdfs.rename(&p("d1/f1"), &p("d3/moved")).await.unwrap();
+    hdfs.rename(&p("d2/f2"), &p("d2/renamed")).await.unwrap();
+    hdfs.rename(&p("d1/sub"), &p("d2/sub-moved")).await.unwrap();
+    write(&hdfs, &p("d2/sub-moved/added"), 3).await;
+    let chmod = Attributes {
+        permission: Some(0o600),
+        ..Attributes::default()
+    };
+    hdfs.set_attributes(&p("d3/f0"), &chmod).await.unwrap();
+    namenode::create_snapshot(&hdfs, &root, "s2").await.unwrap();
+    write(&hdfs, &p("d1/after"), 1).await;
+
+    // Paged between snapshots, either way; with the current tree in one
+    // call, as Hadoop's client does.
+    for (from, to) in [("s1", "s2"), ("s2", "s1"), ("s1", ".")] {
+        let diff = namenode::snapshot_diff(&hdfs, &root, from, to)
+            .await
+            .unwrap();
+        assert!(diff.len() > 3 * 4, "{from} -> {to}: {}", show(&diff));
+        assert_same_diff(&root, from, to, &diff);
+    }
+    let diff = namenode::snapshot_diff(&hdfs, &root, "s1", "s2")
+        .await
+        .unwrap();
+    for rename in [
+        entry(DiffKind::Rename, "d1/f1", Some("d3/moved")),
+        entry(DiffKind::Rename, "d2/f2", Some("d2/renamed")),
+        entry(DiffKind::Rename, "d1/sub", Some("d2/sub-moved")),
+    ] {
+        assert!(diff.contains(&rename), "{rename} in\n{}", show(&diff));
+    }
+
+    cleanup(&hdfs, &root).await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshots_are_created_renamed_and_deleted() {
     let hdfs = connect();
@@ -530,7 +590,17 @@ fn content(len: usize) -> Vec<u8> {
 
 /// FsShell's `-checksum PATH` on `cluster`: `PATH\tALGORITHM\tHEX`.
 fn fsshell_checksum(cluster: &str, path: &str) -> FileChecksum {
-    let output = hadoop(&["shell", cluster, "-checksum", path]);
+    fsshell_checksum_in(cluster, path, ChecksumMode::Md5Md5Crc32)
+}
+
+/// FsShell's `-checksum PATH` under `dfs.checksum.combine.mode` `mode`.
+fn fsshell_checksum_in(cluster: &str, path: &str, mode: ChecksumMode) -> FileChecksum {
+    let mode = match mode {
+        ChecksumMode::CompositeCrc => "COMPOSITE_CRC",
+        ChecksumMode::Md5Md5Crc32 => "MD5MD5CRC",
+    };
+    let setting = format!("-Ddfs.checksum.combine.mode={mode}");
+    let output = hadoop(&["shell", cluster, &setting, "-checksum", path]);
     let fields: Vec<&str> = output.trim_end().split('\t').collect();
     let [_, algorithm, hex] = fields[..] else {
         panic!("unexpected -checksum output {output:?}");
@@ -545,9 +615,16 @@ fn fsshell_checksum(cluster: &str, path: &str) -> FileChecksum {
 }
 
 async fn checksum(hdfs: &HdfsStorage, path: &str) -> FileChecksum {
-    retry(&format!("checksum {path}"), || hdfs.file_checksum(path))
+    checksum_in(hdfs, path, ChecksumMode::Md5Md5Crc32)
         .await
         .unwrap_or_else(|| panic!("{path} has no checksum"))
+}
+
+async fn checksum_in(hdfs: &HdfsStorage, path: &str, mode: ChecksumMode) -> Option<FileChecksum> {
+    retry(&format!("checksum {path}"), || {
+        hdfs.file_checksum(path, mode)
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -582,7 +659,10 @@ async fn file_checksum_equals_fsshell_checksum() {
         "MD5-of-2048MD5-of-512CRC32C"
     );
 
-    let err = hdfs.file_checksum(&p("missing")).await.unwrap_err();
+    let err = hdfs
+        .file_checksum(&p("missing"), ChecksumMode::Md5Md5Crc32)
+        .await
+        .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
 
     hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
@@ -624,6 +704,141 @@ async fn file_checksums_match_across_clusters_only_under_the_same_block_size() {
 
     hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
     hadoop(&["shell", "b", "-rm", "-r", "-skipTrash", &root]);
+}
+
+/// Sizes around the erasure-coded layout of RS-3-2-1024k on 1 MiB blocks:
+/// empty, within a cell, several cells, a full stripe and more, and several
+/// block groups (3 MiB each).
+const EC_SIZES: [(&str, usize); 6] = [
+    ("empty", 0),
+    ("small", 100_000),
+    ("cells", BLOCK + 4321),
+    ("stripe", 3 * BLOCK + 1),
+    ("groups", 7 * BLOCK + 12_345),
+    ("exact-group", 6 * BLOCK),
+];
+
+/// Puts a file of each of `EC_SIZES` into `dir` on cluster a with FsShell.
+fn put_sizes(dir: &str) {
+    let local = std::env::temp_dir().join(format!("hsync-{}", dir.replace('/', "_")));
+    std::fs::create_dir_all(&local).unwrap();
+    for (name, size) in EC_SIZES {
+        std::fs::write(local.join(name), content(size)).unwrap();
+    }
+    let files: Vec<String> = EC_SIZES
+        .iter()
+        .map(|(name, _)| local.join(name).display().to_string())
+        .collect();
+    let mut args = vec!["shell", "a", "-put"];
+    args.extend(files.iter().map(String::as_str));
+    args.push(dir);
+    hadoop(&args);
+    std::fs::remove_dir_all(&local).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_composite_crc_checksums_equal_fsshell_for_erasure_coded_and_replicated_files() {
+    let hdfs = connect();
+    let root = unique_root("composite-crc");
+    let (ec, replicated) = (join(&root, "ec"), join(&root, "replicated"));
+    hadoop(&["shell", "a", "-mkdir", "-p", &ec, &replicated]);
+    hadoop(&[
+        "ec",
+        "a",
+        "-setPolicy",
+        "-path",
+        &ec,
+        "-policy",
+        "RS-3-2-1024k",
+    ]);
+    put_sizes(&ec);
+    put_sizes(&replicated);
+
+    let composite = ChecksumMode::CompositeCrc;
+    for (name, _) in EC_SIZES {
+        let (e, r) = (join(&ec, name), join(&replicated, name));
+        let ours = checksum_in(&hdfs, &e, composite).await;
+        assert_eq!(
+            ours,
+            Some(fsshell_checksum_in("a", &e, composite)),
+            "ec/{name}"
+        );
+        assert_eq!(
+            checksum_in(&hdfs, &r, composite).await,
+            Some(fsshell_checksum_in("a", &r, composite)),
+            "replicated/{name}"
+        );
+        // The same bytes, whatever the layout.
+        assert_eq!(ours, checksum_in(&hdfs, &r, composite).await, "{name}");
+        // MD5MD5CRC32 of a block group, as FsShell gives it by default.
+        assert_eq!(
+            checksum(&hdfs, &e).await,
+            fsshell_checksum("a", &e),
+            "ec/{name}"
+        );
+    }
+    let stripe = checksum_in(&hdfs, &join(&ec, "stripe"), composite)
+        .await
+        .unwrap();
+    assert_eq!(stripe.algorithm, "COMPOSITE-CRC32C");
+    assert_eq!(stripe.bytes.len(), 4);
+    // An empty file has no block: Hadoop's fixed MD5 answer in either mode.
+    assert_eq!(
+        checksum_in(&hdfs, &join(&ec, "empty"), composite)
+            .await
+            .unwrap()
+            .algorithm,
+        "MD5-of-0MD5-of-0CRC32"
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop3_composite_crc_checksums_do_not_depend_on_the_block_size() {
+    let hdfs = connect();
+    let root = unique_root("composite-blocks");
+    let p = |rel: &str| join(&root, rel);
+    let data = content(2 * BLOCK + 12_345);
+    let blocks = |size: usize| CreateOptions {
+        block_size: Some(size as u64),
+        ..CreateOptions::default()
+    };
+    write_with(&hdfs, &p("small-blocks"), &data, &blocks(BLOCK)).await;
+    write_with(&hdfs, &p("big-blocks"), &data, &blocks(4 * BLOCK)).await;
+
+    let composite = ChecksumMode::CompositeCrc;
+    let small = checksum_in(&hdfs, &p("small-blocks"), composite).await;
+    assert_eq!(small, checksum_in(&hdfs, &p("big-blocks"), composite).await);
+    assert_eq!(
+        small,
+        Some(fsshell_checksum_in("a", &p("big-blocks"), composite))
+    );
+    // The MD5 checksums differ.
+    assert_ne!(
+        checksum(&hdfs, &p("small-blocks")).await,
+        checksum(&hdfs, &p("big-blocks")).await
+    );
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hadoop2_datanodes_do_not_offer_composite_crc_checksums() {
+    let hdfs = connect();
+    let root = unique_root("composite-not-offered");
+    let file = join(&root, "f");
+    write_with(&hdfs, &file, &content(100_000), &CreateOptions::default()).await;
+
+    // Hadoop 2.7 DataNodes ignore the request's options and answer an MD5:
+    // no checksum, rather than a wrong one.
+    assert_eq!(
+        checksum_in(&hdfs, &file, ChecksumMode::CompositeCrc).await,
+        None
+    );
+    assert_eq!(checksum(&hdfs, &file).await, fsshell_checksum("a", &file));
+
+    hadoop(&["shell", "a", "-rm", "-r", "-skipTrash", &root]);
 }
 
 // The write path of the vendored client (`vendor/hdfs-native-patches`).

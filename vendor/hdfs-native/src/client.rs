@@ -9,7 +9,7 @@ use url::Url;
 
 use crate::acl::{AclEntry, AclStatus};
 // hsync patch: file checksums.
-use crate::checksum::{self, FileChecksum};
+use crate::checksum::{self, CombineMode, FileChecksum};
 use crate::common::config::{self, Configuration};
 use crate::ec::resolve_ec_policy;
 use crate::error::{HdfsError, Result};
@@ -30,6 +30,9 @@ use crate::proto::hdfs::x_attr_proto::XAttrNamespaceProto;
 use crate::proto::hdfs::{XAttrProto, XAttrSetFlagProto};
 use crate::snapshot::{SnapshotDiffReport, SnapshottableDirectory};
 use crate::xattr::XAttr;
+// hsync patch: paged snapshot diff.
+use crate::proto::hdfs::SnapshotDiffReportCursorProto;
+use crate::snapshot::SnapshotDiffListing;
 
 const TRASH_ROOT_DIR: &str = ".Trash";
 const TRASH_CURRENT_DIR: &str = "Current";
@@ -1314,6 +1317,44 @@ impl Client {
         Ok(report)
     }
 
+    // hsync patch: paged snapshot diff.
+    /// The same report as [`get_snapshot_diff_report`](Self::get_snapshot_diff_report),
+    /// fetched in pages with `getSnapshotDiffReportListing` (Hadoop 3; a
+    /// NameNode gives `dfs.namenode.snapshotdiff.listing.limit` entries a
+    /// page) and reassembled as Hadoop's `DistributedFileSystem` does, so a
+    /// diff of any size fits the RPC limit. A NameNode without the call
+    /// (Hadoop 2) answers an `RPCError` of `RpcNoSuchMethodException`.
+    pub async fn get_snapshot_diff_report_listing(
+        &self,
+        path: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<SnapshotDiffReport> {
+        let (link, resolved_path) = self.mount_table.resolve(path);
+        let mut listing = SnapshotDiffListing::default();
+        let mut cursor = SnapshotDiffReportCursorProto {
+            start_path: Vec::new(),
+            index: -1,
+        };
+        loop {
+            let page = link
+                .protocol
+                .get_snapshot_diff_report_listing(&resolved_path, from, to, cursor)
+                .await?
+                .diff_report;
+            cursor = listing.add_page(page);
+            if cursor.start_path.is_empty() && cursor.index == -1 {
+                break;
+            }
+        }
+        Ok(SnapshotDiffReport {
+            snapshot_root: self.absolute_path(path),
+            from_snapshot: from.to_string(),
+            to_snapshot: to.to_string(),
+            entries: listing.into_entries()?,
+        })
+    }
+
     /// Set an extended attribute of the file or directory at `path`, creating
     /// it or replacing its value.
     pub async fn set_xattr(&self, path: &str, xattr: XAttr) -> Result<()> {
@@ -1365,12 +1406,20 @@ impl Client {
     /// (see [`checksum`](crate::checksum)): block locations from the
     /// NameNode, then each block's checksum from one of its DataNodes, the
     /// next one on failure. `None` where Hadoop has none: a file whose blocks
-    /// mix CRC types, or have none. Erasure-coded files are unsupported.
-    pub async fn get_file_checksum(&self, path: &str) -> Result<Option<FileChecksum>> {
+    /// mix CRC types, or have none. hsync patch: COMPOSITE_CRC checksums.
+    /// `mode` is `dfs.checksum.combine.mode`; erasure-coded files are asked
+    /// by block group, and a DataNode that does not offer `COMPOSITE_CRC`
+    /// (before Hadoop 3.1) makes it `UnsupportedFeature`.
+    pub async fn get_file_checksum(
+        &self,
+        path: &str,
+        mode: CombineMode,
+    ) -> Result<Option<FileChecksum>> {
         let (link, resolved_path) = self.mount_table.resolve(path);
         checksum::get_file_checksum(
             &link.protocol,
             &resolved_path,
+            mode,
             &self.config,
             &self.rt_holder.get_handle(),
         )

@@ -1,9 +1,16 @@
 //! hsync patch: public types for the snapshot calls of [`Client`](crate::Client).
 
+use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::fmt::Display;
 
 use crate::client::FileStatus;
 use crate::proto::hdfs::{SnapshotDiffReportEntryProto, SnapshotDiffReportProto};
+// hsync patch: paged snapshot diff.
+use crate::proto::hdfs::{
+    SnapshotDiffReportCursorProto, SnapshotDiffReportListingEntryProto,
+    SnapshotDiffReportListingProto,
+};
 use crate::{HdfsError, Result};
 
 /// What happened to a path between the two states a snapshot diff compares.
@@ -143,6 +150,162 @@ impl TryFrom<SnapshotDiffReportProto> for SnapshotDiffReport {
                 .map(SnapshotDiffEntry::try_from)
                 .collect::<Result<_>>()?,
         })
+    }
+}
+
+// hsync patch: paged snapshot diff.
+/// An entry of a `getSnapshotDiffReportListing` page (Hadoop's
+/// `DiffReportListingEntry`): a modified inode, or a child created in or
+/// deleted from the directory `dir_id`; a renamed inode is a reference,
+/// listed as created under its new parent and deleted (with its new path)
+/// from its old one.
+struct ListingEntry {
+    dir_id: u64,
+    file_id: u64,
+    /// The path's components below the snapshot root (none for the root).
+    source: Vec<Vec<u8>>,
+    is_reference: bool,
+    target: Option<Vec<Vec<u8>>>,
+}
+
+/// A path's components (`DFSUtilClient.bytes2byteArray`).
+fn components(path: &[u8]) -> Vec<Vec<u8>> {
+    path.split(|&b| b == b'/')
+        .filter(|c| !c.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+impl From<SnapshotDiffReportListingEntryProto> for ListingEntry {
+    fn from(entry: SnapshotDiffReportListingEntryProto) -> Self {
+        ListingEntry {
+            dir_id: entry.dir_id,
+            file_id: entry.file_id.unwrap_or(0),
+            source: components(&entry.fullpath),
+            is_reference: entry.is_reference,
+            target: entry.target_path.as_deref().map(components),
+        }
+    }
+}
+
+/// Hadoop's `SnapshotDiffReportGenerator.INODE_COMPARATOR`: the root first,
+/// then by path components, bytes compared as signed.
+fn by_path(left: &ListingEntry, right: &ListingEntry) -> Ordering {
+    let signed = |c: &Vec<u8>| c.iter().map(|&b| b as i8).collect::<Vec<i8>>();
+    left.source
+        .iter()
+        .map(signed)
+        .cmp(right.source.iter().map(signed))
+}
+
+/// The pages of a `getSnapshotDiffReportListing`, gathered, then
+/// reassembled into the classic report as Hadoop's
+/// `SnapshotDiffReportGenerator` does.
+#[derive(Default)]
+pub(crate) struct SnapshotDiffListing {
+    modified: Vec<ListingEntry>,
+    created: Vec<ListingEntry>,
+    deleted: Vec<ListingEntry>,
+    is_from_earlier: bool,
+}
+
+/// A rename seen in the listing: its old and new paths.
+#[derive(Default)]
+struct Rename {
+    source: Option<Vec<Vec<u8>>>,
+    target: Option<Vec<Vec<u8>>>,
+}
+
+impl Rename {
+    fn paths(&self) -> Option<(&Vec<Vec<u8>>, &Vec<Vec<u8>>)> {
+        Some((self.source.as_ref()?, self.target.as_ref()?))
+    }
+}
+
+impl SnapshotDiffListing {
+    /// Adds a page; returns the cursor of the next one (an empty path and
+    /// index -1 after the last).
+    pub(crate) fn add_page(
+        &mut self,
+        page: SnapshotDiffReportListingProto,
+    ) -> SnapshotDiffReportCursorProto {
+        self.modified
+            .extend(page.modified_entries.into_iter().map(ListingEntry::from));
+        self.created
+            .extend(page.created_entries.into_iter().map(ListingEntry::from));
+        self.deleted
+            .extend(page.deleted_entries.into_iter().map(ListingEntry::from));
+        self.is_from_earlier = page.is_from_earlier;
+        page.cursor.unwrap_or(SnapshotDiffReportCursorProto {
+            start_path: Vec::new(),
+            index: -1,
+        })
+    }
+
+    /// The report's entries (`SnapshotDiffReportGenerator.generateReport`):
+    /// each modified inode by path, and after a modified directory its
+    /// created children, then its deleted or renamed ones. Inverted when
+    /// the diff runs from the later state to the earlier.
+    pub(crate) fn into_entries(mut self) -> Result<Vec<SnapshotDiffEntry>> {
+        self.modified.sort_by(by_path);
+        let mut children: HashMap<u64, (Vec<&ListingEntry>, Vec<&ListingEntry>)> = HashMap::new();
+        let mut renames: HashMap<u64, Rename> = HashMap::new();
+        for created in &self.created {
+            children.entry(created.dir_id).or_default().0.push(created);
+            if created.is_reference {
+                // As Hadoop: only a target already known is replaced.
+                let rename = renames.entry(created.file_id).or_default();
+                if rename.target.is_some() {
+                    rename.target = Some(created.source.clone());
+                }
+            }
+        }
+        for deleted in &self.deleted {
+            children.entry(deleted.dir_id).or_default().1.push(deleted);
+            if deleted.is_reference {
+                let rename = renames.entry(deleted.file_id).or_default();
+                rename.target = deleted.target.clone();
+                rename.source = Some(deleted.source.clone());
+            }
+        }
+        let earlier = self.is_from_earlier;
+        let (create, delete) = if earlier {
+            (DiffType::Create, DiffType::Delete)
+        } else {
+            (DiffType::Delete, DiffType::Create)
+        };
+        let entry = |diff_type, source: &Vec<Vec<u8>>, target: Option<&Vec<Vec<u8>>>| {
+            Result::Ok(SnapshotDiffEntry {
+                diff_type,
+                source: decode_diff_path(source.join(&b'/'))?,
+                target: target.map(|t| decode_diff_path(t.join(&b'/'))).transpose()?,
+            })
+        };
+        let mut entries = Vec::new();
+        for modified in &self.modified {
+            entries.push(entry(DiffType::Modify, &modified.source, None)?);
+            let Some((created, deleted)) = children.get(&modified.dir_id) else {
+                continue;
+            };
+            if !modified.is_reference {
+                continue;
+            }
+            for child in created {
+                let renamed = renames.get(&child.file_id).and_then(Rename::paths);
+                if renamed.is_none() {
+                    entries.push(entry(create, &child.source, None)?);
+                }
+            }
+            for child in deleted {
+                let next = match renames.get(&child.file_id).and_then(Rename::paths) {
+                    Some((from, to)) if earlier => entry(DiffType::Rename, from, Some(to)),
+                    Some((from, to)) => entry(DiffType::Rename, to, Some(from)),
+                    None => entry(delete, &child.source, None),
+                };
+                entries.push(next?);
+            }
+        }
+        Ok(entries)
     }
 }
 

@@ -520,6 +520,8 @@ pub(crate) enum Op {
     TransferBlock,
     // hsync patch: file checksums.
     BlockChecksum,
+    // hsync patch: COMPOSITE_CRC checksums (erasure-coded block groups).
+    BlockGroupChecksum,
 }
 
 impl Op {
@@ -529,6 +531,7 @@ impl Op {
             Self::ReadBlock => 81,
             Self::TransferBlock => 86,
             Self::BlockChecksum => 85,
+            Self::BlockGroupChecksum => 90,
         }
     }
 }

@@ -589,6 +589,24 @@ impl NamenodeProtocol {
         self.call("getSnapshotDiffReport", message, false).await
     }
 
+    // hsync patch: paged snapshot diff.
+    pub(crate) async fn get_snapshot_diff_report_listing(
+        &self,
+        snapshot_root: &str,
+        from_snapshot: &str,
+        to_snapshot: &str,
+        cursor: hdfs::SnapshotDiffReportCursorProto,
+    ) -> Result<hdfs::GetSnapshotDiffReportListingResponseProto> {
+        let message = hdfs::GetSnapshotDiffReportListingRequestProto {
+            snapshot_root: snapshot_root.to_string(),
+            from_snapshot: from_snapshot.to_string(),
+            to_snapshot: to_snapshot.to_string(),
+            cursor: Some(cursor),
+        };
+        self.call("getSnapshotDiffReportListing", message, false)
+            .await
+    }
+
     pub(crate) async fn set_xattr(
         &self,
         src: &str,
