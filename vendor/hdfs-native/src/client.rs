@@ -18,7 +18,7 @@ use crate::hdfs::crypto::FileCryptoCodec;
 use crate::hdfs::protocol::NamenodeProtocol;
 use crate::hdfs::proxy::NameServiceProxy;
 use crate::proto::hdfs::hdfs_file_status_proto::FileType;
-use crate::retry::{RetryListener, RetryNotice};
+use crate::retry::{RetryListener, RetryNotice, RetryPolicy};
 #[cfg(feature = "kms")]
 use crate::security::kms::KmsClient;
 use crate::security::user::User;
@@ -308,6 +308,7 @@ pub struct ClientBuilder {
     kerberos_cache: Option<String>,
     config_defaults: HashMap<String, String>,
     retry_listener: Option<RetryListener>,
+    first_contact: Option<RetryPolicy>,
 }
 
 impl ClientBuilder {
@@ -396,10 +397,20 @@ impl ClientBuilder {
         self
     }
 
+    /// hsync patch: retry a call by `policy` until some NameNode of the
+    /// client has answered (any answer, a `StandbyException` too), and by
+    /// `dfs.client.failover.*` from then on: a cluster never reached fails
+    /// fast, one that answered rides out a failover or a restart.
+    pub fn with_first_contact_retries(mut self, policy: RetryPolicy) -> Self {
+        self.first_contact = Some(policy);
+        self
+    }
+
     pub fn build(self) -> Result<Client> {
         let mut config = Configuration::new(self.config_dir, self.config)?;
         config.set_defaults(self.config_defaults);
         config.set_retry_listener(self.retry_listener);
+        config.set_first_contact(self.first_contact);
         let url = if let Some(url) = self.url {
             Url::parse(&url)?
         } else {
