@@ -9,6 +9,7 @@ mod cluster;
 mod faults;
 mod filters;
 mod hdfs;
+mod hdfs_ec;
 mod hdfs_faults;
 mod hdfs_ha;
 mod incremental;

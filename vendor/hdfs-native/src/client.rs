@@ -11,7 +11,7 @@ use crate::acl::{AclEntry, AclStatus};
 // hsync patch: file checksums.
 use crate::checksum::{self, FileChecksum};
 use crate::common::config::{self, Configuration};
-use crate::ec::resolve_ec_policy;
+use crate::ec::{ec_policy_name, resolve_ec_policy};
 use crate::error::{HdfsError, Result};
 use crate::file::{FileReader, FileWriter};
 use crate::hdfs::crypto::FileCryptoCodec;
@@ -1673,6 +1673,9 @@ pub struct FileStatus {
     pub access_time: u64,
     pub replication: Option<u32>,
     pub blocksize: Option<u64>,
+    /// hsync patch: the erasure coding policy of an erasure-coded file
+    /// (`RS-3-2-1024k`), of a folder that sets one; `None` when replicated.
+    pub ec_policy: Option<String>,
 }
 
 impl FileStatus {
@@ -1700,6 +1703,7 @@ impl FileStatus {
             access_time: value.access_time,
             replication: value.block_replication,
             blocksize: value.blocksize,
+            ec_policy: value.ec_policy.as_ref().map(ec_policy_name),
         }
     }
 }
