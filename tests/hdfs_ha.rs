@@ -90,6 +90,8 @@ fn hadoop3_an_apply_rides_out_a_namenode_failover_of_its_target_mid_copy() {
         serde_json::from_str(&dir.read_to_string("apply.stdout")).expect("a JSON summary");
     assert_eq!(summary["outcome"], "success", "{summary:#}");
     assert_eq!(summary["files_copied"], 48, "{summary:#}");
+    // The client waited the failover out: no file needed a second try.
+    assert_eq!(summary["retries"], 0, "{summary:#}");
 
     // Nothing lost, nothing doubled, nothing left over.
     assert_eq!(b.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
