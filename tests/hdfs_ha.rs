@@ -6,10 +6,12 @@
 
 use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::cluster::{cluster, clusters, clusters_in_use, script, unique_root};
-use crate::util::{copies_done, journal_marks_once, noise, wait_bounded, Dir};
+use crate::cluster::{
+    cluster, clusters, clusters_in_use, script, slow_apply_committing, unique_root,
+};
+use crate::util::{copies_done, journal_marks_once, wait_bounded, Dir};
 
 /// One failover at a time: two at once would race each other.
 static FAILING_OVER: Mutex<()> = Mutex::new(());
@@ -40,43 +42,11 @@ fn finish_failover(mut failover: Child) {
 fn hadoop3_an_apply_rides_out_a_namenode_failover_of_its_target_mid_copy() {
     let _clusters = clusters_in_use();
     let _failovers = failovers();
-    let (a, b) = (cluster("a"), cluster("b"));
+    let b = cluster("b");
     let root = unique_root("ha-apply");
     let dir = Dir::new();
-    for i in 0..48 {
-        dir.create(&format!("src/part-{i:02}.bin"), noise(512 * 1024, 300 + i));
-    }
-    a.put(&dir.join("src"), &format!("{root}/src"));
-    dir.manifest(&format!(
-        "{}[[job]]\nname = \"ha\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
-         parallel = 2\nbandwidth = \"1MiB/s\"\n",
-        clusters(&a, &b, None),
-        a.alias(&format!("{root}/src")),
-        b.alias(&format!("{root}/dst")),
-    ));
-    let plan = dir.plan();
-    let fingerprint = plan["fingerprint"].as_str().expect("a fingerprint");
-    let journal = dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
-
     // Fail b over once some, not all, files are committed.
-    let mut apply = dir.hsync(["apply", "plan.json"]).spawn(&dir, "apply");
-    let started = Instant::now();
-    while std::fs::read_to_string(&journal).map_or(0, |j| {
-        j.lines()
-            .filter(|l| l.contains("/copy\"") && l.contains("\"done\""))
-            .count()
-    }) < 4
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the apply committed nothing in 60 s"
-        );
-        assert!(
-            apply.try_wait().expect("wait").is_none(),
-            "the apply ended before the failover"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut apply, journal) = slow_apply_committing(&dir, &root, 48, "1MiB/s");
     finish_failover(start_failover());
     assert!(
         apply.try_wait().expect("wait").is_none(),
