@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::util::{Dir, Tree};
+use crate::util::{copies_committed, noise, Dir, Tree};
 
 /// Held shared by tests that need cluster b whole, exclusively by the one
 /// that takes its DataNode away.
@@ -197,4 +197,46 @@ impl Cluster {
 /// The manifest header that names both clusters; `b_user` acts on b.
 pub fn clusters(a: &Cluster, b: &Cluster, b_user: Option<&str>) -> String {
     format!("{}\n{}\n", a.manifest_table(None), b.manifest_table(b_user))
+}
+
+/// A throttled apply from a to b in flight: `files` files of 512 KiB in
+/// `ROOT/src` on a (also in `dir`'s `src`), planned to `ROOT/dst` on b with
+/// 2 transfers at `bandwidth`, started in the background (output in
+/// `dir`'s `apply.stdout` and `apply.stderr`) and returned once it has
+/// committed 4 copies, with its journal.
+pub fn slow_apply_committing(
+    dir: &Dir,
+    root: &str,
+    files: u64,
+    bandwidth: &str,
+) -> (std::process::Child, std::path::PathBuf) {
+    let (a, b) = (cluster("a"), cluster("b"));
+    for i in 0..files {
+        dir.create(&format!("src/part-{i:02}.bin"), noise(512 * 1024, 100 + i));
+    }
+    a.put(&dir.join("src"), &format!("{root}/src"));
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"slow\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         parallel = 2\nbandwidth = {bandwidth:?}\n",
+        clusters(&a, &b, None),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/dst")),
+    ));
+    let plan = dir.plan();
+    let fingerprint = plan["fingerprint"].as_str().expect("a fingerprint");
+    let journal = dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
+    let mut child = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
+    let started = std::time::Instant::now();
+    while copies_committed(&journal) < 4 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the apply committed nothing in 60 s"
+        );
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the apply ended before it had committed 4 copies"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child, journal)
 }

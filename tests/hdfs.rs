@@ -5,9 +5,9 @@
 //! These tests need the clusters: without `HSYNC_TEST_HDFS_A` and
 //! `HSYNC_TEST_HDFS_B` they fail, loudly, rather than pass by skipping.
 
-use std::time::{Duration, Instant};
-
-use crate::cluster::{cluster, clusters, clusters_in_use, hadoop3, unique_root, Cluster};
+use crate::cluster::{
+    cluster, clusters, clusters_in_use, hadoop3, slow_apply_committing, unique_root, Cluster,
+};
 use crate::util::{journal_marks_once, noise, regex_escape, Dir};
 
 /// A tree with what trips copiers up: nested and empty folders, an empty
@@ -214,48 +214,11 @@ fn preserve_flags_are_visible_through_hadoops_own_fsshell() {
 #[test]
 fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
     let _clusters = clusters_in_use();
-    let (a, b) = (cluster("a"), cluster("b"));
+    let b = cluster("b");
     let root = unique_root("resume");
     let dir = Dir::new();
-    for i in 0..24 {
-        dir.create(&format!("src/part-{i:02}.bin"), noise(512 * 1024, 100 + i));
-    }
-    a.put(&dir.join("src"), &format!("{root}/src"));
-    dir.manifest(&format!(
-        "{}[[job]]\nname = \"slow\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
-         parallel = 2\nbandwidth = \"2MiB/s\"\n",
-        clusters(&a, &b, None),
-        a.alias(&format!("{root}/src")),
-        b.alias(&format!("{root}/dst")),
-    ));
-    let plan = dir.plan();
-    let fingerprint = plan["fingerprint"].as_str().expect("a fingerprint");
-    let journal = dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl"));
-
     // Kill the apply once some, not all, files are committed.
-    let mut child = dir.hsync(["apply", "plan.json"]).spawn(&dir, "first");
-    let started = Instant::now();
-    loop {
-        let committed = std::fs::read_to_string(&journal)
-            .map(|j| {
-                j.lines()
-                    .filter(|l| l.contains("/copy\"") && l.contains("\"done\""))
-                    .count()
-            })
-            .unwrap_or(0);
-        if committed >= 4 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the apply committed nothing in 60 s"
-        );
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the apply ended before it was killed"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let (mut child, journal) = slow_apply_committing(&dir, &root, 24, "2MiB/s");
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
 

@@ -316,6 +316,17 @@ pub fn journal_marks_once(path: &Path) -> std::collections::HashSet<(String, Str
     marks.into_keys().collect()
 }
 
+/// Copies the journal at `path` records `done` so far, to watch an apply
+/// in flight (0 before the journal exists).
+pub fn copies_committed(path: &Path) -> usize {
+    fs::read_to_string(path).map_or(0, |journal| {
+        journal
+            .lines()
+            .filter(|l| l.contains("/copy\"") && l.contains("\"done\""))
+            .count()
+    })
+}
+
 /// Copies the journal records `done`.
 pub fn copies_done(marks: &std::collections::HashSet<(String, String)>) -> usize {
     marks

@@ -266,17 +266,17 @@ pub fn decide(
             (_, existing) => {
                 let copy = copy_of(path, want.source.clone(), want.entry, existing, options);
                 match existing.map(|e| file_verdict(want.entry, e, options)) {
-                    None => decided.actions.push(Action::Copy(copy)),
+                    None => decided.actions.push(Action::Copy(copy?)),
                     Some(Verdict::Same) => {
                         decided.unchanged.files += 1;
                         decided.unchanged.bytes += want.entry.size;
                     }
                     Some(Verdict::Differs(reason)) => decided
                         .actions
-                        .push(Action::Copy(CopyAction { reason, ..copy })),
+                        .push(Action::Copy(CopyAction { reason, ..copy? })),
                     Some(Verdict::CompareContent) => decided.to_checksum.push(CopyAction {
                         reason: Reason::ChecksumDiffers,
-                        ..copy
+                        ..copy?
                     }),
                 }
             }
@@ -349,14 +349,24 @@ pub fn decide(
 
 /// A copy of the source `entry` to `path` (reason: missing), replacing
 /// `existing` if there is one, with the attributes the job preserves.
+/// An erasure-coded file has no replication to preserve: refused, never
+/// written with its block group's nominal factor.
 pub fn copy_of(
     path: &str,
     source: SourceRef,
     entry: &Entry,
     existing: Option<&Entry>,
     options: &JobOptions,
-) -> CopyAction {
-    CopyAction {
+) -> Result<CopyAction, PlanError> {
+    if let Some(policy) = &entry.ec_policy {
+        if options.preserve.contains(&Preserve::Replication) {
+            return Err(PlanError::ErasureCodedReplication {
+                path: path.to_string(),
+                policy: policy.clone(),
+            });
+        }
+    }
+    Ok(CopyAction {
         path: path.to_string(),
         reason: Reason::Missing,
         source,
@@ -372,7 +382,7 @@ pub fn copy_of(
             .contains(&Preserve::Blocksize)
             .then_some(entry.block_size)
             .filter(|size| *size > 0),
-    }
+    })
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -78,6 +78,15 @@ pub enum PlanError {
         source_kind: EntryKind,
         target_kind: EntryKind,
     },
+    #[error(
+        "`{}` is erasure-coded ({policy}): it has no replication factor for preserve = [\"replication\"] to keep",
+        display(path)
+    )]
+    #[diagnostic(
+        code(hsync::plan::erasure_coded_replication),
+        help("drop \"replication\" from preserve (copies then get the target folder's erasure coding policy or default replication), or exclude the erasure-coded files")
+    )]
+    ErasureCodedReplication { path: String, policy: String },
     #[error("job `{job}`: the source {} does not exist", display(path))]
     #[diagnostic(code(hsync::plan::missing_source))]
     MissingSource { job: String, path: String },

@@ -23,6 +23,9 @@ pub struct Entry {
     pub replication: u16,
     /// Block size in bytes (0 where the backend has no blocks).
     pub block_size: u64,
+    /// The erasure coding policy of an erasure-coded HDFS file
+    /// (`RS-3-2-1024k`); `None` when replicated or local.
+    pub ec_policy: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

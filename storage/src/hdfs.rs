@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use hdfs_native::retry::RetryNotice;
+
+use hdfs_native::retry::{RetryNotice, RetryPolicy};
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
 use crate::{
@@ -24,15 +26,19 @@ pub struct HdfsStorage {
 }
 
 /// hsync's Hadoop settings where the cluster's own config sets none: a
-/// wrong or dead NameNode address fails in seconds, each retry said on
-/// stderr, rather than after minutes of silence (Hadoop's 20 s connect
-/// timeout and 15 failovers of up to 15 s each).
-const CONNECT_DEFAULTS: [(&str, &str); 4] = [
-    ("ipc.client.connect.timeout", "5000"),
-    ("dfs.client.failover.max.attempts", "3"),
-    ("dfs.client.failover.sleep.base.millis", "200"),
-    ("dfs.client.failover.sleep.max.millis", "2000"),
-];
+/// NameNode connect may take 5 s (Hadoop: 20 s).
+const CONNECT_DEFAULTS: [(&str, &str); 1] = [("ipc.client.connect.timeout", "5000")];
+
+/// Until some NameNode of a cluster has answered, a call is retried 3 times
+/// (about 0.4, 0.8 and 1.6 s apart on one NameNode), so a wrong or dead
+/// address fails in seconds rather than after minutes of silence. Once one
+/// has answered, Hadoop's failover policy applies (`dfs.client.failover.*`,
+/// 15 retries of up to 15 s): a failover or restart is ridden out.
+const FIRST_CONTACT: RetryPolicy = RetryPolicy {
+    max_attempts: 3,
+    sleep_base: Duration::from_millis(200),
+    sleep_max: Duration::from_millis(2000),
+};
 
 impl HdfsStorage {
     pub fn connect(spec: &HdfsSpec) -> Result<Self> {
@@ -41,11 +47,22 @@ impl HdfsStorage {
         let mut builder = ClientBuilder::new()
             .with_url(spec.url.clone())
             .with_config_defaults(CONNECT_DEFAULTS)
+            .with_first_contact_retries(FIRST_CONTACT)
             .with_retry_listener(move |retry: &RetryNotice| {
+                let standby = is_standby(retry.error);
+                // Asking the standby first and then the active, as every
+                // client of an HA pair does, is no news.
+                if standby && retry.wait.is_zero() {
+                    return;
+                }
+                let what = if standby {
+                    "is standby (a failover is under way)".to_string()
+                } else {
+                    format!("did not answer ({})", native_message(retry.error))
+                };
                 eprintln!(
-                    "hsync: cluster {retrying}: the NameNode at {} did not answer ({}); retry {} of {} in {:.1} s",
+                    "hsync: cluster {retrying}: the NameNode at {} {what}; retry {} of {} in {:.1} s",
                     retry.address,
-                    native_message(retry.error),
                     retry.retry,
                     retry.max_retries,
                     retry.wait.as_secs_f64()
@@ -127,6 +144,12 @@ fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
 
 /// What went wrong, in one line: a remote exception carries the NameNode's
 /// Java stack trace, and an I/O error needs no "IO error occurred" before it.
+/// The answer of a NameNode that is not the active one.
+fn is_standby(err: &HdfsError) -> bool {
+    matches!(err, HdfsError::RPCError(exception, _) | HdfsError::FatalRPCError(exception, _)
+        if exception == "org.apache.hadoop.ipc.StandbyException")
+}
+
 fn native_message(err: &HdfsError) -> String {
     let message = match err {
         HdfsError::IOError(io) => io.to_string(),
@@ -152,6 +175,7 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
         group: status.group,
         replication: status.replication.unwrap_or(0) as u16,
         block_size: status.blocksize.unwrap_or(0),
+        ec_policy: status.ec_policy,
     }
 }
 

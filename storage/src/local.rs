@@ -72,6 +72,7 @@ fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
         group: names().group(meta.gid()),
         replication: 1,
         block_size: 0,
+        ec_policy: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
         group: "hadoop".into(),
         replication: if is_file { 3 } else { 0 },
         block_size: if is_file { 128 << 20 } else { 0 },
+        ec_policy: None,
     }
 }
 
@@ -830,4 +831,51 @@ fn skipped_entries_are_listed_where_they_would_have_landed_then_sorted() {
             ),
         ]
     );
+}
+
+#[test]
+fn preserving_replication_of_an_erasure_coded_file_is_refused_unless_it_is_unchanged() {
+    let ec = |listing: Listing| listing.with("big", |e| e.ec_policy = Some("RS-3-2-1024k".into()));
+    let preserving = JobOptions {
+        preserve: vec![Preserve::Replication],
+        ..options(Mode::Update)
+    };
+    let refused = diff(
+        &[source_dir(
+            "/source",
+            ec(Listing::default().file("big", 64)),
+        )],
+        Listing::default(),
+        &preserving,
+        &no_filter(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "`big` is erasure-coded (RS-3-2-1024k): it has no replication factor for preserve = [\"replication\"] to keep"
+    );
+    // An unchanged file is not copied, so nothing is preserved.
+    let unchanged = diff(
+        &[source_dir(
+            "/source",
+            ec(Listing::default().file("big", 64)),
+        )],
+        Listing::default().file("big", 64),
+        &preserving,
+        &no_filter(),
+    )
+    .unwrap();
+    assert_eq!(unchanged.unchanged.files, 1);
+    // Without the flag the file is copied; the target decides its layout.
+    let copied = diff(
+        &[source_dir(
+            "/source",
+            ec(Listing::default().file("big", 64)),
+        )],
+        Listing::default(),
+        &options(Mode::Update),
+        &no_filter(),
+    )
+    .unwrap();
+    assert_eq!(copy_of(&copied, "big").attributes.replication, None);
 }

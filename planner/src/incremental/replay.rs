@@ -268,7 +268,7 @@ pub(super) async fn replay(diff: &[DiffEntry], sides: &Sides<'_>) -> Result<Plan
                     path: now.clone(),
                 };
                 let existing = targets[before].as_ref();
-                let copy = diff::copy_of(now, source, entry, existing, &job.options);
+                let copy = diff::copy_of(now, source, entry, existing, &job.options)?;
                 planned.actions.push(Action::Copy(hsync_plan::CopyAction {
                     reason: Reason::Modified,
                     ..copy

@@ -11,14 +11,14 @@ use crate::acl::{AclEntry, AclStatus};
 // hsync patch: file checksums.
 use crate::checksum::{self, CombineMode, FileChecksum};
 use crate::common::config::{self, Configuration};
-use crate::ec::resolve_ec_policy;
+use crate::ec::{ec_policy_name, resolve_ec_policy};
 use crate::error::{HdfsError, Result};
 use crate::file::{FileReader, FileWriter};
 use crate::hdfs::crypto::FileCryptoCodec;
 use crate::hdfs::protocol::NamenodeProtocol;
 use crate::hdfs::proxy::NameServiceProxy;
 use crate::proto::hdfs::hdfs_file_status_proto::FileType;
-use crate::retry::{RetryListener, RetryNotice};
+use crate::retry::{RetryListener, RetryNotice, RetryPolicy};
 #[cfg(feature = "kms")]
 use crate::security::kms::KmsClient;
 use crate::security::user::User;
@@ -311,6 +311,7 @@ pub struct ClientBuilder {
     kerberos_cache: Option<String>,
     config_defaults: HashMap<String, String>,
     retry_listener: Option<RetryListener>,
+    first_contact: Option<RetryPolicy>,
 }
 
 impl ClientBuilder {
@@ -399,10 +400,20 @@ impl ClientBuilder {
         self
     }
 
+    /// hsync patch: retry a call by `policy` until some NameNode of the
+    /// client has answered (any answer, a `StandbyException` too), and by
+    /// `dfs.client.failover.*` from then on: a cluster never reached fails
+    /// fast, one that answered rides out a failover or a restart.
+    pub fn with_first_contact_retries(mut self, policy: RetryPolicy) -> Self {
+        self.first_contact = Some(policy);
+        self
+    }
+
     pub fn build(self) -> Result<Client> {
         let mut config = Configuration::new(self.config_dir, self.config)?;
         config.set_defaults(self.config_defaults);
         config.set_retry_listener(self.retry_listener);
+        config.set_first_contact(self.first_contact);
         let url = if let Some(url) = self.url {
             Url::parse(&url)?
         } else {
@@ -1711,6 +1722,9 @@ pub struct FileStatus {
     pub access_time: u64,
     pub replication: Option<u32>,
     pub blocksize: Option<u64>,
+    /// hsync patch: the erasure coding policy of an erasure-coded file
+    /// (`RS-3-2-1024k`), of a folder that sets one; `None` when replicated.
+    pub ec_policy: Option<String>,
 }
 
 impl FileStatus {
@@ -1738,6 +1752,7 @@ impl FileStatus {
             access_time: value.access_time,
             replication: value.block_replication,
             blocksize: value.blocksize,
+            ec_policy: value.ec_policy.as_ref().map(ec_policy_name),
         }
     }
 }

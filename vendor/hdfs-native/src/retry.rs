@@ -21,6 +21,21 @@ pub struct RetryNotice<'a> {
     pub error: &'a HdfsError,
 }
 
+/// hsync patch: how a NameNode call is retried before any NameNode of the
+/// client has answered ([`crate::ClientBuilder::with_first_contact_retries`]):
+/// a cluster that was never reached is given up on sooner than one that
+/// answered and is failing over. Its attempts never exceed
+/// `dfs.client.failover.max.attempts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries at most.
+    pub max_attempts: u32,
+    /// The first wait, doubled at each round over the NameNodes.
+    pub sleep_base: Duration,
+    /// The longest wait.
+    pub sleep_max: Duration,
+}
+
 /// Called with each [`RetryNotice`], from the task making the call.
 #[derive(Clone)]
 pub struct RetryListener(pub Arc<dyn Fn(&RetryNotice<'_>) + Send + Sync>);

@@ -11,7 +11,7 @@ use rand::rng;
 use rand::seq::SliceRandom;
 
 use crate::Result;
-use crate::retry::RetryListener;
+use crate::retry::{RetryListener, RetryPolicy};
 
 const HADOOP_CONF_DIR: &str = "HADOOP_CONF_DIR";
 const HADOOP_HOME: &str = "HADOOP_HOME";
@@ -56,6 +56,8 @@ pub(crate) struct Configuration {
     map: HashMap<String, String>,
     /// hsync patch: told of each retry of a NameNode call.
     retry_listener: Option<RetryListener>,
+    /// hsync patch: the retries of a call before any NameNode answered.
+    first_contact: Option<RetryPolicy>,
 }
 
 impl Configuration {
@@ -76,6 +78,7 @@ impl Configuration {
         Ok(Configuration {
             map,
             retry_listener: None,
+            first_contact: None,
         })
     }
 
@@ -93,6 +96,29 @@ impl Configuration {
 
     pub(crate) fn retry_listener(&self) -> Option<&RetryListener> {
         self.retry_listener.as_ref()
+    }
+
+    pub(crate) fn set_first_contact(&mut self, policy: Option<RetryPolicy>) {
+        self.first_contact = policy;
+    }
+
+    /// The failover policy, as `dfs.client.failover.*` sets it.
+    pub(crate) fn failover_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: self.failover_max_attempts(),
+            sleep_base: Duration::from_millis(self.failover_sleep_base_millis()),
+            sleep_max: Duration::from_millis(self.failover_sleep_max_millis()),
+        }
+    }
+
+    /// The policy before any NameNode answered: the first-contact one, its
+    /// attempts capped by the failover policy's; the failover policy if none.
+    pub(crate) fn first_contact_policy(&self) -> RetryPolicy {
+        let failover = self.failover_policy();
+        self.first_contact.map_or(failover, |first| RetryPolicy {
+            max_attempts: first.max_attempts.min(failover.max_attempts),
+            ..first
+        })
     }
 
     /// How long a NameNode connect may take.

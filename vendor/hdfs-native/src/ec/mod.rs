@@ -89,6 +89,20 @@ impl EcSchema {
     }
 }
 
+/// hsync patch: a policy's name. The NameNode sends only the ID of Hadoop's
+/// built-in policies (`PBHelperClient.convertErasureCodingPolicy`).
+pub(crate) fn ec_policy_name(policy: &hdfs::ErasureCodingPolicyProto) -> String {
+    let builtin = match policy.id {
+        1 => "RS-6-3-1024k",
+        2 => "RS-3-2-1024k",
+        3 => "RS-LEGACY-6-3-1024k",
+        4 => "XOR-2-1-1024k",
+        5 => "RS-10-4-1024k",
+        id => return policy.name.clone().unwrap_or_else(|| format!("policy {id}")),
+    };
+    builtin.to_string()
+}
+
 /// Hadoop hard codes a default list of EC policies by ID
 pub(crate) fn resolve_ec_policy(policy: &hdfs::ErasureCodingPolicyProto) -> Result<EcSchema> {
     if let Some(schema) = policy.schema.as_ref() {

@@ -1,7 +1,7 @@
 use std::io::ErrorKind;
 use std::sync::{
     Arc, Mutex,
-    atomic::{AtomicUsize, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
 };
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use crate::{
     common::config::Configuration,
     hdfs::connection::{AlignmentContext, RpcConnection},
     proto::{common::HaServiceStateProto, hdfs},
-    retry::{RetryListener, RetryNotice},
+    retry::{RetryListener, RetryNotice, RetryPolicy},
 };
 
 // RPC exceptions that should be tried
@@ -169,9 +169,11 @@ pub(crate) struct NameServiceProxy {
     find_observer: bool,
     current_observer: tokio::sync::Mutex<Option<usize>>,
     msynced: Option<tokio::sync::Mutex<bool>>,
-    failover_max_attempts: u32,
-    failover_sleep_base_millis: u64,
-    failover_sleep_max_millis: u64,
+    /// hsync patch: the retries once a NameNode has answered, and before.
+    failover: RetryPolicy,
+    first_contact: RetryPolicy,
+    /// hsync patch: some NameNode of this proxy has answered a call.
+    answered: AtomicBool,
     retry_listener: Option<RetryListener>,
 }
 
@@ -257,9 +259,9 @@ impl NameServiceProxy {
                 } else {
                     None
                 },
-                failover_max_attempts: config.failover_max_attempts(),
-                failover_sleep_base_millis: config.failover_sleep_base_millis(),
-                failover_sleep_max_millis: config.failover_sleep_max_millis(),
+                failover: config.failover_policy(),
+                first_contact: config.first_contact_policy(),
+                answered: AtomicBool::new(false),
                 retry_listener: config.retry_listener().cloned(),
             })
         }
@@ -453,6 +455,23 @@ impl NameServiceProxy {
                     .await
             };
 
+            // hsync patch: a response, even an error, proves the cluster is
+            // there: from now on its calls get the patient failover policy.
+            if matches!(
+                &result,
+                Ok(_)
+                    | Err(ProxyCallError::AfterRequest(
+                        HdfsError::RPCError(..) | HdfsError::FatalRPCError(..)
+                    ))
+            ) {
+                self.answered.store(true, Ordering::Relaxed);
+            }
+            let policy = if self.answered.load(Ordering::Relaxed) {
+                self.failover
+            } else {
+                self.first_contact
+            };
+
             match result {
                 Ok(bytes) => {
                     if write || !self.find_observer {
@@ -492,7 +511,7 @@ impl NameServiceProxy {
                 Err(e) if write && !Self::is_safe_write_failover_error(&e) => {
                     return Err(e.into_error());
                 }
-                Err(e) if failovers >= self.failover_max_attempts => {
+                Err(e) if failovers >= policy.max_attempts => {
                     return Err(self.gave_up(e.into_error(), failovers));
                 }
                 Err(e) => {
@@ -509,8 +528,8 @@ impl NameServiceProxy {
                     let num_proxies = self.proxy_connections.len() as u32;
                     let wait = if failovers.is_multiple_of(num_proxies) {
                         exponential_failover_sleep(
-                            self.failover_sleep_base_millis,
-                            self.failover_sleep_max_millis,
+                            policy.sleep_base.as_millis() as u64,
+                            policy.sleep_max.as_millis() as u64,
                             failovers / num_proxies,
                         )
                     } else {
@@ -520,7 +539,7 @@ impl NameServiceProxy {
                         (listener.0)(&RetryNotice {
                             address: &self.proxy_connections[proxy_index].url,
                             retry: failovers,
-                            max_retries: self.failover_max_attempts,
+                            max_retries: policy.max_attempts,
                             wait,
                             error: e.error(),
                         });
