@@ -1,6 +1,6 @@
 //! Integration tests: the real `hsync` binary on temporary trees, each test
 //! named after the rule it checks. `util` is the harness; every module but
-//! `hdfs`, `hdfs_faults` and `incremental` (which need the test clusters of
+//! `hdfs`, `hdfs_conformance`, `hdfs_faults` and `incremental` (which need the test clusters of
 //! `scripts/hdfs`) is local only.
 
 mod apply;
@@ -9,6 +9,7 @@ mod cluster;
 mod faults;
 mod filters;
 mod hdfs;
+mod hdfs_conformance;
 mod hdfs_faults;
 mod incremental;
 mod interrupt;

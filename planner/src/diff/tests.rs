@@ -831,3 +831,56 @@ fn skipped_entries_are_listed_where_they_would_have_landed_then_sorted() {
         ]
     );
 }
+
+/// A target file that is `path` of `size` bytes with `permission`.
+fn file_with_mode(path: &str, size: u64, permission: u32) -> Entry {
+    Entry {
+        permission,
+        ..entry(path, EntryKind::File, size)
+    }
+}
+
+#[test]
+fn a_file_left_in_place_still_gets_the_preserved_attributes_as_in_distcp() {
+    let source = source_dir("/source", Listing::default().file("a/1", 32).file("a/2", 8));
+    let target = Listing::default()
+        .insert("a/1", file_with_mode("a/1", 32, 0o600))
+        .insert("a/2", file_with_mode("a/2", 8, 0o644));
+    let update = JobOptions {
+        preserve: vec![Preserve::Permission, Preserve::Times],
+        compare: vec![Compare::Size, Compare::Mtime],
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &update, &no_filter()).unwrap();
+    // a/1 differs only by its mode: no copy, its attributes set, and its
+    // folder's times left alone. a/2 has the source's attributes already.
+    assert_eq!(lines(&decided), ["set-attributes a/1"]);
+    assert_eq!((decided.unchanged.files, decided.unchanged.bytes), (2, 40));
+    // Skip mode too: DistCp preserves after it skips, whatever the mode.
+    let skip = JobOptions {
+        preserve: vec![Preserve::Permission],
+        ..options(Mode::Skip)
+    };
+    let source = source_dir("/source", Listing::default().file("1", 32));
+    let target = Listing::default()
+        .insert("source", entry("source", EntryKind::Dir, 0))
+        .insert("source/1", file_with_mode("source/1", 16, 0o600));
+    let decided = diff(&[source], target, &skip, &no_filter()).unwrap();
+    assert_eq!(lines(&decided), ["set-attributes source/1"]);
+}
+
+#[test]
+fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
+    let source = source_dir("/source", Listing::default().file("1", 32));
+    let target = Listing::default().insert("1", file_with_mode("1", 32, 0o600));
+    let options = JobOptions {
+        compare: vec![Compare::Checksum],
+        preserve: vec![Preserve::Permission],
+        ..options(Mode::Update)
+    };
+    let mut same = diff(&[source], target, &options, &no_filter()).unwrap();
+    assert_eq!(lines(&same), Vec::<String>::new());
+    let candidate = same.to_checksum.pop().unwrap();
+    same.settle(candidate, false);
+    assert_eq!(lines(&same), ["set-attributes 1"]);
+}
