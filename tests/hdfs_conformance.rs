@@ -14,6 +14,7 @@ use hsync_storage::{namenode, Storage};
 use serde_json::Value;
 
 use crate::cluster::{clusters, clusters_in_use, script, unique_root, Cluster};
+use crate::hdfs::hex;
 use crate::incremental::Mirror;
 use crate::util::{noise, says, Dir, MTIME};
 
@@ -632,7 +633,7 @@ fn update_sets_the_preserved_attributes_of_a_file_it_does_not_copy_as_distcp_doe
 }
 
 #[test]
-fn hadoop3_exclude_takes_what_distcp_filters_take() {
+fn hadoop3_exclude_leaves_out_a_folder_with_all_it_holds_where_distcp_filters_walk_into_it() {
     let _clusters = clusters_in_use();
     let oracle = Oracle::new("filters");
     oracle.dir.create("a/src/keep.txt", "keep\n");
@@ -640,23 +641,44 @@ fn hadoop3_exclude_takes_what_distcp_filters_take() {
     oracle.dir.create("a/src/sub/x.tmp", "drop\n");
     oracle.dir.create("a/src/sub/y.txt", "keep\n");
     oracle.dir.create("a/src/logs/inside.txt", "in logs\n");
+    for target in ["distcp", "hsync"] {
+        oracle
+            .dir
+            .create(&format!("b/{target}/gone.txt"), "extraneous\n");
+        oracle
+            .dir
+            .create(&format!("b/{target}/kept.tmp"), "excluded\n");
+    }
     oracle.seed(&oracle.a, "a", &[]);
+    oracle.seed(&oracle.b, "b", &[]);
     // DistCp matches each regex against the whole source URL.
     let filters = oracle.dir.create("filters.txt", ".*\\.tmp\n.*/logs\n");
 
+    let filters = filters.display().to_string();
     oracle.distcp(
-        &["-update", "-filters", &filters.display().to_string()],
+        &["-update", "-delete", "-filters", &filters],
         &["src"],
         "distcp",
     );
     oracle.hsync(&[(
         "hsync",
         &["src"],
-        "mode = \"update\"\nexclude = ['\\.tmp$', '^logs$']",
+        "mode = \"update\"\ndelete = true\nexclude = ['\\.tmp$', '^logs$']",
     )]);
 
     let (distcp, hsync) = oracle.pair(false);
-    assert_eq!(hsync.view(&[]), distcp.view(&[]));
+    // DistCp leaves out the folder's own entry but walks into it: what it
+    // holds still lands (and the folder with it).
+    assert!(distcp.0.contains_key("logs/inside.txt"), "{distcp:#?}");
+    assert!(!hsync.0.contains_key("logs"), "{hsync:#?}");
+    // Both delete what no source holds, and leave alone what is excluded.
+    for listing in [&distcp, &hsync] {
+        assert!(listing.0.contains_key("kept.tmp"), "{listing:#?}");
+        assert!(!listing.0.contains_key("gone.txt"), "{listing:#?}");
+    }
+    let mut expected = distcp.view(&[]);
+    expected.retain(|path, _| path != "logs" && !path.starts_with("logs/"));
+    assert_eq!(hsync.view(&[]), expected);
 }
 
 #[test]
@@ -754,8 +776,4 @@ fn raw_xattrs_travel_between_reserved_raw_paths_as_with_distcp() {
         [format!("raw.hsync=0x{}", hex(b"kept"))]
     );
     assert_eq!(hsync.view(&[Xattrs]), distcp.view(&[Xattrs]));
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
