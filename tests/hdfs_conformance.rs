@@ -607,29 +607,47 @@ fn atomic_commit_lands_what_distcp_atomic_lands() {
 }
 
 #[test]
-fn update_sets_the_preserved_attributes_of_a_file_it_does_not_copy_as_distcp_does() {
+fn update_brings_a_file_it_finds_equal_to_the_preserved_attributes_as_distcp_does() {
     let _clusters = clusters_in_use();
-    let oracle = Oracle::new("unchanged-attributes");
+    let oracle = Oracle::new("left-in-place");
     oracle.dir.create("a/src/same.txt", "same\n");
     oracle.dir.create("a/src/new.txt", "new\n");
+    let big = oracle.dir.create("big-blocks.bin", noise(5000, 3));
     for target in ["distcp", "hsync"] {
         oracle.dir.create(&format!("b/{target}/same.txt"), "same\n");
+        oracle
+            .dir
+            .create(&format!("b/{target}/big-blocks.bin"), noise(5000, 3));
     }
     oracle.seed(&oracle.a, "a", &[]);
     oracle.seed(&oracle.b, "b", &[]);
+    let big = big.display().to_string();
+    let big_blocks = oracle.path("src/big-blocks.bin");
+    let a = &oracle.a;
+    a.shell(&["-D", "dfs.blocksize=2097152", "-put", &big, &big_blocks]);
     let sources = [oracle.path("src/same.txt"), oracle.path("src/new.txt")];
-    oracle.a.shell(&["-chmod", "600", &sources[0], &sources[1]]);
+    a.shell(&["-chmod", "600", &sources[0], &sources[1]]);
 
-    oracle.distcp(&["-update", "-pp"], &["src"], "distcp");
-    oracle.hsync(&[(
-        "hsync",
-        &["src"],
-        "mode = \"update\"\npreserve = [\"permission\"]",
-    )]);
+    oracle.distcp(&["-update", "-ppb"], &["src"], "distcp");
+    let preserve = "mode = \"update\"\npreserve = [\"permission\", \"blocksize\"]";
+    oracle.hsync(&[("hsync", &["src"], preserve)]);
+    let plan = oracle.dir.plan_json("plan.json");
+    assert_eq!(
+        crate::util::actions(&plan, 0),
+        [
+            "copy big-blocks.bin blocksize-differs",
+            "copy new.txt missing",
+            "set-attributes same.txt"
+        ]
+    );
 
+    // same.txt is left in place with the source's mode; big-blocks.bin,
+    // equal but of 1 MiB blocks, is written again with the source's 2 MiB.
     let (distcp, hsync) = oracle.pair(false);
     assert_eq!(distcp.get("same.txt").permission, "-rw-------");
-    assert_eq!(hsync.view(&[Permission]), distcp.view(&[Permission]));
+    assert_eq!(distcp.get("big-blocks.bin").block_size, 2 * 1024 * 1024);
+    let attrs = [Permission, BlockSize];
+    assert_eq!(hsync.view(&attrs), distcp.view(&attrs));
 }
 
 #[test]

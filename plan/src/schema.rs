@@ -415,6 +415,8 @@ pub enum Reason {
     Missing,
     SizeDiffers,
     MtimeDiffers,
+    /// Another block size than the source's, with `blocksize` preserved.
+    BlocksizeDiffers,
     ChecksumDiffers,
     Overwrite,
     /// Created in the source since the base snapshot.
@@ -554,6 +556,7 @@ impl Reason {
             Reason::Missing => "missing",
             Reason::SizeDiffers => "size differs",
             Reason::MtimeDiffers => "mtime differs",
+            Reason::BlocksizeDiffers => "block size differs",
             Reason::ChecksumDiffers => "checksum differs",
             Reason::Overwrite => "overwrite",
             Reason::Created => "created since the last snapshot",

@@ -423,11 +423,21 @@ fn file_verdict(source: &Entry, target: &Entry, options: &JobOptions) -> Verdict
                     _ => {}
                 }
             }
+            if options.compare.contains(&Compare::Checksum) && source.size != target.size {
+                // Different sizes always differ in content.
+                return Verdict::Differs(Reason::SizeDiffers);
+            }
+            // As DistCp: a block size is set when a file is written, so a
+            // file that must keep the source's is written again.
+            let block_sizes = (source.block_size, target.block_size);
+            if options.preserve.contains(&Preserve::Blocksize)
+                && block_sizes.0 > 0
+                && block_sizes.1 > 0
+                && block_sizes.0 != block_sizes.1
+            {
+                return Verdict::Differs(Reason::BlocksizeDiffers);
+            }
             if options.compare.contains(&Compare::Checksum) {
-                // Different sizes always differ in content; equal ones are compared.
-                if source.size != target.size {
-                    return Verdict::Differs(Reason::SizeDiffers);
-                }
                 return Verdict::CompareContent;
             }
             Verdict::Same

@@ -884,3 +884,24 @@ fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
     same.settle(candidate, false);
     assert_eq!(lines(&same), ["set-attributes 1"]);
 }
+
+#[test]
+fn a_file_of_another_block_size_is_written_again_when_blocksize_is_preserved_as_in_distcp() {
+    let source = source_dir("/source", Listing::default().file("1", 32).file("2", 32));
+    let target = Listing::default()
+        .insert(
+            "1",
+            Entry {
+                block_size: 1 << 20,
+                ..entry("1", EntryKind::File, 32)
+            },
+        )
+        .file("2", 32);
+    let blocksize = JobOptions {
+        preserve: vec![Preserve::Blocksize],
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &blocksize, &no_filter()).unwrap();
+    assert_eq!(lines(&decided), ["copy 1 (block size differs)"]);
+    assert_eq!(copy_of(&decided, "1").block_size, Some(128 << 20));
+}
