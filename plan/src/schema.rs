@@ -361,7 +361,18 @@ pub struct CopyAction {
 #[serde(deny_unknown_fields)]
 pub struct SetAttributesAction {
     pub path: String,
+    /// A folder (the default, not written) or a file left in place.
+    #[serde(default = "folder", skip_serializing_if = "is_folder")]
+    pub entry: EntryKind,
     pub attributes: Attributes,
+}
+
+fn folder() -> EntryKind {
+    EntryKind::Dir
+}
+
+fn is_folder(entry: &EntryKind) -> bool {
+    *entry == EntryKind::Dir
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -213,7 +213,11 @@ impl Decided {
         }
         let parent = hsync_storage::parent_and_name(&copy.path).0;
         if let Some((path, attributes)) = self.quiet_folders.remove_entry(parent) {
-            let set = SetAttributesAction { path, attributes };
+            let set = SetAttributesAction {
+                path,
+                entry: EntryKind::Dir,
+                attributes,
+            };
             self.actions.push(Action::SetAttributes(set));
         }
         self.actions.push(Action::Copy(copy));
@@ -279,6 +283,7 @@ pub fn decide(
                 let drifted = (attributes != preserved(existing, &options.preserve)).then(|| {
                     SetAttributesAction {
                         path: path.clone(),
+                        entry: EntryKind::File,
                         attributes,
                     }
                 });
@@ -362,6 +367,7 @@ pub fn decide(
                 .actions
                 .push(Action::SetAttributes(SetAttributesAction {
                     path: path.clone(),
+                    entry: EntryKind::Dir,
                     attributes,
                 }));
         } else if times {
