@@ -32,9 +32,13 @@ pub fn plan(plan: &Plan, out: &mut impl Write) {
             0 => String::new(),
             n => format!("{} to rename, ", count(n, "path")),
         };
+        let attributes = match totals.attributes {
+            0 => String::new(),
+            n => format!(", {} to set attributes of", count(n, "path")),
+        };
         let _ = writeln!(
             out,
-            "Plan: {renames}{} to copy ({}), {} to update ({}), {} to delete, {} to create, {} unchanged{skipped}.",
+            "Plan: {renames}{} to copy ({}), {} to update ({}), {} to delete, {} to create{attributes}, {} unchanged{skipped}.",
             count(totals.copy, "file"),
             bytes(totals.copy_bytes),
             count(totals.update, "file"),
@@ -56,6 +60,8 @@ struct Totals {
     delete: u64,
     mkdir: u64,
     rename: u64,
+    /// Folders and files left in place whose attributes are set.
+    attributes: u64,
     /// Snapshots incremental jobs take on their targets.
     snapshots: u64,
     unchanged: u64,
@@ -66,7 +72,14 @@ struct Totals {
 
 impl Totals {
     fn is_empty(&self) -> bool {
-        self.copy + self.update + self.delete + self.mkdir + self.rename + self.snapshots == 0
+        self.copy
+            + self.update
+            + self.delete
+            + self.mkdir
+            + self.rename
+            + self.attributes
+            + self.snapshots
+            == 0
     }
 }
 
@@ -136,7 +149,10 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
                     format!("{}{was}", copy.reason.describe()),
                 )
             }
-            Action::SetAttributes(_) => ('~', String::new(), "attributes".to_string()),
+            Action::SetAttributes(_) => {
+                totals.attributes += 1;
+                ('~', String::new(), "attributes".to_string())
+            }
             Action::Rename(rename) => {
                 totals.rename += 1;
                 let from = display(&rename.from);
@@ -270,7 +286,8 @@ fn name(value: impl serde::Serialize) -> String {
 /// names are escaped ([`display`]) so none can forge a line.
 fn display_path(action: &Action) -> String {
     let is_dir = match action {
-        Action::Mkdir(_) | Action::SetAttributes(_) => true,
+        Action::Mkdir(_) => true,
+        Action::SetAttributes(set) => set.entry == EntryKind::Dir,
         Action::Delete(delete) => delete.entry == EntryKind::Dir,
         Action::Rename(rename) => rename.entry == EntryKind::Dir,
         Action::Copy(_) | Action::Symlink(_) => false,

@@ -78,20 +78,25 @@ impl Cluster {
 
     /// Hadoop's FsShell on this cluster; panics with its output on failure.
     pub fn shell(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.shell_bytes(args)).into_owned()
+    }
+
+    /// [`Cluster::shell`]'s output as bytes (`-cat` of binary files).
+    pub fn shell_bytes(&self, args: &[&str]) -> Vec<u8> {
         let out = Command::new(script())
             .arg("shell")
             .arg(self.name)
             .args(args)
             .output()
             .expect("scripts/hdfs runs");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
-            "FsShell {args:?} on {} failed:\n{stdout}\n{}",
+            "FsShell {args:?} on {} failed:\n{}\n{}",
             self.name,
+            String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        stdout
+        out.stdout
     }
 
     /// Sets the erasure-coding policy of the folder `dir` (Hadoop 3).
@@ -117,9 +122,18 @@ impl Cluster {
 
     /// Copies a local folder to `remote` (which must not exist) with FsShell.
     pub fn put(&self, local: &Path, remote: &str) {
+        self.put_with(&[], local, remote);
+    }
+
+    /// [`Cluster::put`] with `-put` flags (`-p` keeps times and modes).
+    pub fn put_with(&self, flags: &[&str], local: &Path, remote: &str) {
         let parent = remote.rsplit_once('/').map_or("/", |(p, _)| p);
         self.shell(&["-mkdir", "-p", parent]);
-        self.shell(&["-put", &local.display().to_string(), remote]);
+        let local = local.display().to_string();
+        let mut args = vec!["-put"];
+        args.extend_from_slice(flags);
+        args.extend([local.as_str(), remote]);
+        self.shell(&args);
     }
 
     /// The tree at `remote`, fetched by FsShell and listed locally.

@@ -357,7 +357,7 @@ fn raw_xattrs_are_preserved_between_reserved_raw_paths_with_or_without_preserve(
     );
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

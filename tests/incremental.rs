@@ -18,20 +18,20 @@ use crate::util::{journal_marks_once, noise, regex_escape, says, Dir};
 
 /// One incremental job from `ROOT/src` on a to `ROOT/dst` on b, both
 /// snapshottable, with a client on each side to change them.
-struct Mirror {
-    a: Cluster,
-    b: Cluster,
-    dir: Dir,
-    src: String,
-    dst: String,
-    source: HdfsStorage,
-    target: HdfsStorage,
-    runtime: tokio::runtime::Runtime,
+pub struct Mirror {
+    pub a: Cluster,
+    pub b: Cluster,
+    pub dir: Dir,
+    pub src: String,
+    pub dst: String,
+    pub source: HdfsStorage,
+    pub target: HdfsStorage,
+    pub runtime: tokio::runtime::Runtime,
 }
 
 impl Mirror {
     /// `files` are seeded in the source before the first cycle.
-    fn new(test: &str, files: &[&str], options: &str) -> Mirror {
+    pub fn new(test: &str, files: &[&str], options: &str) -> Mirror {
         let (a, b) = (cluster("a"), cluster("b"));
         let root = unique_root(test);
         let (src, dst) = (format!("{root}/src"), format!("{root}/dst"));
@@ -68,7 +68,7 @@ impl Mirror {
         mirror
     }
 
-    fn write(&self, path: &str, contents: &[u8]) {
+    pub fn write(&self, path: &str, contents: &[u8]) {
         let path = join(&self.src, path);
         let contents = Bytes::copy_from_slice(contents);
         self.runtime.block_on(async {
@@ -84,7 +84,7 @@ impl Mirror {
         });
     }
 
-    fn mkdir(&self, path: &str) {
+    pub fn mkdir(&self, path: &str) {
         self.mkdirs(&[path.to_string()]);
     }
 
@@ -95,7 +95,7 @@ impl Mirror {
         });
     }
 
-    fn mv(&self, from: &str, to: &str) {
+    pub fn mv(&self, from: &str, to: &str) {
         self.renames(&[(from.to_string(), to.to_string())]);
     }
 
@@ -122,7 +122,7 @@ impl Mirror {
             .unwrap();
     }
 
-    fn rm(&self, path: &str) {
+    pub fn rm(&self, path: &str) {
         let path = join(&self.src, path);
         self.runtime
             .block_on(self.source.remove_tree(&path))
@@ -131,7 +131,7 @@ impl Mirror {
 
     /// Appends in place, which a snapshot diff reports as `M` (a rewrite
     /// is a delete and a create).
-    fn append(&self, path: &str, text: &str) {
+    pub fn append(&self, path: &str, text: &str) {
         let local = self.dir.create("append.txt", text);
         let remote = join(&self.src, path);
         self.a
@@ -139,7 +139,7 @@ impl Mirror {
     }
 
     /// Plans and applies one cycle; returns the plan and the summary.
-    fn sync(&self) -> (Value, Value) {
+    pub fn sync(&self) -> (Value, Value) {
         let plan = self.dir.plan();
         let summary = self.dir.apply();
         assert_eq!(summary["outcome"], "success", "{summary:#}");

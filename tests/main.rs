@@ -1,7 +1,8 @@
 //! Integration tests: the real `hsync` binary on temporary trees, each test
 //! named after the rule it checks. `util` is the harness; every module but
-//! `hdfs`, `hdfs_faults`, `hdfs_ha`, `hdfs_ec` and `incremental` (which need
-//! the test clusters of `scripts/hdfs`) is local only.
+//! `hdfs`, `hdfs_conformance`, `hdfs_ec`, `hdfs_faults`, `hdfs_ha` and
+//! `incremental` (which need the test clusters of `scripts/hdfs`) is local
+//! only.
 
 mod apply;
 mod arguments;
@@ -9,6 +10,7 @@ mod cluster;
 mod faults;
 mod filters;
 mod hdfs;
+mod hdfs_conformance;
 mod hdfs_ec;
 mod hdfs_faults;
 mod hdfs_ha;

@@ -371,3 +371,39 @@ fn empty_files_empty_folders_and_unicode_names_are_copied() {
     assert_eq!(dir.tree("target"), dir.tree("source"));
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);
 }
+
+#[test]
+fn a_file_left_in_place_gets_the_preserved_mode_as_distcp_gives_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    dir.create_at("source/same.txt", "same\n", MTIME);
+    dir.create_at("target/same.txt", "same\n", MTIME);
+    let mode = |relative: &str, mode: u32| {
+        let permissions = std::fs::Permissions::from_mode(mode);
+        std::fs::set_permissions(dir.join(relative), permissions).expect("chmod");
+    };
+    mode("source/same.txt", 0o600);
+    mode("target/same.txt", 0o644);
+    dir.manifest(&one_job(
+        &["source"],
+        "target",
+        "mode = \"update\"\npreserve = [\"permission\"]",
+    ));
+    let before = dir.identity("target/same.txt");
+
+    let planned = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    let plan = dir.plan_json("plan.json");
+    assert_eq!(plan["jobs"][0]["actions"][0]["entry"], "file");
+    dir.apply();
+
+    let meta = std::fs::metadata(dir.join("target/same.txt")).expect("stat");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        dir.identity("target/same.txt"),
+        before,
+        "same.txt was rewritten"
+    );
+    dir.hsync(["plan", "--detailed-exitcode"]).ok();
+    let _settings = dir.snapshot_settings().bind_to_scope();
+    insta::assert_snapshot!("plan_sets_the_mode_of_a_file_left_in_place", planned.stderr);
+}

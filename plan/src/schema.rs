@@ -368,7 +368,18 @@ pub struct CopyAction {
 #[serde(deny_unknown_fields)]
 pub struct SetAttributesAction {
     pub path: String,
+    /// A folder (the default, not written) or a file left in place.
+    #[serde(default = "folder", skip_serializing_if = "is_folder")]
+    pub entry: EntryKind,
     pub attributes: Attributes,
+}
+
+fn folder() -> EntryKind {
+    EntryKind::Dir
+}
+
+fn is_folder(entry: &EntryKind) -> bool {
+    *entry == EntryKind::Dir
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +433,8 @@ pub enum Reason {
     Missing,
     SizeDiffers,
     MtimeDiffers,
+    /// Another block size than the source's, with `blocksize` preserved.
+    BlocksizeDiffers,
     ChecksumDiffers,
     Overwrite,
     /// Created in the source since the base snapshot.
@@ -561,6 +574,7 @@ impl Reason {
             Reason::Missing => "missing",
             Reason::SizeDiffers => "size differs",
             Reason::MtimeDiffers => "mtime differs",
+            Reason::BlocksizeDiffers => "block size differs",
             Reason::ChecksumDiffers => "checksum differs",
             Reason::Overwrite => "overwrite",
             Reason::Created => "created since the last snapshot",

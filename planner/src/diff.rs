@@ -195,20 +195,29 @@ pub struct Decided {
     /// With times preserved: existing folders with nothing changed in them
     /// yet, and the attributes they get should a checksum find a change.
     quiet_folders: BTreeMap<String, Attributes>,
+    /// Checksum candidates whose preserved attributes differ at the target:
+    /// set should the contents be equal (a copy brings them otherwise).
+    drifted: BTreeMap<String, SetAttributesAction>,
 }
 
 impl Decided {
     /// Settles a checksum candidate: a copy if the contents differ (its
     /// folder then gets its times set again), unchanged otherwise.
     pub fn settle(&mut self, copy: CopyAction, differs: bool) {
+        let drifted = self.drifted.remove(&copy.path);
         if !differs {
             self.unchanged.files += 1;
             self.unchanged.bytes += copy.size;
+            self.actions.extend(drifted.map(Action::SetAttributes));
             return;
         }
         let parent = hsync_storage::parent_and_name(&copy.path).0;
         if let Some((path, attributes)) = self.quiet_folders.remove_entry(parent) {
-            let set = SetAttributesAction { path, attributes };
+            let set = SetAttributesAction {
+                path,
+                entry: EntryKind::Dir,
+                attributes,
+            };
             self.actions.push(Action::SetAttributes(set));
         }
         self.actions.push(Action::Copy(copy));
@@ -265,19 +274,37 @@ pub fn decide(
             }
             (_, existing) => {
                 let copy = copy_of(path, want.source.clone(), want.entry, existing, options);
-                match existing.map(|e| file_verdict(want.entry, e, options)) {
-                    None => decided.actions.push(Action::Copy(copy?)),
-                    Some(Verdict::Same) => {
+                let Some(existing) = existing else {
+                    decided.actions.push(Action::Copy(copy?));
+                    continue;
+                };
+                // As DistCp: a file left in place still gets the attributes
+                // the job preserves.
+                let drifted = (attributes != preserved(existing, &options.preserve)).then(|| {
+                    SetAttributesAction {
+                        path: path.clone(),
+                        entry: EntryKind::File,
+                        attributes,
+                    }
+                });
+                match file_verdict(want.entry, existing, options) {
+                    Verdict::Same => {
                         decided.unchanged.files += 1;
                         decided.unchanged.bytes += want.entry.size;
+                        decided.actions.extend(drifted.map(Action::SetAttributes));
                     }
-                    Some(Verdict::Differs(reason)) => decided
+                    Verdict::Differs(reason) => decided
                         .actions
                         .push(Action::Copy(CopyAction { reason, ..copy? })),
-                    Some(Verdict::CompareContent) => decided.to_checksum.push(CopyAction {
-                        reason: Reason::ChecksumDiffers,
-                        ..copy?
-                    }),
+                    Verdict::CompareContent => {
+                        decided
+                            .drifted
+                            .extend(drifted.map(|set| (path.clone(), set)));
+                        decided.to_checksum.push(CopyAction {
+                            reason: Reason::ChecksumDiffers,
+                            ..copy?
+                        })
+                    }
                 }
             }
         }
@@ -325,9 +352,11 @@ pub fn decide(
     // A folder's times change when its contents do, so with times preserved
     // every folder that gets a change has its attributes set again after.
     // A checksum candidate is no change until its contents are compared.
+    // Attributes set on a file leave its folder's times alone.
     let touched: BTreeSet<String> = decided
         .actions
         .iter()
+        .filter(|action| !matches!(action, Action::SetAttributes(_)))
         .map(|action| hsync_storage::parent_and_name(action.path()).0.to_string())
         .collect();
     let times = options.preserve.contains(&Preserve::Times);
@@ -338,6 +367,7 @@ pub fn decide(
                 .actions
                 .push(Action::SetAttributes(SetAttributesAction {
                     path: path.clone(),
+                    entry: EntryKind::Dir,
                     attributes,
                 }));
         } else if times {
@@ -409,11 +439,21 @@ fn file_verdict(source: &Entry, target: &Entry, options: &JobOptions) -> Verdict
                     _ => {}
                 }
             }
+            if options.compare.contains(&Compare::Checksum) && source.size != target.size {
+                // Different sizes always differ in content.
+                return Verdict::Differs(Reason::SizeDiffers);
+            }
+            // As DistCp: a block size is set when a file is written, so a
+            // file that must keep the source's is written again.
+            let block_sizes = (source.block_size, target.block_size);
+            if options.preserve.contains(&Preserve::Blocksize)
+                && block_sizes.0 > 0
+                && block_sizes.1 > 0
+                && block_sizes.0 != block_sizes.1
+            {
+                return Verdict::Differs(Reason::BlocksizeDiffers);
+            }
             if options.compare.contains(&Compare::Checksum) {
-                // Different sizes always differ in content; equal ones are compared.
-                if source.size != target.size {
-                    return Verdict::Differs(Reason::SizeDiffers);
-                }
                 return Verdict::CompareContent;
             }
             Verdict::Same

@@ -522,6 +522,17 @@ fn expect_job(before: &Snapshot, job: &Job, names: NonUtf8) -> Result<(Expected,
                 if differs {
                     expected.insert(path.clone(), copied);
                     changes = true;
+                } else if source.kind == EntryKind::File {
+                    // As DistCp: a file left in place still gets the
+                    // preserved attributes.
+                    let kept = Want::unchanged(existing);
+                    let set = Want {
+                        mtime_ms: mtime.or(kept.mtime_ms),
+                        mode: copied.mode.or(kept.mode),
+                        ..kept.clone()
+                    };
+                    changes |= set != kept;
+                    expected.insert(path.clone(), set);
                 }
             }
         }

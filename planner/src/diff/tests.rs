@@ -879,3 +879,77 @@ fn preserving_replication_of_an_erasure_coded_file_is_refused_unless_it_is_uncha
     .unwrap();
     assert_eq!(copy_of(&copied, "big").attributes.replication, None);
 }
+
+/// A target file that is `path` of `size` bytes with `permission`.
+fn file_with_mode(path: &str, size: u64, permission: u32) -> Entry {
+    Entry {
+        permission,
+        ..entry(path, EntryKind::File, size)
+    }
+}
+
+#[test]
+fn a_file_left_in_place_still_gets_the_preserved_attributes_as_in_distcp() {
+    let source = source_dir("/source", Listing::default().file("a/1", 32).file("a/2", 8));
+    let target = Listing::default()
+        .insert("a/1", file_with_mode("a/1", 32, 0o600))
+        .insert("a/2", file_with_mode("a/2", 8, 0o644));
+    let update = JobOptions {
+        preserve: vec![Preserve::Permission, Preserve::Times],
+        compare: vec![Compare::Size, Compare::Mtime],
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &update, &no_filter()).unwrap();
+    // a/1 differs only by its mode: no copy, its attributes set, and its
+    // folder's times left alone. a/2 has the source's attributes already.
+    assert_eq!(lines(&decided), ["set-attributes a/1"]);
+    assert_eq!((decided.unchanged.files, decided.unchanged.bytes), (2, 40));
+    // Skip mode too: DistCp preserves after it skips, whatever the mode.
+    let skip = JobOptions {
+        preserve: vec![Preserve::Permission],
+        ..options(Mode::Skip)
+    };
+    let source = source_dir("/source", Listing::default().file("1", 32));
+    let target = Listing::default()
+        .insert("source", entry("source", EntryKind::Dir, 0))
+        .insert("source/1", file_with_mode("source/1", 16, 0o600));
+    let decided = diff(&[source], target, &skip, &no_filter()).unwrap();
+    assert_eq!(lines(&decided), ["set-attributes source/1"]);
+}
+
+#[test]
+fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
+    let source = source_dir("/source", Listing::default().file("1", 32));
+    let target = Listing::default().insert("1", file_with_mode("1", 32, 0o600));
+    let options = JobOptions {
+        compare: vec![Compare::Checksum],
+        preserve: vec![Preserve::Permission],
+        ..options(Mode::Update)
+    };
+    let mut same = diff(&[source], target, &options, &no_filter()).unwrap();
+    assert_eq!(lines(&same), Vec::<String>::new());
+    let candidate = same.to_checksum.pop().unwrap();
+    same.settle(candidate, false);
+    assert_eq!(lines(&same), ["set-attributes 1"]);
+}
+
+#[test]
+fn a_file_of_another_block_size_is_written_again_when_blocksize_is_preserved_as_in_distcp() {
+    let source = source_dir("/source", Listing::default().file("1", 32).file("2", 32));
+    let target = Listing::default()
+        .insert(
+            "1",
+            Entry {
+                block_size: 1 << 20,
+                ..entry("1", EntryKind::File, 32)
+            },
+        )
+        .file("2", 32);
+    let blocksize = JobOptions {
+        preserve: vec![Preserve::Blocksize],
+        ..options(Mode::Update)
+    };
+    let decided = diff(&[source], target, &blocksize, &no_filter()).unwrap();
+    assert_eq!(lines(&decided), ["copy 1 (block size differs)"]);
+    assert_eq!(copy_of(&decided, "1").block_size, Some(128 << 20));
+}

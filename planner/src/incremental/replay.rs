@@ -259,6 +259,7 @@ pub(super) async fn replay(diff: &[DiffEntry], sides: &Sides<'_>) -> Result<Plan
                     .actions
                     .push(Action::SetAttributes(SetAttributesAction {
                         path: now.clone(),
+                        entry: EntryKind::Dir,
                         attributes: diff::preserved(entry, &job.options.preserve),
                     }));
             }
