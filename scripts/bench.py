@@ -416,14 +416,17 @@ class Bench:
         stamps = [(datetime.strptime(m[1], "%Y-%m-%d %H:%M:%S,%f").timestamp(), m[2])
                   for m in re.finditer(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (.*)$", err, re.M)]
         run.jvm = stamps[0][0] - run.started if stamps else None
-        # Hadoop 3 times the listing itself ("...: duration 0:00.123s"); 2.7 only says
-        # when it is done: from DistCp's first line (options parsed) to that.
+        # Hadoop 3 times the listing itself ("...: duration 0:00.123s") or says when it
+        # is done (then: from DistCp's first line, options parsed, to that); 2.7 neither.
         d = re.search(r"Building listing .*: duration (\d+):(\d+\.\d+)s", err)
         done = [t for t, line in stamps if "Build file listing completed" in line]
         run.listing = (int(d[1]) * 60 + float(d[2]) if d else
                        done[0] - stamps[0][0] if done else None)
         run.counters = dict((k.strip(), int(v)) for k, v in
                             re.findall(r"^\s+([A-Za-z_ ]+)=(\d+)$", err, re.M))
+        for short, name in (("COPY", "Files Copied"), ("SKIP", "Files Skipped")):  # 2.7's names
+            if short in run.counters:
+                run.counters[name] = run.counters[short]
         splits = re.search(r"number of splits:(\d+)", err)
         run.splits = int(splits[1]) if splits else None
         paths = re.search(r"Number of paths in the copy list: (\d+)", err)
@@ -787,8 +790,10 @@ class Bench:
             self.distcp_fixed_cost()
             A.tool("shell", "-createSnapshot", d, "s2")
             log(f"incremental: distcp -update -diff s1 s2 -m {PARALLEL}")
+            # 2.7 wants -delete with -diff; later versions refuse the two together.
+            delete = ["-delete"] if MAJOR == 2 else []
             dc, dc_rpcs, dc_by = self.rpcs_of(lambda: self.distcp(
-                "incremental-distcp", "-update", "-diff", "s1", "s2", A.uri(d), B.uri(dd)))
+                "incremental-distcp", "-update", *delete, "-diff", "s1", "s2", A.uri(d), B.uri(dd)))
             self.summaries.append(f"incremental: distcp -diff NameNode RPCs: {dc_by}")
         self.row("incremental", "hsync plan (snapshot diff)", f"{diff.wall:.2f}", "-", diff.rss,
                  "-", "-", "-", f"{diff_rpcs} NameNode RPCs (a + b)")
