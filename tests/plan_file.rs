@@ -93,7 +93,7 @@ fn plan_is_byte_identical_for_unchanged_inputs() {
     assert_eq!(first.stderr, second.stderr);
     assert_eq!(dir.read_to_string("plan.json"), first.stdout);
     let plan = dir.plan_json("plan.json");
-    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["format_version"], 2);
     assert_eq!(plan["manifest"]["path"], "hsync.toml");
 }
 
@@ -188,7 +188,7 @@ fn plan_of_another_format_version_is_refused() {
     let dir = Dir::new();
     reports(&dir, "[]");
     let mut plan = dir.plan();
-    plan["format_version"] = 2.into();
+    plan["format_version"] = 1.into();
     dir.write_plan(&plan);
     let before = dir.tree("target");
 

@@ -315,7 +315,7 @@ mod tests {
     /// An incremental job's plan with these actions (as the plan file has them).
     fn incremental_plan(actions: serde_json::Value) -> Plan {
         serde_json::from_value(serde_json::json!({
-            "format_version": 1,
+            "format_version": 2,
             "manifest": { "path": "hsync.toml", "digest": "" },
             "fingerprint": "",
             "jobs": [{
@@ -359,7 +359,7 @@ mod tests {
             })
             .collect();
         serde_json::from_value(serde_json::json!({
-            "format_version": 1,
+            "format_version": 2,
             "manifest": { "path": "hsync.toml", "digest": "" },
             "fingerprint": "",
             "jobs": jobs

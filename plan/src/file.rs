@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::Plan;
 
 /// The plan format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Why a plan file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +217,7 @@ mod tests {
 
     /// A small sealed plan in the shape `hsync plan` writes.
     const VALID: &str = r#"{
-  "format_version": 1,
+  "format_version": 2,
   "manifest": { "path": "hsync.toml", "digest": "00" },
   "jobs": [
     {
