@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-
 use hdfs_native::retry::{RetryNotice, RetryPolicy};
 use hdfs_native::{Client, ClientBuilder, HdfsError, WriteOptions};
 
@@ -142,14 +141,14 @@ fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
     StorageError::new(op, path, kind, native_message(&err))
 }
 
-/// What went wrong, in one line: a remote exception carries the NameNode's
-/// Java stack trace, and an I/O error needs no "IO error occurred" before it.
 /// The answer of a NameNode that is not the active one.
 fn is_standby(err: &HdfsError) -> bool {
     matches!(err, HdfsError::RPCError(exception, _) | HdfsError::FatalRPCError(exception, _)
         if exception == "org.apache.hadoop.ipc.StandbyException")
 }
 
+/// What went wrong, in one line: a remote exception carries the NameNode's
+/// Java stack trace, and an I/O error needs no "IO error occurred" before it.
 fn native_message(err: &HdfsError) -> String {
     let message = match err {
         HdfsError::IOError(io) => io.to_string(),
