@@ -133,15 +133,17 @@ async fn plan(path: &Path, detailed_exitcode: bool, options: PlanOptions<'_>) ->
     }
     render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
     tracing::info!(
-        listing_calls = plan.jobs.iter().map(|j| j.listed.directories).sum::<u64>(),
-        entries = plan.jobs.iter().map(|j| j.listed.entries).sum::<u64>(),
+        listing_calls = plan
+            .jobs
+            .iter()
+            .map(|j| j.end.listed.directories)
+            .sum::<u64>(),
+        entries = plan.jobs.iter().map(|j| j.end.listed.entries).sum::<u64>(),
         "listed"
     );
     let written = match out {
-        Some(out) => {
-            std::fs::File::create(out).and_then(|file| plan.write_json(BufWriter::new(file)))
-        }
-        None => plan.write_json(BufWriter::new(std::io::stdout().lock())),
+        Some(out) => std::fs::File::create(out).and_then(|file| plan.write(BufWriter::new(file))),
+        None => plan.write(BufWriter::new(std::io::stdout().lock())),
     };
     let shown = out.map_or_else(|| "stdout".to_string(), |out| out.display().to_string());
     written
@@ -157,7 +159,7 @@ fn show(path: &Path, json: bool) -> Result<ExitCode> {
     let plan = load_plan(path)?;
     let mut stdout = BufWriter::new(std::io::stdout().lock());
     if json {
-        plan.write_json(stdout).into_diagnostic()?;
+        plan.write(stdout).into_diagnostic()?;
     } else {
         render::plan(&plan, &mut stdout);
     }

@@ -212,23 +212,23 @@ fn render_job(out: &mut impl Write, job: &JobPlan, totals: &mut Totals) {
         let why = skipped.reason.describe();
         let _ = writeln!(out, "  ! {path:<width$}  {:>10}  {kind}: {why}{side}", "");
     }
-    totals.unchanged += job.unchanged.files;
-    totals.unchanged_bytes += job.unchanged.bytes;
-    if job.unchanged.files > 0 {
+    totals.unchanged += job.end.unchanged.files;
+    totals.unchanged_bytes += job.end.unchanged.bytes;
+    if job.end.unchanged.files > 0 {
         let _ = writeln!(
             out,
             "  = {} unchanged ({})",
-            count(job.unchanged.files, "file"),
-            bytes(job.unchanged.bytes)
+            count(job.end.unchanged.files, "file"),
+            bytes(job.end.unchanged.bytes)
         );
     }
     let _ = writeln!(
         out,
         "  ({} listed, {})",
-        count(job.listed.directories, "directory"),
-        count(job.listed.entries, "entry")
+        count(job.end.listed.directories, "directory"),
+        count(job.end.listed.entries, "entry")
     );
-    render_compared(out, &job.compared);
+    render_compared(out, &job.end.compared);
     let _ = writeln!(out);
 }
 

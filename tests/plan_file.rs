@@ -93,7 +93,7 @@ fn plan_is_byte_identical_for_unchanged_inputs() {
     assert_eq!(first.stderr, second.stderr);
     assert_eq!(dir.read_to_string("plan.json"), first.stdout);
     let plan = dir.plan_json("plan.json");
-    assert_eq!(plan["format_version"], 2);
+    assert_eq!(plan["format_version"], 3);
     assert_eq!(plan["manifest"]["path"], "hsync.toml");
 }
 
@@ -119,7 +119,7 @@ fn detailed_exitcode_is_2_when_there_are_changes() {
     reports(&dir, "[]");
 
     let out = dir.hsync(["plan", "--detailed-exitcode"]).code(2);
-    assert_eq!(out.json()["jobs"][0]["name"], "reports");
+    assert_eq!(out.plan()["jobs"][0]["name"], "reports");
     // Without the flag, changes are not an exit code.
     dir.hsync(["plan"]).code(0);
 }
@@ -304,7 +304,7 @@ fn plan_reaching_outside_its_roots_is_refused_even_with_a_valid_fingerprint() {
     assert_eq!(reseal(&text), text);
 
     // A crafted plan: a copy aimed above the target root, sealed anew.
-    let crafted = text.replacen("\"path\": \"10\"", "\"path\": \"../escaped\"", 1);
+    let crafted = text.replacen("\"path\":\"10\"", "\"path\":\"../escaped\"", 1);
     assert_ne!(crafted, text);
     dir.create("plan.json", reseal(&crafted));
 

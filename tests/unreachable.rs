@@ -35,8 +35,8 @@ fn an_apply_to_a_namenode_that_refuses_connections_fails_in_seconds_naming_the_c
     ));
     dir.plan();
     // The same plan with its target on a cluster that is gone.
-    let local = "\"target_fs\": {\n        \"kind\": \"local\"\n      }";
-    let gone = "\"target_fs\": {\n        \"kind\": \"hdfs\",\n        \"url\": \"hdfs://127.0.0.1:1\",\n        \"alias\": \"gone\"\n      }";
+    let local = r#""target_fs":{"kind":"local"}"#;
+    let gone = r#""target_fs":{"kind":"hdfs","url":"hdfs://127.0.0.1:1","alias":"gone"}"#;
     let text = dir.read_to_string("plan.json");
     assert!(text.contains(local), "{text}");
     dir.create("plan.json", reseal(&text.replace(local, gone)));

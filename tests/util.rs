@@ -169,14 +169,15 @@ impl Dir {
         self.hsync(["apply", "plan.json"]).ok().json()
     }
 
-    /// Writes an edited plan over `plan.json`, as a hand would.
+    /// Writes an edited plan over `plan.json`, as a hand would: the
+    /// fingerprint is the one [`Dir::plan_json`] read.
     pub fn write_plan(&self, plan: &Value) {
-        let text = serde_json::to_string_pretty(plan).expect("a plan serialises");
-        self.create("plan.json", text + "\n");
+        self.create("plan.json", plan_text(plan));
     }
 
+    /// A plan file as one JSON value, see [`plan_value`].
     pub fn plan_json(&self, relative: &str) -> Value {
-        serde_json::from_slice(&self.read(relative)).expect("a plan is JSON")
+        plan_value(&self.read_to_string(relative))
     }
 
     /// Every file and folder below `relative`, read by the test itself.
@@ -347,6 +348,11 @@ impl Output {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{self}"))
     }
+
+    /// The plan `hsync plan` wrote to stdout, see [`plan_value`].
+    pub fn plan(&self) -> Value {
+        plan_value(&self.stdout)
+    }
 }
 
 impl fmt::Display for Output {
@@ -498,36 +504,82 @@ pub fn says(diagnostic: &str, needle: &str) -> bool {
     squash(diagnostic).contains(&squash(needle))
 }
 
-/// Seals an edited plan file's text as `hsync plan` would: the fingerprint
-/// is the blake3 of the compact JSON with an empty fingerprint field, so a
-/// crafted plan passes the tamper check and meets the loader's other checks.
-pub fn reseal(plan_text: &str) -> String {
-    let plan: Value = serde_json::from_str(plan_text).expect("a plan is JSON");
-    let recorded = plan["fingerprint"].as_str().expect("a fingerprint");
-    let field = |value: &str| format!("\"fingerprint\": \"{value}\"");
-    let unsealed = plan_text.replace(&field(recorded), &field(""));
-    let fingerprint = blake3::hash(compact(&unsealed).as_bytes()).to_hex();
-    unsealed.replace(&field(""), &field(&fingerprint))
-}
+/// The fields of a job's `end` line.
+const JOB_END_FIELDS: [&str; 3] = ["unchanged", "listed", "compared"];
 
-/// JSON text without the whitespace between tokens, keys in their order.
-fn compact(json: &str) -> String {
-    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
-    for c in json.chars() {
-        if in_string {
-            out.push(c);
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if !c.is_whitespace() {
-            in_string = c == '"';
-            out.push(c);
+/// A plan file's lines gathered into one JSON value, shaped as the plan is
+/// in memory: `{format_version, manifest, jobs: [{name, …, actions,
+/// skipped, unchanged, listed, compared}], fingerprint}`.
+pub fn plan_value(text: &str) -> Value {
+    let mut plan = serde_json::Map::new();
+    let mut jobs = Vec::new();
+    for line in text.lines() {
+        let Value::Object(line) = serde_json::from_str(line).expect("a plan line is JSON") else {
+            panic!("a plan line is an object: {line}");
+        };
+        if line.contains_key("op") {
+            let job: &mut Value = jobs.last_mut().expect("an action inside a job");
+            job["actions"]
+                .as_array_mut()
+                .unwrap()
+                .push(Value::Object(line));
+        } else if let Some(Value::Object(header)) = line.get("job") {
+            let mut job = header.clone();
+            job.insert("actions".into(), Value::Array(Vec::new()));
+            job.insert("skipped".into(), Value::Array(Vec::new()));
+            jobs.push(Value::Object(job));
+        } else if let Some(skipped) = line.get("skipped") {
+            let job: &mut Value = jobs.last_mut().expect("a skipped entry inside a job");
+            job["skipped"].as_array_mut().unwrap().push(skipped.clone());
+        } else if let Some(Value::Object(end)) = line.get("end") {
+            let job = jobs.last_mut().expect("an end inside a job");
+            job.as_object_mut().unwrap().extend(end.clone());
+        } else {
+            plan.extend(line);
         }
     }
-    out
+    let fingerprint = plan.remove("fingerprint").expect("a trailer");
+    plan.insert("jobs".into(), Value::Array(jobs));
+    plan.insert("fingerprint".into(), fingerprint);
+    Value::Object(plan)
+}
+
+/// The plan file of a [`plan_value`], with the fingerprint it holds.
+pub fn plan_text(plan: &Value) -> String {
+    let mut lines = Vec::new();
+    let mut header = plan.as_object().expect("a plan is an object").clone();
+    let jobs = header.remove("jobs").expect("jobs");
+    let fingerprint = header.remove("fingerprint").expect("a fingerprint");
+    lines.push(Value::Object(header));
+    for job in jobs.as_array().expect("jobs") {
+        let mut job = job.as_object().expect("a job").clone();
+        let actions = job.remove("actions").expect("actions");
+        let skipped = job.remove("skipped").expect("skipped");
+        let end: serde_json::Map<String, Value> = JOB_END_FIELDS
+            .iter()
+            .filter_map(|field| Some((field.to_string(), job.remove(*field)?)))
+            .collect();
+        lines.push(serde_json::json!({ "job": job }));
+        lines.extend(actions.as_array().expect("actions").iter().cloned());
+        let skipped = skipped.as_array().expect("skipped").iter();
+        lines.extend(skipped.map(|s| serde_json::json!({ "skipped": s })));
+        lines.push(serde_json::json!({ "end": end }));
+    }
+    lines.push(serde_json::json!({ "fingerprint": fingerprint }));
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// Seals an edited plan file's text as `hsync plan` would: the fingerprint
+/// is the blake3 of every line before the trailer, so a crafted plan passes
+/// the tamper check and meets the loader's other checks.
+pub fn reseal(plan_text: &str) -> String {
+    let body = plan_text.trim_end_matches('\n');
+    let trailer = body.rfind('\n').expect("a plan has lines") + 1;
+    let fingerprint = blake3::hash(&plan_text.as_bytes()[..trailer]).to_hex();
+    format!(
+        "{}{{\"fingerprint\":\"{fingerprint}\"}}\n",
+        &plan_text[..trailer]
+    )
 }
 
 /// A plan's actions of job `job`, one line each: `op path [reason]`.

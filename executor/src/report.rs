@@ -118,8 +118,8 @@ impl Summary {
             ..Summary::default()
         };
         for job in &plan.jobs {
-            summary.files_skipped += job.unchanged.files;
-            summary.listing_calls += job.listed.directories;
+            summary.files_skipped += job.end.unchanged.files;
+            summary.listing_calls += job.end.listed.directories;
             for action in &job.actions {
                 match action {
                     Action::Copy(copy) => {

@@ -1,13 +1,41 @@
-//! Writing and loading plan files: the fingerprint seals the content, the
-//! format version guards the schema.
+//! The plan file: JSON lines, written and read as a stream.
+//!
+//! ```text
+//! {"format_version":3,"manifest":{...}}        the header
+//! {"job":{...}}                                each job: its header,
+//! {"op":"copy",...}                            its actions and skipped
+//! {"skipped":{...}}                            entries in plan order,
+//! {"end":{...}}                                and what planning counted
+//! {"fingerprint":"..."}                        blake3 of every byte above
+//! ```
+//!
+//! One record per line keeps a plan of ten million actions diffable and
+//! greppable, and lets `plan` write it and `apply` read it without holding
+//! it. The fingerprint is hashed while writing and checked while reading:
+//! a reader yields the trailer's verdict as its last item, so nothing may be
+//! trusted before the stream has ended without an error ([`Outline::read`]
+//! reads a plan whole once for that, before apply acts on any record).
 
-use hsync_storage::is_plan_tag;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
-use crate::Plan;
+use hsync_storage::is_plan_tag;
+use serde::{Deserialize, Serialize};
+
+use crate::{Action, Commit, JobEnd, JobHeader, JobPlan, ManifestRef, Plan, Skipped};
 
 /// The plan format this build writes and reads.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
+
+/// One line of a plan between its header and its trailer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Job(Box<JobHeader>),
+    Action(Action),
+    Skipped(Skipped),
+    End(JobEnd),
+}
 
 /// Why a plan file was refused.
 #[derive(Debug, thiserror::Error)]
@@ -17,19 +45,15 @@ pub enum LoadError {
         path: String,
         source: std::io::Error,
     },
-    #[error("the plan {path} is not valid JSON: {source}")]
-    Syntax {
-        path: String,
-        source: serde_json::Error,
-    },
     #[error(
         "the plan {path} has format version {found}, this hsync reads version {FORMAT_VERSION}"
     )]
     Version { path: String, found: String },
-    #[error("the plan {path} does not match the plan schema: {source}")]
+    #[error("the plan {path} does not match the plan schema at line {line}: {reason}")]
     Schema {
         path: String,
-        source: serde_json::Error,
+        line: u64,
+        reason: String,
     },
     #[error(
         "the plan {path} was changed after it was written (fingerprint {recorded}, content {actual})"
@@ -39,166 +63,552 @@ pub enum LoadError {
         recorded: String,
         actual: String,
     },
+    #[error(
+        "the plan {path} was replaced while it was read: nothing after this point was applied"
+    )]
+    Changed { path: String },
     #[error("the plan {path} reaches outside its roots: {reason}")]
     Escapes { path: String, reason: String },
 }
 
-impl Plan {
-    /// Seals the plan: computes and stores its fingerprint.
-    pub fn seal(mut self) -> Plan {
-        self.fingerprint = self.content_fingerprint();
-        self
-    }
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    format_version: u32,
+    manifest: ManifestRef,
+}
 
-    /// The blake3 of the plan serialised with an empty fingerprint field,
-    /// streamed into the hasher: a plan of a million actions is neither
-    /// copied nor held as text.
-    pub fn content_fingerprint(&self) -> String {
-        /// The same fields in the same order as [`Plan`], so the same bytes.
-        #[derive(serde::Serialize)]
-        struct Unsealed<'a> {
-            format_version: u32,
-            manifest: &'a crate::ManifestRef,
-            jobs: &'a [crate::JobPlan],
-            fingerprint: &'static str,
-        }
-        let unsealed = Unsealed {
-            format_version: self.format_version,
-            manifest: &self.manifest,
-            jobs: &self.jobs,
-            fingerprint: "",
+/// The lines that are not actions, each an object of one field.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+enum Line<J, S, E> {
+    Job(J),
+    Skipped(S),
+    End(E),
+    Fingerprint(String),
+    /// Never written as such: actions are written bare, tagged by `op`.
+    #[serde(skip)]
+    Action(Action),
+}
+
+/// One line of a plan. Actions are most lines, and hsync writes `op`
+/// first; an action spelled otherwise still reads.
+fn parse(text: &str) -> Result<Line<Box<JobHeader>, Skipped, JobEnd>, serde_json::Error> {
+    if text.starts_with("{\"op\":") {
+        return serde_json::from_str(text).map(Line::Action);
+    }
+    serde_json::from_str(text)
+        .or_else(|e| serde_json::from_str(text).map(Line::Action).map_err(|_| e))
+}
+
+/// Writes a plan as the planner decides it. Call [`PlanWriter::job`], then
+/// the job's records, then [`PlanWriter::end_job`], for every job; then
+/// [`PlanWriter::finish`], which writes the trailer.
+pub struct PlanWriter<W: Write> {
+    out: W,
+    hasher: blake3::Hasher,
+    line: Vec<u8>,
+}
+
+impl<W: Write> PlanWriter<W> {
+    pub fn new(out: W, manifest: &ManifestRef) -> std::io::Result<PlanWriter<W>> {
+        let mut writer = PlanWriter {
+            out,
+            hasher: blake3::Hasher::new(),
+            line: Vec::with_capacity(512),
         };
-        let mut hasher = blake3::Hasher::new();
-        serde_json::to_writer(&mut hasher, &unsealed).expect("a plan always serialises");
-        hasher.finalize().to_hex().to_string()
+        writer.write(&Header {
+            format_version: FORMAT_VERSION,
+            manifest: manifest.clone(),
+        })?;
+        Ok(writer)
     }
 
-    /// Writes the plan file: pretty JSON ending in a newline, streamed.
-    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
-        serde_json::to_writer_pretty(&mut out, self)?;
-        out.write_all(b"\n")?;
-        out.flush()
+    pub fn job(&mut self, header: &JobHeader) -> std::io::Result<()> {
+        self.write(&Line::<_, (), ()>::Job(header))
     }
 
-    /// Parses and verifies a plan file's text.
-    pub fn from_json(text: &str, path: &str) -> Result<Plan, LoadError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|source| LoadError::Syntax {
-                path: path.to_string(),
-                source,
-            })?;
-        // The version is checked before the schema, so a plan from another
-        // release gets that reason rather than a field-level complaint.
-        let version = value.get("format_version");
-        if version.and_then(|v| v.as_u64()) != Some(u64::from(FORMAT_VERSION)) {
-            let found = version.map_or_else(|| "none".to_string(), |v| v.to_string());
-            return Err(LoadError::Version {
-                path: path.to_string(),
-                found,
-            });
-        }
-        let plan: Plan = serde_json::from_value(value).map_err(|source| LoadError::Schema {
-            path: path.to_string(),
+    pub fn action(&mut self, action: &Action) -> std::io::Result<()> {
+        self.write(action)
+    }
+
+    pub fn skipped(&mut self, skipped: &Skipped) -> std::io::Result<()> {
+        self.write(&Line::<(), _, ()>::Skipped(skipped))
+    }
+
+    pub fn end_job(&mut self, end: &JobEnd) -> std::io::Result<()> {
+        self.write(&Line::<(), (), _>::End(end))
+    }
+
+    /// Writes the trailer and returns the plan's fingerprint with the output.
+    pub fn finish(mut self) -> std::io::Result<(String, W)> {
+        let fingerprint = self.hasher.finalize().to_hex().to_string();
+        let trailer = Line::<(), (), ()>::Fingerprint(fingerprint.clone());
+        serde_json::to_writer(&mut self.out, &trailer)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok((fingerprint, self.out))
+    }
+
+    fn write(&mut self, value: &impl Serialize) -> std::io::Result<()> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, value)?;
+        self.line.push(b'\n');
+        self.hasher.update(&self.line);
+        self.out.write_all(&self.line)
+    }
+}
+
+/// Reads a plan's records in order, checking each as it comes: the file's
+/// structure (a header, then jobs of a header, records and an end, then the
+/// trailer), that every path stays under its job's roots, and at the end
+/// the fingerprint, whose mismatch is the last item.
+pub struct PlanReader<R> {
+    input: R,
+    path: String,
+    manifest: ManifestRef,
+    hasher: blake3::Hasher,
+    line: String,
+    number: u64,
+    /// The header of the job being read.
+    job: Option<JobHeader>,
+    fingerprint: Option<String>,
+    /// The fingerprint an earlier reading of the same file found.
+    expected: Option<String>,
+    done: bool,
+}
+
+impl PlanReader<BufReader<File>> {
+    pub fn open(path: &Path) -> Result<PlanReader<BufReader<File>>, LoadError> {
+        let shown = path.display().to_string();
+        let file = File::open(path).map_err(|source| LoadError::Read {
+            path: shown.clone(),
             source,
         })?;
-        let actual = plan.content_fingerprint();
-        if actual != plan.fingerprint {
+        PlanReader::new(BufReader::with_capacity(1 << 16, file), &shown)
+    }
+}
+
+impl<R: BufRead> PlanReader<R> {
+    /// Reads the header; `path` names the plan in errors.
+    pub fn new(input: R, path: &str) -> Result<PlanReader<R>, LoadError> {
+        let mut reader = PlanReader {
+            input,
+            path: path.to_string(),
+            manifest: ManifestRef {
+                path: String::new(),
+                digest: String::new(),
+            },
+            hasher: blake3::Hasher::new(),
+            line: String::new(),
+            number: 0,
+            job: None,
+            fingerprint: None,
+            expected: None,
+            done: false,
+        };
+        if !reader.read_line()? {
+            return Err(reader.schema("the file is empty"));
+        }
+        let text = reader.line.trim_end();
+        let header: serde_json::Value = serde_json::from_str(text).map_err(|_| {
+            // A plan of format 2 or older is one pretty-printed JSON object.
+            reader.older_version().unwrap_or_else(|| {
+                reader
+                    .schema("the first line is not a plan header (was this made by `hsync plan`?)")
+            })
+        })?;
+        // The version is checked before the rest, so a plan from another
+        // release gets that reason rather than a field-level complaint.
+        let version = header.get("format_version");
+        if version.and_then(|v| v.as_u64()) != Some(u64::from(FORMAT_VERSION)) {
+            let found = version.map_or_else(|| "none".to_string(), |v| v.to_string());
+            return Err(reader.version(found));
+        }
+        let header: Header =
+            serde_json::from_value(header).map_err(|e| reader.schema(&e.to_string()))?;
+        reader.manifest = header.manifest;
+        reader.hasher.update(reader.line.as_bytes());
+        Ok(reader)
+    }
+
+    pub fn manifest(&self) -> &ManifestRef {
+        &self.manifest
+    }
+
+    /// The recorded fingerprint, once the stream has ended without error.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.fingerprint.as_deref()
+    }
+
+    /// Reads the next line into `self.line`; false at the end of the file.
+    fn read_line(&mut self) -> Result<bool, LoadError> {
+        self.line.clear();
+        let read = self
+            .input
+            .read_line(&mut self.line)
+            .map_err(|source| LoadError::Read {
+                path: self.path.clone(),
+                source,
+            })?;
+        self.number += 1;
+        Ok(read > 0)
+    }
+
+    fn next_record(&mut self) -> Result<Option<Record>, LoadError> {
+        if !self.read_line()? {
+            return Err(self.schema("the plan ends before its fingerprint (a cut-off file?)"));
+        }
+        if !self.line.ends_with('\n') {
+            return Err(self.schema("the last line is cut off"));
+        }
+        let record = match parse(self.line.trim_end_matches('\n')) {
+            Ok(Line::Job(header)) => Record::Job(header),
+            Ok(Line::Skipped(skipped)) => Record::Skipped(skipped),
+            Ok(Line::End(end)) => Record::End(end),
+            Ok(Line::Action(action)) => Record::Action(action),
+            Ok(Line::Fingerprint(recorded)) => {
+                self.finish_with(recorded)?;
+                return Ok(None);
+            }
+            Err(e) => return Err(self.schema(&e.to_string())),
+        };
+        self.hasher.update(self.line.as_bytes());
+        self.check(&record)?;
+        Ok(Some(record))
+    }
+
+    /// The trailer: nothing after it, no job left open, the content as sealed.
+    fn finish_with(&mut self, recorded: String) -> Result<(), LoadError> {
+        if self.job.is_some() {
+            return Err(self.schema("the fingerprint comes before the end of a job"));
+        }
+        if self.read_line()? {
+            return Err(self.schema("there is more after the fingerprint"));
+        }
+        let actual = self.hasher.finalize().to_hex().to_string();
+        if actual != recorded {
             return Err(LoadError::Tampered {
-                path: path.to_string(),
-                recorded: plan.fingerprint.clone(),
+                path: self.path.clone(),
+                recorded,
                 actual,
             });
         }
-        plan.check_containment()
-            .map_err(|reason| LoadError::Escapes {
-                path: path.to_string(),
-                reason,
-            })?;
-        Ok(plan)
+        if self.expected.as_ref().is_some_and(|e| *e != recorded) {
+            return Err(LoadError::Changed {
+                path: self.path.clone(),
+            });
+        }
+        self.fingerprint = Some(recorded);
+        Ok(())
     }
 
-    /// Every path an action touches must stay under its job's roots: roots
-    /// are absolute and normal, action paths relative and normal (no `..`,
-    /// no `.`, no empty segment), source references name an existing root.
-    fn check_containment(&self) -> Result<(), String> {
-        for job in &self.jobs {
-            for root in job.source_roots.iter().chain([&job.target_root]) {
-                if !root.starts_with('/') || (root != "/" && !is_normal_relative(&root[1..])) {
-                    return Err(format!(
-                        "job `{}`: root `{root}` is not an absolute, normal path",
-                        job.name
-                    ));
-                }
+    /// The file's structure, and every path under its job's roots.
+    fn check(&mut self, record: &Record) -> Result<(), LoadError> {
+        let escapes = |reason: String| LoadError::Escapes {
+            path: self.path.clone(),
+            reason,
+        };
+        match (record, &self.job) {
+            (Record::Job(header), None) => {
+                check_header(header).map_err(escapes)?;
+                self.job = Some(header.as_ref().clone());
             }
-            // The one path outside the root a plan may name: an atomic
-            // target's own staging sibling, by tag.
-            let tags_ok = job.leftover_staging.iter().all(|tag| is_plan_tag(tag));
-            let atomic = job.options.commit == crate::Commit::Atomic;
-            if !tags_ok || (!atomic && !job.leftover_staging.is_empty()) {
-                return Err(format!(
-                    "job `{}`: leftover_staging holds something other than tags of an atomic target's staging folders",
-                    job.name
-                ));
+            (Record::Job(_), Some(_)) => {
+                return Err(self.schema("a job begins before the one before it ended"))
             }
-            if let Some(cycle) = &job.snapshot {
-                // Names are single path segments; the plan reads only the
-                // snapshot it names.
-                let names = std::iter::once(&cycle.name).chain(&cycle.base);
-                let simple = names
-                    .into_iter()
-                    .all(|n| is_normal_relative(n) && !n.contains('/'));
-                let source = format!(
-                    "{}/.snapshot/{}",
-                    cycle.source_dir.trim_end_matches('/'),
-                    cycle.name
-                );
-                if !simple || job.source_roots != [source] {
-                    return Err(format!(
-                        "job `{}`: its snapshot cycle does not match its source",
-                        job.name
-                    ));
-                }
-            }
-            for action in &job.actions {
-                let renamed_from = match action {
-                    crate::Action::Rename(rename) => Some(rename.from.as_str()),
-                    _ => None,
-                };
-                for path in std::iter::once(action.path()).chain(renamed_from) {
-                    if !is_normal_relative(path) {
-                        return Err(format!(
-                            "job `{}`: action path `{}` is not a normal relative path",
-                            job.name,
-                            hsync_storage::display(path),
-                        ));
-                    }
-                }
-                if let crate::Action::Copy(copy) = action {
-                    let known_root = copy.source.root < job.source_roots.len();
-                    let normal =
-                        copy.source.path.is_empty() || is_normal_relative(&copy.source.path);
-                    if !known_root || !normal {
-                        return Err(format!(
-                            "job `{}`: copy source `{}` of root {} is outside the job's sources",
-                            job.name,
-                            hsync_storage::display(&copy.source.path),
-                            copy.source.root
-                        ));
-                    }
-                }
-            }
+            (Record::End(_), Some(_)) => self.job = None,
+            (Record::Action(action), Some(job)) => check_action(job, action).map_err(escapes)?,
+            (Record::Skipped(_), Some(_)) => {}
+            (_, None) => return Err(self.schema("a record outside of any job")),
         }
         Ok(())
     }
 
-    pub fn load(path: &Path) -> Result<Plan, LoadError> {
+    /// The version of a format-2 (or older) plan, whose second line is
+    /// `  "format_version": N,`.
+    fn older_version(&mut self) -> Option<LoadError> {
+        if self.line.trim_end() != "{" || !self.read_line().ok()? {
+            return None;
+        }
+        let found = self
+            .line
+            .trim()
+            .strip_prefix("\"format_version\":")?
+            .trim()
+            .trim_end_matches(',')
+            .to_string();
+        Some(self.version(found))
+    }
+
+    fn version(&self, found: String) -> LoadError {
+        LoadError::Version {
+            path: self.path.clone(),
+            found,
+        }
+    }
+
+    fn schema(&self, reason: &str) -> LoadError {
+        LoadError::Schema {
+            path: self.path.clone(),
+            line: self.number,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for PlanReader<R> {
+    type Item = Result<Record, LoadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_record().transpose();
+        if !matches!(next, Some(Ok(_))) {
+            self.done = true;
+        }
+        next
+    }
+}
+
+/// A plan without its actions: what apply needs before it acts (the jobs,
+/// the fingerprint), from a pass over the whole file that checks it all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outline {
+    pub manifest: ManifestRef,
+    pub fingerprint: String,
+    pub jobs: Vec<JobOutline>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutline {
+    pub header: JobHeader,
+    pub end: JobEnd,
+    /// How many actions the job has.
+    pub actions: u64,
+}
+
+impl Outline {
+    /// Reads and checks the whole plan at `path`, keeping only its outline.
+    pub fn read(path: &Path) -> Result<Outline, LoadError> {
+        Outline::from_reader(PlanReader::open(path)?)
+    }
+
+    pub fn from_reader<R: BufRead>(mut reader: PlanReader<R>) -> Result<Outline, LoadError> {
+        let mut jobs = Vec::new();
+        let mut current: Option<(JobHeader, u64)> = None;
+        for record in reader.by_ref() {
+            match record? {
+                Record::Job(header) => current = Some((*header, 0)),
+                Record::Action(_) => {
+                    if let Some((_, actions)) = &mut current {
+                        *actions += 1;
+                    }
+                }
+                Record::Skipped(_) => {}
+                Record::End(end) => {
+                    if let Some((header, actions)) = current.take() {
+                        jobs.push(JobOutline {
+                            header,
+                            end,
+                            actions,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Outline {
+            manifest: reader.manifest().clone(),
+            fingerprint: reader.fingerprint().unwrap_or_default().to_string(),
+            jobs,
+        })
+    }
+
+    /// Whether applying the plan would change anything.
+    pub fn has_changes(&self) -> bool {
+        self.jobs
+            .iter()
+            .any(|job| job.actions > 0 || job.header.has_changes_besides_actions())
+    }
+}
+
+/// An open plan whose outline has been read: its records can be read again,
+/// from the same open file (a plan renamed over it meanwhile is not read),
+/// and a second reading that does not match the first ends in an error.
+pub struct PlanFile {
+    file: File,
+    path: String,
+    pub outline: Outline,
+}
+
+impl PlanFile {
+    pub fn open(path: &Path) -> Result<PlanFile, LoadError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        let read_error = |source| LoadError::Read {
             path: shown.clone(),
             source,
-        })?;
-        Plan::from_json(&text, &shown)
+        };
+        let file = File::open(path).map_err(read_error)?;
+        let reader = BufReader::with_capacity(1 << 16, file.try_clone().map_err(read_error)?);
+        let outline = Outline::from_reader(PlanReader::new(reader, &shown)?)?;
+        Ok(PlanFile {
+            file,
+            path: shown,
+            outline,
+        })
     }
+
+    /// The plan's records from the start. The reader's fingerprint check
+    /// ends it with an error if the file changed since it was opened.
+    pub fn records(&self) -> Result<PlanReader<BufReader<File>>, LoadError> {
+        let read_error = |source| LoadError::Read {
+            path: self.path.clone(),
+            source,
+        };
+        let mut file = self.file.try_clone().map_err(read_error)?;
+        file.rewind().map_err(read_error)?;
+        let reader = PlanReader::new(BufReader::with_capacity(1 << 16, file), &self.path)?;
+        Ok(PlanReader {
+            expected: Some(self.outline.fingerprint.clone()),
+            ..reader
+        })
+    }
+}
+
+impl Plan {
+    /// Reads a whole plan into memory: for plans a person reads, and tests.
+    pub fn load(path: &Path) -> Result<Plan, LoadError> {
+        Plan::from_reader(PlanReader::open(path)?)
+    }
+
+    pub fn from_reader<R: BufRead>(mut reader: PlanReader<R>) -> Result<Plan, LoadError> {
+        let mut jobs = Vec::new();
+        let mut current: Option<JobPlan> = None;
+        for record in reader.by_ref() {
+            match (record?, &mut current) {
+                (Record::Job(header), _) => {
+                    current = Some(JobPlan {
+                        header: *header,
+                        actions: Vec::new(),
+                        skipped: Vec::new(),
+                        end: JobEnd::default(),
+                    })
+                }
+                (Record::Action(action), Some(job)) => job.actions.push(action),
+                (Record::Skipped(skipped), Some(job)) => job.skipped.push(skipped),
+                (Record::End(end), Some(_)) => {
+                    let mut job = current.take().expect("a job is open");
+                    job.end = end;
+                    jobs.push(job);
+                }
+                // The reader refuses records outside a job.
+                (_, None) => {}
+            }
+        }
+        Ok(Plan {
+            format_version: FORMAT_VERSION,
+            manifest: reader.manifest().clone(),
+            jobs,
+            fingerprint: reader.fingerprint().unwrap_or_default().to_string(),
+        })
+    }
+
+    /// Writes the plan file, and returns its fingerprint.
+    pub fn write(&self, out: impl Write) -> std::io::Result<String> {
+        let mut writer = PlanWriter::new(out, &self.manifest)?;
+        for job in &self.jobs {
+            writer.job(&job.header)?;
+            for action in &job.actions {
+                writer.action(action)?;
+            }
+            for skipped in &job.skipped {
+                writer.skipped(skipped)?;
+            }
+            writer.end_job(&job.end)?;
+        }
+        Ok(writer.finish()?.0)
+    }
+
+    /// Seals the plan: computes and stores the fingerprint its file has.
+    pub fn seal(mut self) -> Plan {
+        self.fingerprint = self
+            .write(std::io::sink())
+            .expect("writing to nothing never fails");
+        self
+    }
+}
+
+/// A job's roots are absolute and normal; the one path outside the root it
+/// may name is an atomic target's own staging sibling, by tag; a snapshot
+/// cycle reads only the snapshot it names.
+fn check_header(job: &JobHeader) -> Result<(), String> {
+    for root in job.source_roots.iter().chain([&job.target_root]) {
+        if !root.starts_with('/') || (root != "/" && !is_normal_relative(&root[1..])) {
+            return Err(format!(
+                "job `{}`: root `{root}` is not an absolute, normal path",
+                job.name
+            ));
+        }
+    }
+    let tags_ok = job.leftover_staging.iter().all(|tag| is_plan_tag(tag));
+    let atomic = job.options.commit == Commit::Atomic;
+    if !tags_ok || (!atomic && !job.leftover_staging.is_empty()) {
+        return Err(format!(
+            "job `{}`: leftover_staging holds something other than tags of an atomic target's staging folders",
+            job.name
+        ));
+    }
+    if let Some(cycle) = &job.snapshot {
+        // Names are single path segments.
+        let names = std::iter::once(&cycle.name).chain(&cycle.base);
+        let simple = names
+            .into_iter()
+            .all(|n| is_normal_relative(n) && !n.contains('/'));
+        let source = format!(
+            "{}/.snapshot/{}",
+            cycle.source_dir.trim_end_matches('/'),
+            cycle.name
+        );
+        if !simple || job.source_roots != [source] {
+            return Err(format!(
+                "job `{}`: its snapshot cycle does not match its source",
+                job.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Action paths are relative and normal (no `..`, no `.`, no empty
+/// segment), source references name an existing root.
+fn check_action(job: &JobHeader, action: &Action) -> Result<(), String> {
+    let renamed_from = match action {
+        Action::Rename(rename) => Some(rename.from.as_str()),
+        _ => None,
+    };
+    for path in std::iter::once(action.path()).chain(renamed_from) {
+        if !is_normal_relative(path) {
+            return Err(format!(
+                "job `{}`: action path `{}` is not a normal relative path",
+                job.name,
+                hsync_storage::display(path),
+            ));
+        }
+    }
+    if let Action::Copy(copy) = action {
+        let known_root = copy.source.root < job.source_roots.len();
+        let normal = copy.source.path.is_empty() || is_normal_relative(&copy.source.path);
+        if !known_root || !normal {
+            return Err(format!(
+                "job `{}`: copy source `{}` of root {} is outside the job's sources",
+                job.name,
+                hsync_storage::display(&copy.source.path),
+                copy.source.root
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `a/b/c`: no leading or trailing `/`, no empty, `.` or `..` segment.
@@ -210,95 +620,4 @@ fn is_normal_relative(path: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::is_normal_relative;
-    use crate::Plan;
-    use proptest::prelude::*;
-
-    /// A small sealed plan in the shape `hsync plan` writes.
-    const VALID: &str = r#"{
-  "format_version": 2,
-  "manifest": { "path": "hsync.toml", "digest": "00" },
-  "jobs": [
-    {
-      "name": "j",
-      "source_fs": { "kind": "local" },
-      "source_roots": ["/src"],
-      "target_fs": { "kind": "hdfs", "url": "hdfs://nn:8020" },
-      "target_root": "/dst",
-      "options": { "mode": "update", "layout": "contents", "compare": ["size"], "delete": true,
-                   "preserve": ["times"], "commit": "file", "parallel": 4 },
-      "actions": [
-        { "op": "mkdir", "path": "d", "attributes": { "mtime_ms": 1 } },
-        { "op": "copy", "path": "d/f", "reason": "missing", "source": { "root": 0, "path": "d/f" },
-          "size": 3, "mtime_ms": 2 },
-        { "op": "delete", "path": "old", "entry": "file", "seen": { "size": 1, "mtime_ms": 1 } }
-      ],
-      "unchanged": { "files": 0, "bytes": 0 },
-      "listed": { "directories": 2, "entries": 3 }
-    }
-  ],
-  "fingerprint": ""
-}"#;
-
-    fn sealed() -> String {
-        let plan: Plan = serde_json::from_str(VALID).expect("the sample plan parses");
-        let mut text = Vec::new();
-        plan.seal()
-            .write_json(&mut text)
-            .expect("a plan serialises");
-        String::from_utf8(text).expect("JSON is UTF-8")
-    }
-
-    #[test]
-    fn the_fingerprint_hashes_the_plan_as_written_with_an_empty_fingerprint() {
-        let plan: Plan = serde_json::from_str(VALID).expect("the sample plan parses");
-        let bytes = serde_json::to_vec(&plan).expect("serialises");
-        assert_eq!(
-            plan.content_fingerprint(),
-            blake3::hash(&bytes).to_hex().to_string()
-        );
-    }
-
-    #[test]
-    fn a_sealed_plan_loads_and_any_change_to_it_is_refused() {
-        let text = sealed();
-        assert!(Plan::from_json(&text, "p").is_ok());
-        let tampered = text.replace("\"size\": 3", "\"size\": 4");
-        let err = Plan::from_json(&tampered, "p").unwrap_err().to_string();
-        assert!(err.contains("was changed after it was written"), "{err}");
-    }
-
-    proptest! {
-        /// Whatever bytes a plan file holds, loading it returns, never panics.
-        #[test]
-        fn loading_arbitrary_text_never_panics(text in ".{0,400}") {
-            let _ = Plan::from_json(&text, "p");
-        }
-
-        /// Edits of a real plan (a byte replaced, a span cut out or doubled)
-        /// are refused with a reason or, if they change nothing, accepted.
-        #[test]
-        fn loading_an_edited_plan_never_panics(at in 0usize..2000, len in 0usize..40, byte in any::<u8>(), kind in 0u8..3) {
-            let mut bytes = sealed().into_bytes();
-            let at = at % bytes.len();
-            let end = (at + len).min(bytes.len());
-            match kind {
-                0 => bytes[at] = byte,
-                1 => { bytes.drain(at..end); }
-                _ => { let span: Vec<u8> = bytes[at..end].to_vec(); bytes.splice(at..at, span); }
-            }
-            let text = String::from_utf8_lossy(&bytes);
-            let _ = Plan::from_json(&text, "p");
-        }
-    }
-
-    #[test]
-    fn only_normal_relative_paths_stay_inside_a_root() {
-        assert!(is_normal_relative("a/b.txt"));
-        assert!(is_normal_relative("..hidden"));
-        for escaping in ["", "/etc/passwd", "a/../../b", "..", "a//b", "./a", "a/"] {
-            assert!(!is_normal_relative(escaping), "{escaping}");
-        }
-    }
-}
+mod tests;

@@ -3,15 +3,18 @@
 //! A plan names every filesystem, root, option and action of a run, so that
 //! `apply` needs nothing else and does nothing else. It is deterministic
 //! (sorted, no wall-clock time) and sealed by a blake3 fingerprint of its own
-//! content; see [`file`] for how it is written and verified.
+//! content; see [`file`] for how it is written and read as a stream.
 
 mod file;
 mod schema;
 
-pub use file::{LoadError, FORMAT_VERSION};
+pub use file::{
+    JobOutline, LoadError, Outline, PlanFile, PlanReader, PlanWriter, Record, FORMAT_VERSION,
+};
 pub use schema::{
     Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
-    Incremental, IncrementalBy, JobOptions, JobPlan, Layout, Listed, ManifestRef, MkdirAction,
-    Mode, Plan, Preserve, Reason, RenameAction, Seen, SetAttributesAction, SkipReason, Skipped,
-    SnapshotCycle, SourceRef, SymlinkAction, Symlinks, Totals,
+    Incremental, IncrementalBy, JobEnd, JobHeader, JobOptions, JobPlan, Layout, Listed,
+    ManifestRef, MkdirAction, Mode, Plan, Preserve, Reason, RenameAction, Seen,
+    SetAttributesAction, SkipReason, Skipped, SnapshotCycle, SourceRef, SymlinkAction, Symlinks,
+    Totals,
 };

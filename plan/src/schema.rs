@@ -1,15 +1,15 @@
 use hsync_storage::{Attributes, EntryKind, FsSpec, XAttrNamespace};
 use serde::{Deserialize, Serialize};
 
-/// A whole plan: one entry per manifest job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A whole plan in memory, one entry per manifest job: for plans a person
+/// reads, and tests. `plan` and `apply` stream a plan file instead.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// Bumped on any change a loader must know about; see [`crate::FORMAT_VERSION`].
     pub format_version: u32,
     pub manifest: ManifestRef,
     pub jobs: Vec<JobPlan>,
-    /// blake3 of the plan serialised with this field empty.
+    /// blake3 of the plan file's lines before its trailer.
     pub fingerprint: String,
 }
 
@@ -22,10 +22,35 @@ pub struct ManifestRef {
     pub digest: String,
 }
 
-/// One job: where from, where to, how, and what to do.
+/// One job: where from, where to, how, and what to do. A job plan is its
+/// [`JobHeader`] (known before any listing), its actions and skipped
+/// entries in file order, and its [`JobEnd`] (what planning counted); the
+/// plan file holds them in that order, so neither side holds a whole job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobPlan {
+    pub header: JobHeader,
+    /// Sorted by target path; copies and directories first, deletes last.
+    pub actions: Vec<Action>,
+    /// Entries left alone and why (special files, symlinks by the job's
+    /// `symlinks` policy, names that are not UTF-8), sorted by path. They
+    /// are not changes: a plan with only these has nothing to do.
+    pub skipped: Vec<Skipped>,
+    pub end: JobEnd,
+}
+
+/// Reads of a job's header go through the job, as they always did.
+impl std::ops::Deref for JobPlan {
+    type Target = JobHeader;
+
+    fn deref(&self) -> &JobHeader {
+        &self.header
+    }
+}
+
+/// What a job is, written before its actions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct JobPlan {
+pub struct JobHeader {
     pub name: String,
     pub source_fs: FsSpec,
     /// Absolute source roots on `source_fs`; actions refer to them by index.
@@ -34,21 +59,6 @@ pub struct JobPlan {
     /// Absolute target root on `target_fs`; action paths are relative to it.
     pub target_root: String,
     pub options: JobOptions,
-    /// Sorted by target path; copies and directories first, deletes last.
-    pub actions: Vec<Action>,
-    /// Files that are already in sync and left alone.
-    pub unchanged: Totals,
-    /// What planning listed, both sides: one listing call per directory.
-    pub listed: Listed,
-    /// Entries left alone and why (special files, symlinks by the job's
-    /// `symlinks` policy, names that are not UTF-8), sorted by path. They
-    /// are not changes: a plan with only these has nothing to do.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<Skipped>,
-    /// How same-size files were compared under `compare = ["checksum"]`;
-    /// absent when none were.
-    #[serde(default, skip_serializing_if = "Compared::is_empty")]
-    pub compared: Compared,
     /// For `incremental = "snapshot"` jobs, the snapshot cycle this plan
     /// completes; `source_roots` then holds the snapshot's path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -59,6 +69,20 @@ pub struct JobPlan {
     /// other path outside the root.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub leftover_staging: Vec<String>,
+}
+
+/// What planning a job counted, written after its actions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobEnd {
+    /// Files that are already in sync and left alone.
+    pub unchanged: Totals,
+    /// What planning listed, both sides: one listing call per directory.
+    pub listed: Listed,
+    /// How same-size files were compared under `compare = ["checksum"]`;
+    /// absent when none were.
+    #[serde(default, skip_serializing_if = "Compared::is_empty")]
+    pub compared: Compared,
 }
 
 /// One turn of an incremental job's snapshot cycle (DistCp's `-diff s1 s2`,
@@ -457,7 +481,7 @@ impl Plan {
     }
 }
 
-impl JobPlan {
+impl JobHeader {
     /// The `xattr` namespaces each copied file carries over. With
     /// `preserve = ["xattr"]`, those a client may set (`user`, `trusted`);
     /// and, as DistCp does, `raw` (an encryption zone's per-file keys) with
@@ -480,13 +504,6 @@ impl JobPlan {
         namespaces
     }
 
-    /// Whether applying the job would change anything: an action, or a new
-    /// snapshot to take on the target.
-    pub fn has_changes(&self) -> bool {
-        let new_snapshot = self.snapshot.as_ref().is_some_and(|c| !c.on_target);
-        !self.actions.is_empty() || new_snapshot || !self.leftover_staging.is_empty()
-    }
-
     /// The staging folders of [`JobPlan::leftover_staging`], as paths.
     pub fn leftover_staging_paths(&self) -> impl Iterator<Item = String> + '_ {
         self.leftover_staging
@@ -496,6 +513,21 @@ impl JobPlan {
 
     pub fn preserves(&self, flag: Preserve) -> bool {
         self.options.preserve.contains(&flag)
+    }
+
+    /// Whether applying the job would change anything besides its
+    /// `actions`: a new snapshot to take on the target, or staging to clear.
+    pub fn has_changes_besides_actions(&self) -> bool {
+        let new_snapshot = self.snapshot.as_ref().is_some_and(|c| !c.on_target);
+        new_snapshot || !self.leftover_staging.is_empty()
+    }
+}
+
+impl JobPlan {
+    /// Whether applying the job would change anything: an action, or a new
+    /// snapshot to take on the target.
+    pub fn has_changes(&self) -> bool {
+        !self.actions.is_empty() || self.has_changes_besides_actions()
     }
 }
 

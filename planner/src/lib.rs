@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hsync_plan::{
-    Action, Compared, CopyAction, Fallback, FallbackReason, JobPlan, Listed, ManifestRef, Plan,
-    Totals, FORMAT_VERSION,
+    Action, Compared, CopyAction, Fallback, FallbackReason, JobEnd, JobHeader, JobPlan, Listed,
+    ManifestRef, Plan, Totals, FORMAT_VERSION,
 };
 use hsync_storage::{
     display, join, ChecksumMode, Connections, Entry, EntryKind, Storage, StorageError,
@@ -353,22 +353,26 @@ async fn plan_job(
         )
     });
     let planned_job = JobPlan {
-        name: job.name.clone(),
-        source_fs: job.source_fs.clone(),
-        source_roots,
-        target_fs: job.target_fs.clone(),
-        target_root: job.target.clone(),
-        options: job.options.clone(),
-        actions: planned.actions,
-        unchanged: planned.unchanged,
-        listed: Listed {
-            directories: stats.calls(),
-            entries: stats.entries(),
+        header: JobHeader {
+            name: job.name.clone(),
+            source_fs: job.source_fs.clone(),
+            source_roots,
+            target_fs: job.target_fs.clone(),
+            target_root: job.target.clone(),
+            options: job.options.clone(),
+            snapshot,
+            leftover_staging,
         },
-        compared: planned.compared,
+        actions: planned.actions,
         skipped: planned.skipped,
-        snapshot,
-        leftover_staging,
+        end: JobEnd {
+            unchanged: planned.unchanged,
+            listed: Listed {
+                directories: stats.calls(),
+                entries: stats.entries(),
+            },
+            compared: planned.compared,
+        },
     };
     Ok((planned_job, warning))
 }
