@@ -152,7 +152,7 @@ fn job(
                 similar::ChangeTag::Delete => Sign::Remove,
                 similar::ChangeTag::Insert => Sign::Add,
             };
-            let text = format!("{} {}", sign.char(), change.value().trim_end());
+            let text = format!("{} {}", sign.char(), change.value().trim());
             writeln!(out, "    {}", view.palette.paint(sign, text))?;
         }
     }
