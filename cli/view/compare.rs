@@ -119,7 +119,6 @@ fn job(
     view: &View,
     out: &mut dyn Write,
 ) -> io::Result<Counts> {
-    let shown = new.or(old).expect("a job of one plan or the other");
     let mut now = Vec::new();
     let mut was = Vec::new();
     if let Some(job) = new {
@@ -129,18 +128,14 @@ fn job(
         header(job, &mut was)?;
     }
     match (old, new) {
-        (Some(_), Some(_)) => out.write_all(&now)?,
-        (None, Some(_)) => writeln!(
-            out,
-            "job {}: new, not in the reviewed plan",
-            display(&shown.name)
-        )?,
-        (Some(_), None) => writeln!(
-            out,
-            "job {}: dropped, only in the reviewed plan",
-            display(&shown.name)
-        )?,
+        (_, Some(_)) => out.write_all(&now)?,
+        (Some(_), None) => out.write_all(&was)?,
         (None, None) => {}
+    }
+    match (old, new) {
+        (None, Some(_)) => writeln!(out, "  a new job, not in the reviewed plan")?,
+        (Some(_), None) => writeln!(out, "  a dropped job, only in the reviewed plan")?,
+        _ => {}
     }
     if old.is_some() && new.is_some() && now != was {
         writeln!(out, "  the header differs from the reviewed plan's:")?;

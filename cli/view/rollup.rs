@@ -101,9 +101,13 @@ pub struct Rollup<R> {
     /// Per level (the first is the folders at the top), each folder's
     /// counts, everything below it included.
     levels: Vec<BTreeMap<String, Cells>>,
+    /// Levels still counted: fewer than [`DEPTH`] once [`FOLDERS`] were reached.
+    depth: usize,
+    /// Folders counted at most ([`FOLDERS`]).
+    cap: usize,
     /// Entries at the top level, in no folder.
     top: Cells,
-    /// Folders at the top level past [`FOLDERS`].
+    /// Folders at the top level past the cap, together.
     uncounted: Cells,
     total: Cells,
     biggest: BinaryHeap<Reverse<Big<R>>>,
@@ -115,6 +119,8 @@ impl<R: Row> Rollup<R> {
         Rollup {
             columns,
             levels: vec![BTreeMap::new()],
+            depth: DEPTH,
+            cap: FOLDERS,
             top: Cells::default(),
             uncounted: Cells::default(),
             total: Cells::default(),
@@ -135,7 +141,7 @@ impl<R: Row> Rollup<R> {
             self.top.add(columns, column, size);
         }
         for (level, folder) in folders.enumerate() {
-            if level >= DEPTH {
+            if level >= self.depth {
                 break;
             }
             if level == self.levels.len() {
@@ -145,16 +151,18 @@ impl<R: Row> Rollup<R> {
                 cells.add(columns, column, size);
                 continue;
             }
-            if self.folders() >= FOLDERS {
-                if self.levels.len() == 1 {
-                    self.uncounted.add(columns, column, size);
-                    break;
-                }
-                // Give up the deepest level rather than the whole rollup.
+            // A new folder past the cap: give up the deepest levels rather
+            // than the whole rollup (each kept level stays exact).
+            while self.folders() >= self.cap && self.levels.len() > 1 {
                 self.levels.pop();
-                if level >= self.levels.len() {
-                    break;
-                }
+                self.depth = self.levels.len();
+            }
+            if level >= self.depth {
+                break;
+            }
+            if self.folders() >= self.cap {
+                self.uncounted.add(columns, column, size);
+                break;
             }
             let cells = self.levels[level].entry(folder.to_string()).or_default();
             cells.add(columns, column, size);
@@ -211,10 +219,10 @@ impl<R: Row> Rollup<R> {
         let mut tops: Vec<(&String, &Cells)> = self.levels[0].iter().collect();
         tops.sort_by_key(|(name, cells)| (cells.weight(), *name));
         let mut more = self.uncounted.clone();
-        let mut hidden = u64::from(!self.uncounted.0.is_empty());
-        let room = SCREEN - top - 1;
-        if tops.len() + usize::from(hidden > 0) > SCREEN - top {
-            for (_, cells) in tops.drain(room.min(tops.len())..) {
+        let uncounted = !self.uncounted.0.is_empty();
+        let mut hidden = 0;
+        if tops.len() + usize::from(uncounted) > SCREEN - top {
+            for (_, cells) in tops.drain((SCREEN - top - 1).min(tops.len())..) {
                 more.merge(cells);
                 hidden += 1;
             }
@@ -227,9 +235,14 @@ impl<R: Row> Rollup<R> {
                 .rows
                 .push(("(top level)".to_string(), self.top.clone()));
         }
-        if hidden > 0 {
-            let label = format!("... {} more", count(hidden, "folder"));
-            table.rows.push((label, more));
+        // Folders past the cap were never told apart, so not counted.
+        match (hidden, uncounted) {
+            (0, false) => {}
+            (_, true) => table.rows.push(("... more folders".to_string(), more)),
+            // At least two: one would have fitted in this row's place.
+            (n, false) => table
+                .rows
+                .push((format!("... {} more folders", grouped(n)), more)),
         }
         table
     }
@@ -343,5 +356,109 @@ impl Table {
             line(name, texts, out)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file (or, ending in `/`, a folder) of `size` bytes, as `+`.
+    struct Line(&'static str, u64);
+
+    const COLUMNS: &[Column] = &[Column {
+        sign: Sign::Add,
+        label: "copy",
+    }];
+
+    impl Row for Line {
+        fn column(&self) -> usize {
+            0
+        }
+        fn path(&self) -> &str {
+            self.0.trim_end_matches('/')
+        }
+        fn is_dir(&self) -> bool {
+            self.0.ends_with('/')
+        }
+        fn bytes(&self) -> u64 {
+            self.1
+        }
+        fn shown_path(&self) -> String {
+            self.0.to_string()
+        }
+        fn write(&self, out: &mut dyn Write, _: usize, _: Palette) -> io::Result<()> {
+            writeln!(out, "  + {}", self.0)
+        }
+    }
+
+    fn shown(rollup: Rollup<Line>) -> String {
+        let mut out = Vec::new();
+        let palette = Palette::for_stream(&Vec::<u8>::new());
+        rollup.write(&mut out, palette, "see all").unwrap();
+        // Each line with its spaces squashed: the alignment is not the point.
+        let text = String::from_utf8(out).unwrap();
+        let lines = text
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+        lines.collect::<Vec<_>>().join("\n") + "\n"
+    }
+
+    #[test]
+    fn a_folder_counts_everything_below_it_and_its_own_line() {
+        let mut rollup = Rollup::new(COLUMNS);
+        for line in [
+            Line("a/", 0),
+            Line("a/b/c", 5),
+            Line("a/d", 1),
+            Line("top", 2),
+        ] {
+            rollup.add(line);
+        }
+        let text = shown(rollup);
+        assert!(text.contains("\na/ + 3 6 B\na/b/ + 1 5 B\n"), "{text}");
+        assert!(text.contains("\n(top level) + 1 2 B\n"), "{text}");
+    }
+
+    #[test]
+    fn past_the_cap_the_deepest_level_is_given_up_and_never_counted_again() {
+        let mut rollup = Rollup::new(COLUMNS);
+        rollup.cap = 3;
+        for line in [
+            Line("a/x/1", 1),
+            Line("b/y/1", 1),
+            Line("c/z/1", 1),
+            Line("a/w/1", 1),
+        ] {
+            rollup.add(line);
+        }
+        // `c/` took the place of the second level; `a/w` is not counted apart.
+        assert_eq!((rollup.depth, rollup.levels.len()), (1, 1));
+        assert_eq!(rollup.levels[0]["a"].get(0), (2, 2));
+        for line in [Line("d/1", 1), Line("e/1", 1)] {
+            rollup.add(line);
+        }
+        let text = shown(rollup);
+        assert!(text.contains("\n... more folders + 2 2 B\n"), "{text}");
+        assert!(text.starts_with("6 lines rolled up"), "{text}");
+    }
+
+    #[test]
+    fn more_top_folders_than_a_screen_end_in_a_line_for_the_rest() {
+        let mut rollup = Rollup::new(COLUMNS);
+        let names: Vec<&'static str> = (0..50)
+            .map(|i| &*Box::leak(format!("f{i:02}/file").into_boxed_str()))
+            .collect();
+        for (i, name) in names.into_iter().enumerate() {
+            rollup.add(Line(name, 100 + i as u64));
+        }
+        let text = shown(rollup);
+        // The biggest first, 39 of them, then the 11 smallest together.
+        assert!(text.contains("\nfolder + copy\nf49/ + 1 149 B\n"), "{text}");
+        assert!(
+            text.contains("\nf11/ + 1 111 B\n... 11 more folders + 11 1.1 KiB\n"),
+            "{text}"
+        );
+        assert!(!text.contains("f10/"), "{text}");
     }
 }
