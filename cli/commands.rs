@@ -233,7 +233,8 @@ async fn print_plan(plan: &Plan, view: &View, diffs: Option<&Connections>, out: 
             return;
         }
         if let Some(connections) = diffs {
-            let _ = view::content::job(job, connections, view.palette, out).await;
+            let actions = job.actions.iter();
+            let _ = view::content::job(job, actions, connections, view.palette, out).await;
         }
         let _ = writeln!(out);
     }

@@ -18,14 +18,15 @@ use super::units::bytes;
 /// The largest file whose content is shown.
 const LIMIT: u64 = 256 * 1024;
 
-/// The diffs of one job's replacing copies.
-pub async fn job(
+/// The diffs of the replacing copies among `actions`, of `job`.
+pub async fn job<'a>(
     job: &JobPlan,
+    actions: impl Iterator<Item = &'a Action>,
     connections: &Connections,
     palette: Palette,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let copies = job.actions.iter().filter_map(|action| match action {
+    let copies = actions.filter_map(|action| match action {
         Action::Copy(copy) if copy.replaces.is_some() => Some(copy),
         _ => None,
     });

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use hsync_plan::{Action, Compared, JobOptions, JobPlan, Reason, SkipReason, Skipped};
+use hsync_plan::{Action, Compared, JobOptions, JobPlan, Listed, Reason, SkipReason, Skipped};
 use hsync_storage::{display, one_line, EntryKind};
 
 use super::listing::{Length, Listing, Row};
@@ -50,41 +50,73 @@ const COLUMNS: &[Column] = &[
 /// One job's block, without the blank line that ends it.
 pub fn job(job: &JobPlan, totals: &mut Totals, view: &View, out: &mut dyn Write) -> io::Result<()> {
     header(job, out)?;
+    // Beside the root, so named by their whole path.
+    let staging = job.leftover_staging_paths().map(|path| format!("{path}/"));
+    body(
+        job.actions.iter(),
+        staging,
+        job.skipped.iter(),
+        totals,
+        view,
+        out,
+    )?;
     if job.snapshot.is_some() && job.has_changes() {
         totals.snapshots += 1;
     }
+    end(&job.unchanged, &job.listed, &job.compared, totals, out)
+}
+
+/// A job's lines as its actions, leftover staging folders and skipped
+/// entries come: each line, or past [`super::listing::THRESHOLD`] a rollup.
+pub fn body<'a>(
+    actions: impl Iterator<Item = &'a Action>,
+    staging: impl Iterator<Item = String>,
+    skipped: impl Iterator<Item = &'a Skipped>,
+    totals: &mut Totals,
+    view: &View,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut listing = Listing::new(COLUMNS, view.length, view.palette);
-    for action in &job.actions {
+    for action in actions {
         totals.count(action);
         listing.push(out, PlanRow::Action(action))?;
     }
-    // Beside the root, so named by their whole path.
-    for staging in job.leftover_staging_paths() {
+    for staging in staging {
         totals.delete += 1;
-        listing.push(out, PlanRow::Staging(format!("{staging}/")))?;
+        listing.push(out, PlanRow::Staging(staging))?;
     }
-    for skipped in &job.skipped {
+    for skipped in skipped {
         totals.skipped += 1;
         listing.push(out, PlanRow::Skipped(skipped))?;
     }
-    listing.finish(out, &view.see_all)?;
-    totals.unchanged += job.unchanged.files;
-    totals.unchanged_bytes += job.unchanged.bytes;
-    if job.unchanged.files > 0 {
+    listing.finish(out, &view.see_all)
+}
+
+/// What a job leaves alone and what planning read.
+pub fn end(
+    unchanged: &hsync_plan::Totals,
+    listed: &Listed,
+    compared: &Compared,
+    totals: &mut Totals,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    totals.unchanged += unchanged.files;
+    totals.unchanged_bytes += unchanged.bytes;
+    if unchanged.files > 0 {
         writeln!(
             out,
             "  = {} unchanged ({})",
-            count(job.unchanged.files, "file"),
-            bytes(job.unchanged.bytes)
+            count(unchanged.files, "file"),
+            bytes(unchanged.bytes)
         )?;
     }
     writeln!(
         out,
         "  ({} listed, {})",
-        count(job.listed.directories, "directory"),
-        count(job.listed.entries, "entry")
+        count(listed.directories, "directory"),
+        count(listed.entries, "entry")
     )?;
-    compared(&job.compared, out)
+    self::compared(compared, out)
 }
 
 /// Who, from where to where, and every option that changes what apply does.
