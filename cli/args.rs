@@ -41,6 +41,7 @@ pub enum Command {
     /// Show a saved plan as a human reads it; with a second plan, what that
     /// re-plan adds, drops or changes against the first (the reviewed one).
     Show {
+        /// The plan (with NEW, the one that was reviewed).
         plan: PathBuf,
         /// A newer plan to compare with PLAN, action by action.
         #[arg(conflicts_with = "diff")]
