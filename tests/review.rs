@@ -218,3 +218,20 @@ fn signs_are_in_colour_when_clicolor_force_asks_and_plain_under_no_color() {
     let _settings = dir.snapshot_settings().bind_to_scope();
     insta::assert_snapshot!("plan_in_colour", forced.replace('\x1b', "\\e"));
 }
+
+#[test]
+fn a_long_comparison_is_rolled_up_by_folder_as_a_plan_is() {
+    let dir = Dir::new();
+    dir.fill("source/readme.txt", 10, b'r');
+    dir.manifest(
+        "[[job]]\nname = \"big\"\nsources = [\"source\"]\ntarget = \"target\"\n\
+         mode = \"update\"\ndelete = true\n",
+    );
+    dir.hsync(["plan", "-o", "reviewed.json"]).ok();
+    big(&dir);
+    dir.hsync(["plan", "-o", "new.json"]).ok();
+
+    let out = dir.hsync(["show", "reviewed.json", "new.json"]).ok();
+    let _settings = dir.snapshot_settings().bind_to_scope();
+    insta::assert_snapshot!("show_old_new_rolled_up", out.stdout);
+}
