@@ -35,13 +35,22 @@ pub enum Command {
         /// source's snapshot diff: the way to resync a target that changed.
         #[arg(long)]
         full: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
-    /// Show a saved plan as a human reads it.
+    /// Show a saved plan as a human reads it; with a second plan, what that
+    /// re-plan adds, drops or changes against the first (the reviewed one).
     Show {
+        /// The plan (with NEW, the one that was reviewed).
         plan: PathBuf,
+        /// A newer plan to compare with PLAN, action by action.
+        #[arg(conflicts_with = "diff")]
+        new: Option<PathBuf>,
         /// Print the plan's JSON instead.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["new", "all", "diff"])]
         json: bool,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Execute exactly the given plan; a killed apply resumes where it stopped
     /// when run again.
@@ -83,6 +92,19 @@ pub enum Command {
         #[arg(short, long)]
         manifest: Option<PathBuf>,
     },
+}
+
+/// How much of a plan is shown.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// Print every line of every job (a job of more than a few hundred
+    /// lines is otherwise rolled up by folder).
+    #[arg(long)]
+    pub all: bool,
+    /// Also print the line diff of each text file a copy replaces (target
+    /// against source, as they are now), up to 256 KiB.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 /// A count that must be at least 1, as `parallel` in a manifest.

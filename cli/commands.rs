@@ -1,6 +1,6 @@
 //! One function per subcommand; each returns the process exit code.
 
-use std::io::BufWriter;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,8 +12,12 @@ use hsync_storage::lock::{self, Liveness};
 use hsync_storage::{display, Connections, FsSpec};
 use miette::{miette, Context, IntoDiagnostic, Result};
 
-use crate::args::Command;
-use crate::{progress, render};
+use crate::args::{Command, ViewArgs};
+use crate::progress;
+use crate::view::listing::Length;
+use crate::view::plan::{Totals, View};
+use crate::view::style::Palette;
+use crate::view::{self, units};
 
 pub async fn run(command: Command) -> Result<ExitCode> {
     match command {
@@ -23,14 +27,20 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             out,
             detailed_exitcode,
             full,
+            view,
         } => {
             let options = PlanOptions {
                 full,
                 out: out.as_deref(),
             };
-            plan(&manifest, detailed_exitcode, options).await
+            plan(&manifest, detailed_exitcode, options, &view).await
         }
-        Command::Show { plan, json } => show(&plan, json),
+        Command::Show {
+            plan,
+            new,
+            json,
+            view,
+        } => show(&plan, new.as_deref(), json, &view).await,
         Command::Apply {
             plan,
             manifest,
@@ -118,20 +128,32 @@ fn validate(path: &Path) -> Result<ExitCode> {
     println!(
         "{} is valid: {} ({})",
         path.display(),
-        render::count(names.len() as u64, "job"),
+        units::count(names.len() as u64, "job"),
         names.join(", ")
     );
     Ok(ExitCode::SUCCESS)
 }
 
-async fn plan(path: &Path, detailed_exitcode: bool, options: PlanOptions<'_>) -> Result<ExitCode> {
+async fn plan(
+    path: &Path,
+    detailed_exitcode: bool,
+    options: PlanOptions<'_>,
+    args: &ViewArgs,
+) -> Result<ExitCode> {
     let out = options.out;
     let manifest = Manifest::load(path)?;
-    let (plan, warnings) = hsync_planner::plan(&manifest, &Connections::default(), options).await?;
+    let connections = Connections::default();
+    let (plan, warnings) = hsync_planner::plan(&manifest, &connections, options).await?;
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
-    render::plan(&plan, &mut BufWriter::new(std::io::stderr().lock()));
+    let see_all = match out {
+        Some(out) => format!("`hsync show --all {}` prints every line", shown(out)),
+        None => "`hsync plan --all` prints every line".to_string(),
+    };
+    let view = view_of(args, Palette::for_stream(&std::io::stderr()), see_all);
+    let diffs = args.diff.then_some(&connections);
+    print_plan(&plan, &view, diffs, &mut BufWriter::new(std::io::stderr())).await;
     tracing::info!(
         listing_calls = plan
             .jobs
@@ -155,15 +177,71 @@ async fn plan(path: &Path, detailed_exitcode: bool, options: PlanOptions<'_>) ->
     })
 }
 
-fn show(path: &Path, json: bool) -> Result<ExitCode> {
+async fn show(path: &Path, new: Option<&Path>, json: bool, args: &ViewArgs) -> Result<ExitCode> {
     let plan = load_plan(path)?;
-    let mut stdout = BufWriter::new(std::io::stdout().lock());
+    let palette = Palette::for_stream(&std::io::stdout());
+    let mut stdout = BufWriter::new(std::io::stdout());
     if json {
         plan.write(stdout).into_diagnostic()?;
-    } else {
-        render::plan(&plan, &mut stdout);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match new {
+        Some(new) => {
+            let replan = load_plan(new)?;
+            let see_all = format!(
+                "`hsync show --all {} {}` prints every line",
+                shown(path),
+                shown(new)
+            );
+            let view = view_of(args, palette, see_all);
+            view::compare::plans(&plan, &replan, &shown(path), &view, &mut stdout);
+        }
+        None => {
+            let see_all = format!("`hsync show --all {}` prints every line", shown(path));
+            let view = view_of(args, palette, see_all);
+            let connections = Connections::default();
+            let diffs = args.diff.then_some(&connections);
+            print_plan(&plan, &view, diffs, &mut stdout).await;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as a message shows it: escaped, so no name can forge the line.
+fn shown(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    display(path.as_os_str().as_bytes()).into_owned()
+}
+
+fn view_of(args: &ViewArgs, palette: Palette, see_all: String) -> View {
+    let length = match args.all {
+        true => Length::All,
+        false => Length::Rollup,
+    };
+    View {
+        palette,
+        length,
+        see_all,
+    }
+}
+
+/// The plan view, each job followed by the diffs of its files when
+/// `diffs` gives the connections to read them through; then the totals.
+/// A failed write (a closed pipe) only cuts the view short.
+async fn print_plan(plan: &Plan, view: &View, diffs: Option<&Connections>, out: &mut impl Write) {
+    let mut totals = Totals::default();
+    for job in &plan.jobs {
+        if view::plan::job(job, &mut totals, view, out).is_err() {
+            return;
+        }
+        if let Some(connections) = diffs {
+            let actions = job.actions.iter();
+            let _ = view::content::job(job, actions, connections, view.palette, out).await;
+        }
+        let _ = writeln!(out);
+    }
+    let _ = totals.write(out);
+    let _ = out.flush();
 }
 
 async fn apply(
@@ -210,26 +288,7 @@ async fn apply(
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot write the summary to {}", file.display()))?;
     }
-    let renamed = match summary.paths_renamed {
-        0 => String::new(),
-        n => format!("{n} renamed, "),
-    };
-    eprintln!(
-        "apply {}: {} copied ({}), {renamed}{} already done, {} deleted, {} failed, {} stale, {} not done",
-        match summary.outcome {
-            RunOutcome::Success => "complete",
-            RunOutcome::Partial => "partial",
-            RunOutcome::Failed => "FAILED",
-            RunOutcome::Interrupted => "interrupted",
-        },
-        render::count(summary.files_copied, "file"),
-        render::bytes(summary.bytes_copied),
-        summary.files_already_done,
-        summary.files_deleted + summary.dirs_deleted,
-        summary.files_failed,
-        summary.files_stale,
-        summary.steps_not_done,
-    );
+    eprintln!("{}", view::apply::summary(&summary));
     if summary.files_stale > 0 {
         eprintln!(
             "some sources or targets changed since the plan was made: run `hsync plan` again"

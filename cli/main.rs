@@ -9,7 +9,7 @@
 mod args;
 mod commands;
 mod progress;
-mod render;
+mod view;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -9,11 +9,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use hsync_executor::{Event, JournalCheck, Observer, Outcome};
-use hsync_storage::{display, one_line};
+use hsync_executor::{Event, Observer, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::render;
+use crate::view::apply::{finished, journal_checked};
 
 /// Picks the display that suits stderr, and writes the per-file log when
 /// one is asked for.
@@ -118,7 +117,7 @@ struct Log;
 impl Observer for Log {
     fn event(&self, event: &Event) {
         let line = match event {
-            Event::Finished { path, outcome } => describe(path, outcome),
+            Event::Finished { path, outcome } => finished(path, outcome),
             Event::JournalChecked(check) => Some(journal_checked(check)),
             Event::Started { .. } | Event::Bytes(_) => None,
         };
@@ -128,44 +127,6 @@ impl Observer for Log {
             let _ = std::io::stderr().write_all(line.as_bytes());
         }
     }
-}
-
-/// What the check of an earlier run's journal found.
-fn journal_checked(check: &JournalCheck) -> String {
-    let run = match &check.finished_at {
-        Some(at) => format!("this plan was applied completely at {at}"),
-        None => "resuming an interrupted apply of this plan".to_string(),
-    };
-    let found = match check.missing {
-        0 => "all in place".to_string(),
-        n => format!("{n} missing, to be done again"),
-    };
-    format!(
-        "{run}; checked the {} it journaled against the target ({}): {found}",
-        render::count(check.checked, "path"),
-        render::count(check.listings, "listing"),
-    )
-}
-
-/// A log line; names go through [`display`] and causes through
-/// [`one_line`], so a name can neither break the line nor drive the terminal.
-fn describe(path: &str, outcome: &Outcome) -> Option<String> {
-    let shown = display(path);
-    Some(match outcome {
-        Outcome::Copied { bytes } => format!("copied   {shown} ({})", render::bytes(*bytes)),
-        Outcome::AlreadyDone => format!("done     {shown} (by an earlier run)"),
-        Outcome::Created => format!("created  {shown}/"),
-        Outcome::Deleted => format!("deleted  {shown}"),
-        Outcome::Published => format!("published {shown}"),
-        Outcome::Renamed { from } => format!("renamed  {} -> {shown}", display(from)),
-        Outcome::SnapshotTaken { name } => {
-            format!("snapshot {shown}/.snapshot/{}", display(name))
-        }
-        Outcome::Stale(cause) => format!("stale    {shown}: {}", one_line(cause)),
-        Outcome::Failed(cause) => format!("FAILED   {shown}: {}", one_line(cause)),
-        Outcome::NotDone(cause) => format!("not done {shown}: {}", one_line(cause)),
-        Outcome::AttributesSet | Outcome::Moved(_) => return None,
-    })
 }
 
 struct Bar {
@@ -223,7 +184,7 @@ impl Observer for Bar {
                     self.complete.fetch_add(1, Ordering::Relaxed);
                 }
                 if matches!(outcome, Outcome::Failed(_) | Outcome::Stale(_)) {
-                    if let Some(line) = describe(path, outcome) {
+                    if let Some(line) = finished(path, outcome) {
                         self.bar.println(line);
                     }
                 }

@@ -22,6 +22,7 @@ mod modes;
 mod overlap;
 mod plan_file;
 mod resume;
+mod review;
 mod special;
 mod unreachable;
 mod util;

@@ -343,9 +343,9 @@ fn control_characters_in_names_are_escaped_in_plan_and_show_and_kept_in_the_json
     assert_eq!(shown.stdout, out.stderr);
     for text in [&out.stderr, &shown.stdout] {
         assert!(!text.contains('\x1b') && !text.contains('\r') && !text.contains('\t'));
-        // The job's two header lines, three copies, the skipped FIFO, the
+        // The job's three header lines, three copies, the skipped FIFO, the
         // listing, the blank line and the totals: no name added a line.
-        assert_eq!(text.lines().count(), 2 + 3 + 1 + 1 + 1 + 1, "{text}");
+        assert_eq!(text.lines().count(), 3 + 3 + 1 + 1 + 1 + 1, "{text}");
     }
     let plan = dir.plan_json("plan.json");
     let paths: Vec<&str> = plan["jobs"][0]["actions"]

@@ -238,6 +238,12 @@ impl TestCommand {
         self
     }
 
+    /// Unsets an environment variable for the run (the harness sets `NO_COLOR`).
+    pub fn env_remove(&mut self, key: &str) -> &mut Self {
+        self.cmd.env_remove(key);
+        self
+    }
+
     /// Runs to completion, whatever the exit code.
     pub fn output(&mut self) -> Output {
         let out = self.cmd.output().expect("the hsync binary runs");

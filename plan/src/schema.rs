@@ -140,20 +140,6 @@ pub enum SkipReason {
     NameNotUtf8,
 }
 
-impl SkipReason {
-    /// The words a reviewer reads.
-    pub fn describe(self) -> &'static str {
-        match self {
-            SkipReason::SpecialFile => "never opened",
-            SkipReason::Symlink => "skipped (symlinks = \"skip\")",
-            SkipReason::SymlinkOutsideRoot => "leads outside the source root",
-            SkipReason::SymlinkDangles => "points at nothing",
-            SkipReason::SymlinkLoop => "loops",
-            SkipReason::NameNotUtf8 => "name is not UTF-8",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Listed {
@@ -579,38 +565,5 @@ impl Action {
 impl Compared {
     pub fn is_empty(&self) -> bool {
         self.composite_crc == 0 && self.md5_crc == 0 && self.read == 0
-    }
-}
-
-impl Fallback {
-    /// The words a reviewer reads.
-    pub fn describe(&self) -> String {
-        let algorithm = |a: &Option<String>| a.as_deref().unwrap_or_default().to_string();
-        match self.reason {
-            FallbackReason::NoSourceChecksum => "the source gives no checksum of them".to_string(),
-            FallbackReason::NoTargetChecksum => "the target gives no checksum of them".to_string(),
-            FallbackReason::AlgorithmsDiffer => format!(
-                "the checksums are of different algorithms, {} at the source and {} at the target \
-                 (another block size or CRC type)",
-                algorithm(&self.source_algorithm),
-                algorithm(&self.target_algorithm)
-            ),
-        }
-    }
-}
-
-impl Reason {
-    /// The words a reviewer reads.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Reason::Missing => "missing",
-            Reason::SizeDiffers => "size differs",
-            Reason::MtimeDiffers => "mtime differs",
-            Reason::BlocksizeDiffers => "block size differs",
-            Reason::ChecksumDiffers => "checksum differs",
-            Reason::Overwrite => "overwrite",
-            Reason::Created => "created since the last snapshot",
-            Reason::Modified => "modified since the last snapshot",
-        }
     }
 }

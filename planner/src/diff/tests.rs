@@ -160,7 +160,7 @@ fn wanted_paths(sources: &[Source], layout: Layout, filter: &PathFilter) -> Vec<
 }
 
 /// One line per action, in the plan's order (by path, deletes last), as a
-/// reviewer reads them: `copy 2 (missing)`.
+/// reviewer reads them: `copy 2 (Missing)`.
 fn lines(decided: &Decided) -> Vec<String> {
     let mut actions: Vec<&hsync_plan::Action> = decided.actions.iter().collect();
     actions.sort_by_key(|a| (matches!(a, hsync_plan::Action::Delete(_)), a.path()));
@@ -168,7 +168,7 @@ fn lines(decided: &Decided) -> Vec<String> {
         .into_iter()
         .map(|action| match action {
             hsync_plan::Action::Mkdir(a) => format!("mkdir {}", a.path),
-            hsync_plan::Action::Copy(a) => format!("copy {} ({})", a.path, a.reason.describe()),
+            hsync_plan::Action::Copy(a) => format!("copy {} ({:?})", a.path, a.reason),
             hsync_plan::Action::Delete(a) => format!("delete {} ({:?})", a.path, a.entry),
             hsync_plan::Action::SetAttributes(a) => format!("set-attributes {}", a.path),
             hsync_plan::Action::Rename(a) => format!("rename {} {}", a.from, a.to),
@@ -222,9 +222,9 @@ fn update_example_from_the_guide_skips_1_copies_2_rewrites_10_and_20() {
     assert_eq!(
         lines(&decided),
         [
-            "copy 10 (size differs)",
-            "copy 2 (missing)",
-            "copy 20 (size differs)",
+            "copy 10 (SizeDiffers)",
+            "copy 2 (Missing)",
+            "copy 20 (SizeDiffers)",
         ]
     );
     assert_eq!((decided.unchanged.files, decided.unchanged.bytes), (1, 32));
@@ -256,10 +256,10 @@ fn overwrite_rewrites_all_four_in_the_guide_example() {
     assert_eq!(
         lines(&decided),
         [
-            "copy 1 (overwrite)",
-            "copy 10 (overwrite)",
-            "copy 2 (missing)",
-            "copy 20 (overwrite)",
+            "copy 1 (Overwrite)",
+            "copy 10 (Overwrite)",
+            "copy 2 (Missing)",
+            "copy 20 (Overwrite)",
         ]
     );
     assert_eq!(decided.unchanged.files, 0);
@@ -275,8 +275,8 @@ fn skip_mode_leaves_existing_files_alone() {
         lines(&decided),
         [
             "mkdir second",
-            "copy second/10 (missing)",
-            "copy second/20 (missing)"
+            "copy second/10 (Missing)",
+            "copy second/20 (Missing)"
         ]
     );
     assert_eq!((decided.unchanged.files, decided.unchanged.bytes), (2, 64));
@@ -306,11 +306,11 @@ fn nested_layout_puts_each_source_under_its_name() {
         lines(&decided),
         [
             "mkdir first",
-            "copy first/1 (missing)",
-            "copy first/2 (missing)",
+            "copy first/1 (Missing)",
+            "copy first/2 (Missing)",
             "mkdir second",
-            "copy second/10 (missing)",
-            "copy second/20 (missing)",
+            "copy second/10 (Missing)",
+            "copy second/20 (Missing)",
         ]
     );
 }
@@ -384,8 +384,8 @@ fn directories_from_two_sources_merge_without_collision() {
         lines(&decided),
         [
             "mkdir logs",
-            "copy logs/a (missing)",
-            "copy logs/b (missing)"
+            "copy logs/a (Missing)",
+            "copy logs/b (Missing)"
         ]
     );
     assert_eq!(copy_of(&decided, "logs/b").source.root, 1);
@@ -413,7 +413,7 @@ fn include_partial_folder_without_matches_is_not_created() {
         [
             "mkdir server1",
             "mkdir server1/today",
-            "copy server1/today/a.log (missing)",
+            "copy server1/today/a.log (Missing)",
             // At the last depth a folder is taken whole, even empty.
             "mkdir server1/yesterday",
         ]
@@ -536,7 +536,7 @@ fn mtime_difference_alone_rewrites_when_mtime_compared() {
     let source = source_dir("/source", Listing::default().file("1", 32));
     let target = Listing::default().file_at("1", 32, MTIME - 1_000);
     let decided = diff(&[source], target, &update_with_times(), &no_filter()).unwrap();
-    assert_eq!(lines(&decided), ["copy 1 (mtime differs)"]);
+    assert_eq!(lines(&decided), ["copy 1 (MtimeDiffers)"]);
     let copy = copy_of(&decided, "1");
     assert_eq!(copy.attributes.mtime_ms, Some(MTIME));
     assert_eq!(
@@ -555,7 +555,7 @@ fn size_only_compare_ignores_mtime() {
         .file_at("1", 32, MTIME - 1_000)
         .file_at("2", 9, MTIME);
     let decided = diff(&[source], target, &options(Mode::Update), &no_filter()).unwrap();
-    assert_eq!(lines(&decided), ["copy 2 (size differs)"]);
+    assert_eq!(lines(&decided), ["copy 2 (SizeDiffers)"]);
     assert_eq!(decided.unchanged.files, 1);
 }
 
@@ -579,7 +579,7 @@ fn checksum_compare_defers_equal_size_files_to_content() {
     // Different sizes differ in content without reading a byte.
     assert_eq!(
         lines(&decided),
-        ["copy new (missing)", "copy other-size (size differs)"]
+        ["copy new (Missing)", "copy other-size (SizeDiffers)"]
     );
     let deferred: Vec<_> = decided
         .to_checksum
@@ -615,7 +615,7 @@ fn a_folder_gets_its_times_set_again_only_once_a_checksum_finds_a_change() {
     differs.settle(candidate, true);
     assert_eq!(
         lines(&differs),
-        ["set-attributes a", "copy a/1 (checksum differs)"]
+        ["set-attributes a", "copy a/1 (ChecksumDiffers)"]
     );
 }
 
@@ -682,10 +682,10 @@ fn folder_with_changes_gets_its_times_set_again() {
         lines(&decided),
         [
             "set-attributes a",
-            "copy a/new (missing)",
+            "copy a/new (Missing)",
             "set-attributes c",
             "mkdir c/sub",
-            "copy c/sub/1 (missing)",
+            "copy c/sub/1 (Missing)",
         ]
     );
 
@@ -693,7 +693,7 @@ fn folder_with_changes_gets_its_times_set_again() {
     let source = source_dir("/source", Listing::default().file("a/new", 1));
     let target = Listing::default().dir("a");
     let decided = diff(&[source], target, &options(Mode::Update), &no_filter()).unwrap();
-    assert_eq!(lines(&decided), ["copy a/new (missing)"]);
+    assert_eq!(lines(&decided), ["copy a/new (Missing)"]);
 }
 
 #[test]
@@ -950,6 +950,6 @@ fn a_file_of_another_block_size_is_written_again_when_blocksize_is_preserved_as_
         ..options(Mode::Update)
     };
     let decided = diff(&[source], target, &blocksize, &no_filter()).unwrap();
-    assert_eq!(lines(&decided), ["copy 1 (block size differs)"]);
+    assert_eq!(lines(&decided), ["copy 1 (BlocksizeDiffers)"]);
     assert_eq!(copy_of(&decided, "1").block_size, Some(128 << 20));
 }
