@@ -1,7 +1,7 @@
 //! Writing and loading plan files: the fingerprint seals the content, the
 //! format version guards the schema.
 
-use hsync_storage::is_plan_tag;
+use hsync_fs_model::is_plan_tag;
 use std::path::Path;
 
 use crate::Plan;
@@ -169,7 +169,7 @@ impl Plan {
                         return Err(format!(
                             "job `{}`: action path `{}` is not a normal relative path",
                             job.name,
-                            hsync_storage::display(path),
+                            hsync_fs_model::display(path),
                         ));
                     }
                 }
@@ -181,7 +181,7 @@ impl Plan {
                         return Err(format!(
                             "job `{}`: copy source `{}` of root {} is outside the job's sources",
                             job.name,
-                            hsync_storage::display(&copy.source.path),
+                            hsync_fs_model::display(&copy.source.path),
                             copy.source.root
                         ));
                     }

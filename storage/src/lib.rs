@@ -5,32 +5,26 @@
 //! chosen from a [`FsSpec`], the serialisable description of a filesystem
 //! that a plan carries, so `apply` reconnects exactly where `plan` looked.
 
-mod entry;
 mod error;
 mod hdfs;
 mod local;
 pub mod lock;
-mod name;
 pub mod namenode;
-mod path;
-mod spec;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
-pub use local::LocalStorage;
-pub use name::{display, one_line, parse_display};
-pub use namenode::{XAttr, XAttrNamespace};
-pub use path::{
-    is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, parent_and_name, plan_tag,
-    staging_tag, temp_sibling, temp_tag,
+// The model the plan shares, re-exported so a backend's callers need one crate.
+pub use hsync_fs_model::{
+    display, is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, one_line,
+    parent_and_name, parse_display, plan_tag, staging_tag, temp_sibling, temp_tag, Attributes,
+    Entry, EntryKind, FsSpec, HdfsSpec, XAttr, XAttrNamespace,
 };
-pub use spec::{FsSpec, HdfsSpec};
+pub use local::LocalStorage;
 
 /// What a create call should do beyond writing bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
