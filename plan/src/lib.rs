@@ -9,9 +9,10 @@ mod file;
 mod schema;
 
 pub use file::{LoadError, FORMAT_VERSION};
+pub use hsync_fs_model::Preserve;
 pub use schema::{
     Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
     Incremental, IncrementalBy, JobOptions, JobPlan, Layout, Listed, ManifestRef, MkdirAction,
-    Mode, Plan, Preserve, Reason, RenameAction, Seen, SetAttributesAction, SkipReason, Skipped,
+    Mode, Plan, Reason, RenameAction, Seen, SetAttributesAction, SkipReason, Skipped,
     SnapshotCycle, SourceRef, SymlinkAction, Symlinks, Totals,
 };

@@ -1,4 +1,4 @@
-use hsync_fs_model::{Attributes, EntryKind, FsSpec, XAttrNamespace};
+use hsync_fs_model::{Attributes, EntryKind, FsSpec, Preserve, XAttrNamespace};
 use serde::{Deserialize, Serialize};
 
 /// A whole plan: one entry per manifest job.
@@ -281,19 +281,6 @@ pub enum Compare {
     Size,
     Mtime,
     Checksum,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preserve {
-    Times,
-    Permission,
-    Owner,
-    Group,
-    Replication,
-    Blocksize,
-    Acl,
-    Xattr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use hsync_plan::{Commit, Compare, Incremental, JobOptions, Layout, Mode, Preserve, Symlinks};
-use hsync_storage::{Capability, FsSpec, HdfsSpec};
+use hsync_storage::{supports, FsSpec, HdfsSpec};
 use miette::NamedSource;
 use toml::Spanned;
 
@@ -622,16 +622,16 @@ impl Checker<'_> {
 
         if let Some(target) = &target {
             for flag in &job.preserve {
-                if !backend_supports(&target.fs, *flag.get_ref()) {
+                if !supports(&target.fs, *flag.get_ref()) {
                     let message = format!(
                         "the target filesystem ({}) cannot preserve `{}`",
                         target.fs.describe(),
-                        preserve_name(*flag.get_ref())
+                        flag.get_ref().name()
                     );
-                    let supported: Vec<&str> = ALL_PRESERVE
-                        .into_iter()
-                        .filter(|f| backend_supports(&target.fs, *f))
-                        .map(preserve_name)
+                    let supported: Vec<&str> = Preserve::ALL
+                        .iter()
+                        .filter(|f| supports(&target.fs, **f))
+                        .map(|f| f.name())
                         .collect();
                     self.error(flag.span(), message, "not supported there").help = Some(format!(
                         "remove it from `preserve` (hsync never drops a flag silently); this target preserves {}",
@@ -647,8 +647,8 @@ impl Checker<'_> {
             for flag in &job.preserve {
                 let flag_value = *flag.get_ref();
                 if flag_value == Preserve::Xattr
-                    && backend_supports(&target.fs, flag_value)
-                    && !backend_supports(source, flag_value)
+                    && supports(&target.fs, flag_value)
+                    && !supports(source, flag_value)
                 {
                     let message = format!(
                         "the source filesystem ({}) has no xattrs hsync can read, so it cannot preserve `xattr`",
@@ -917,47 +917,6 @@ fn parse_bandwidth(text: &str) -> Option<u64> {
     };
     let rate = (number * scale).round();
     (rate >= 1.0).then_some(rate as u64)
-}
-
-const ALL_PRESERVE: [Preserve; 8] = [
-    Preserve::Times,
-    Preserve::Permission,
-    Preserve::Owner,
-    Preserve::Group,
-    Preserve::Replication,
-    Preserve::Blocksize,
-    Preserve::Acl,
-    Preserve::Xattr,
-];
-
-fn capability(flag: Preserve) -> Capability {
-    match flag {
-        Preserve::Times => Capability::Times,
-        Preserve::Permission => Capability::Permission,
-        Preserve::Owner => Capability::Owner,
-        Preserve::Group => Capability::Group,
-        Preserve::Replication => Capability::Replication,
-        Preserve::Blocksize => Capability::BlockSize,
-        Preserve::Acl => Capability::Acl,
-        Preserve::Xattr => Capability::Xattr,
-    }
-}
-
-fn backend_supports(fs: &FsSpec, flag: Preserve) -> bool {
-    hsync_storage::supports(fs, capability(flag))
-}
-
-fn preserve_name(flag: Preserve) -> &'static str {
-    match flag {
-        Preserve::Times => "times",
-        Preserve::Permission => "permission",
-        Preserve::Owner => "owner",
-        Preserve::Group => "group",
-        Preserve::Replication => "replication",
-        Preserve::Blocksize => "blocksize",
-        Preserve::Acl => "acl",
-        Preserve::Xattr => "xattr",
-    }
 }
 
 #[cfg(test)]
