@@ -63,7 +63,13 @@ pub fn job(job: &JobPlan, totals: &mut Totals, view: &View, out: &mut dyn Write)
     if job.snapshot.is_some() && job.has_changes() {
         totals.snapshots += 1;
     }
-    end(&job.end.unchanged, &job.end.listed, &job.end.compared, totals, out)
+    end(
+        &job.end.unchanged,
+        &job.end.listed,
+        &job.end.compared,
+        totals,
+        out,
+    )
 }
 
 /// A job's lines as its actions, leftover staging folders and skipped

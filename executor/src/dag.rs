@@ -312,13 +312,31 @@ mod tests {
 
     use super::*;
 
+    /// A plan in memory of these jobs, each a job header with `actions`.
+    fn plan_of(jobs: Vec<serde_json::Value>) -> Plan {
+        let jobs = jobs.into_iter().map(|mut job| {
+            let actions = job.as_object_mut().unwrap().remove("actions").unwrap();
+            hsync_plan::JobPlan {
+                header: serde_json::from_value(job).expect("a job header"),
+                actions: serde_json::from_value(actions).expect("actions"),
+                skipped: Vec::new(),
+                end: hsync_plan::JobEnd::default(),
+            }
+        });
+        Plan {
+            format_version: hsync_plan::FORMAT_VERSION,
+            manifest: hsync_plan::ManifestRef {
+                path: "hsync.toml".into(),
+                digest: String::new(),
+            },
+            jobs: jobs.collect(),
+            fingerprint: String::new(),
+        }
+    }
+
     /// An incremental job's plan with these actions (as the plan file has them).
     fn incremental_plan(actions: serde_json::Value) -> Plan {
-        serde_json::from_value(serde_json::json!({
-            "format_version": 2,
-            "manifest": { "path": "hsync.toml", "digest": "" },
-            "fingerprint": "",
-            "jobs": [{
+        plan_of(vec![serde_json::json!({
                 "name": "mirror",
                 "source_fs": { "kind": "local" },
                 "source_roots": ["/src/.snapshot/hsync-mirror-2"],
@@ -328,13 +346,9 @@ mod tests {
                              "delete": true, "preserve": [], "commit": "file", "parallel": 1,
                              "incremental": { "by": "snapshot", "keep_snapshots": 2 } },
                 "actions": actions,
-                "unchanged": { "files": 0, "bytes": 0 },
-                "listed": { "directories": 0, "entries": 0 },
                 "snapshot": { "source_dir": "/src", "name": "hsync-mirror-2",
                               "base": "hsync-mirror-1" }
-            }]
-        }))
-        .expect("a plan")
+        })])
     }
 
     /// A plan of local jobs, each with these actions and `commit`.
@@ -352,19 +366,11 @@ mod tests {
                     "options": { "mode": "update", "layout": "contents", "compare": ["size"],
                                  "delete": true, "preserve": ["times"], "commit": commit,
                                  "parallel": 1 },
-                    "actions": actions,
-                    "unchanged": { "files": 0, "bytes": 0 },
-                    "listed": { "directories": 0, "entries": 0 }
+                    "actions": actions
                 })
             })
             .collect();
-        serde_json::from_value(serde_json::json!({
-            "format_version": 2,
-            "manifest": { "path": "hsync.toml", "digest": "" },
-            "fingerprint": "",
-            "jobs": jobs
-        }))
-        .expect("a plan")
+        plan_of(jobs)
     }
 
     fn copy(path: &str) -> serde_json::Value {

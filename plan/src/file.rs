@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::Path;
 
-use hsync_storage::is_plan_tag;
+use hsync_fs_model::is_plan_tag;
 use serde::{Deserialize, Serialize};
 
 use crate::{Action, Commit, JobEnd, JobHeader, JobPlan, ManifestRef, Plan, Skipped};
@@ -592,7 +592,7 @@ fn check_action(job: &JobHeader, action: &Action) -> Result<(), String> {
             return Err(format!(
                 "job `{}`: action path `{}` is not a normal relative path",
                 job.name,
-                hsync_storage::display(path),
+                hsync_fs_model::display(path),
             ));
         }
     }
@@ -603,7 +603,7 @@ fn check_action(job: &JobHeader, action: &Action) -> Result<(), String> {
             return Err(format!(
                 "job `{}`: copy source `{}` of root {} is outside the job's sources",
                 job.name,
-                hsync_storage::display(&copy.source.path),
+                hsync_fs_model::display(&copy.source.path),
                 copy.source.root
             ));
         }

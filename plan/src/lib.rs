@@ -11,10 +11,10 @@ mod schema;
 pub use file::{
     JobOutline, LoadError, Outline, PlanFile, PlanReader, PlanWriter, Record, FORMAT_VERSION,
 };
+pub use hsync_fs_model::Preserve;
 pub use schema::{
     Action, Commit, Compare, Compared, CopyAction, DeleteAction, Fallback, FallbackReason,
     Incremental, IncrementalBy, JobEnd, JobHeader, JobOptions, JobPlan, Layout, Listed,
-    ManifestRef, MkdirAction, Mode, Plan, Preserve, Reason, RenameAction, Seen,
-    SetAttributesAction, SkipReason, Skipped, SnapshotCycle, SourceRef, SymlinkAction, Symlinks,
-    Totals,
+    ManifestRef, MkdirAction, Mode, Plan, Reason, RenameAction, Seen, SetAttributesAction,
+    SkipReason, Skipped, SnapshotCycle, SourceRef, SymlinkAction, Symlinks, Totals,
 };

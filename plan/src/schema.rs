@@ -1,4 +1,4 @@
-use hsync_storage::{Attributes, EntryKind, FsSpec, XAttrNamespace};
+use hsync_fs_model::{Attributes, EntryKind, FsSpec, Preserve, XAttrNamespace};
 use serde::{Deserialize, Serialize};
 
 /// A whole plan in memory, one entry per manifest job: for plans a person
@@ -111,7 +111,7 @@ pub struct SnapshotCycle {
 pub struct Skipped {
     /// Relative to the target root: where a source entry would have landed,
     /// or where a target entry is. For `name-not-utf8` the escaped spelling
-    /// (`hsync_storage::display`: `"bad\xff"`, quotes included).
+    /// (`hsync_fs_model::display`: `"bad\xff"`, quotes included).
     pub path: String,
     /// The source entry (root index and path below it); absent for an entry
     /// of the target.
@@ -291,19 +291,6 @@ pub enum Compare {
     Size,
     Mtime,
     Checksum,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preserve {
-    Times,
-    Permission,
-    Owner,
-    Group,
-    Replication,
-    Blocksize,
-    Acl,
-    Xattr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,7 +481,7 @@ impl JobHeader {
     pub fn leftover_staging_paths(&self) -> impl Iterator<Item = String> + '_ {
         self.leftover_staging
             .iter()
-            .map(|tag| hsync_storage::temp_sibling(&self.target_root, tag))
+            .map(|tag| hsync_fs_model::temp_sibling(&self.target_root, tag))
     }
 
     pub fn preserves(&self, flag: Preserve) -> bool {
@@ -520,8 +507,8 @@ impl JobPlan {
 impl JobOptions {
     /// Where the job's target lock lives: inside the root, unless the root
     /// is absent until published (atomic) or snapshotted (incremental).
-    pub fn lock_placement(&self) -> hsync_storage::lock::Placement {
-        use hsync_storage::lock::Placement;
+    pub fn lock_placement(&self) -> hsync_fs_model::lock::Placement {
+        use hsync_fs_model::lock::Placement;
         match (self.commit, self.incremental) {
             (Commit::File, None) => Placement::Inside,
             _ => Placement::Beside,

@@ -5,32 +5,26 @@
 //! chosen from a [`FsSpec`], the serialisable description of a filesystem
 //! that a plan carries, so `apply` reconnects exactly where `plan` looked.
 
-mod entry;
 mod error;
 mod hdfs;
 mod local;
 pub mod lock;
-mod name;
 pub mod namenode;
-mod path;
-mod spec;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use entry::{Attributes, Entry, EntryKind};
 pub use error::{ErrorKind, Result, StorageError};
 pub use hdfs::HdfsStorage;
-pub use local::LocalStorage;
-pub use name::{display, one_line, parse_display};
-pub use namenode::{XAttr, XAttrNamespace};
-pub use path::{
-    is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, parent_and_name, plan_tag,
-    staging_tag, temp_sibling, temp_tag,
+// The model the plan shares, re-exported so a backend's callers need one crate.
+pub use hsync_fs_model::{
+    display, is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, one_line,
+    parent_and_name, parse_display, plan_tag, staging_tag, temp_sibling, temp_tag, Attributes,
+    Entry, EntryKind, FsSpec, HdfsSpec, Preserve, XAttr, XAttrNamespace,
 };
-pub use spec::{FsSpec, HdfsSpec};
+pub use local::LocalStorage;
 
 /// What a create call should do beyond writing bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,19 +56,6 @@ pub struct FileChecksum {
     /// when their algorithms are equal.
     pub algorithm: String,
     pub bytes: Vec<u8>,
-}
-
-/// Preserve flags a backend may or may not be able to honour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Capability {
-    Times,
-    Permission,
-    Owner,
-    Group,
-    Replication,
-    BlockSize,
-    Acl,
-    Xattr,
 }
 
 /// One filesystem. Paths are absolute, `/`-separated strings.
@@ -173,13 +154,13 @@ fn no_symlinks(op: &'static str, path: &str) -> StorageError {
 
 /// Whether a filesystem can preserve an attribute; known from its kind
 /// alone, so a manifest is checked before anything is contacted.
-pub fn supports(spec: &FsSpec, capability: Capability) -> bool {
-    use Capability::*;
+pub fn supports(spec: &FsSpec, flag: Preserve) -> bool {
+    use Preserve::*;
     match spec {
-        FsSpec::Local => matches!(capability, Times | Permission | Owner | Group),
+        FsSpec::Local => matches!(flag, Times | Permission | Owner | Group),
         // ACLs need NameNode calls hdfs-native lacks (issue 5); xattrs go
         // through the vendored patch (`namenode`).
-        FsSpec::Hdfs(_) => !matches!(capability, Acl),
+        FsSpec::Hdfs(_) => !matches!(flag, Acl),
     }
 }
 

@@ -11,40 +11,11 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub use hsync_fs_model::lock::Placement;
+
 use crate::{
-    join, lock_sibling, one_line, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage,
-    StorageError,
+    join, one_line, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage, StorageError,
 };
-
-/// The name of the lock inside a target root: hidden, hsync's own.
-pub const LOCK_NAME: &str = ".hsync-tmp.lock";
-
-/// Where a job's lock lives, relative to its target root.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Placement {
-    /// `ROOT/.hsync-tmp.lock`: the root is created first.
-    Inside,
-    /// `PARENT/.NAME.hsync-tmp.lock`, beside the root.
-    Beside,
-}
-
-impl Placement {
-    /// The lock file of `target_root`.
-    pub fn path(self, target_root: &str) -> String {
-        match self {
-            Placement::Inside => join(target_root, LOCK_NAME),
-            Placement::Beside => lock_sibling(target_root),
-        }
-    }
-
-    /// The folder the lock is created in.
-    fn folder(self, target_root: &str) -> String {
-        match self {
-            Placement::Inside => target_root.to_string(),
-            Placement::Beside => parent_and_name(target_root).0.to_string(),
-        }
-    }
-}
 
 /// Who holds a lock, as written in the lock file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

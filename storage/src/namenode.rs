@@ -71,11 +71,10 @@ use std::sync::atomic::Ordering;
 
 use hdfs_native::checksum::CombineMode;
 use hdfs_native::snapshot::{DiffType, SnapshotDiffEntry};
-use hdfs_native::xattr::XAttr as NativeXAttr;
-pub use hdfs_native::xattr::XAttrNamespace;
+use hdfs_native::xattr::{XAttr as NativeXAttr, XAttrNamespace as NativeNamespace};
 use hdfs_native::HdfsError;
 
-use crate::{join, ChecksumMode, FileChecksum, HdfsStorage, Result};
+use crate::{join, ChecksumMode, FileChecksum, HdfsStorage, Result, XAttr, XAttrNamespace};
 
 /// What happened to a path between two snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,32 +141,6 @@ impl From<SnapshotDiffEntry> for DiffEntry {
             source: entry.source,
             target: entry.target,
         }
-    }
-}
-
-/// An extended attribute: `user.name = value`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct XAttr {
-    pub namespace: XAttrNamespace,
-    /// The name without its namespace prefix.
-    pub name: String,
-    /// The value; an attribute set without one reads back empty.
-    pub value: Vec<u8>,
-}
-
-impl XAttr {
-    /// An attribute in the `user` namespace, the only one ordinary users own.
-    pub fn user(name: impl Into<String>, value: impl Into<Vec<u8>>) -> Self {
-        XAttr {
-            namespace: XAttrNamespace::User,
-            name: name.into(),
-            value: value.into(),
-        }
-    }
-
-    /// The prefixed name Hadoop shows: `user.name`.
-    pub fn full_name(&self) -> String {
-        format!("{}.{}", self.namespace, self.name)
     }
 }
 
@@ -310,7 +283,7 @@ pub async fn xattrs(hdfs: &HdfsStorage, path: &str) -> Result<Vec<XAttr>> {
         .map_err(|e| hdfs.error("get xattrs", path, e))?
         .into_iter()
         .map(|x| XAttr {
-            namespace: x.namespace,
+            namespace: from_native(x.namespace),
             name: x.name,
             value: x.value,
         })
@@ -319,11 +292,35 @@ pub async fn xattrs(hdfs: &HdfsStorage, path: &str) -> Result<Vec<XAttr>> {
 
 /// Sets an extended attribute on `path`, creating or replacing it.
 pub async fn set_xattr(hdfs: &HdfsStorage, path: &str, xattr: &XAttr) -> Result<()> {
-    let native = NativeXAttr::new(xattr.namespace, xattr.name.clone(), xattr.value.clone());
+    let native = NativeXAttr::new(
+        to_native(xattr.namespace),
+        xattr.name.clone(),
+        xattr.value.clone(),
+    );
     hdfs.client()
         .set_xattr(path, native)
         .await
         .map_err(|e| hdfs.error("set xattr", path, e))
+}
+
+fn from_native(namespace: NativeNamespace) -> XAttrNamespace {
+    match namespace {
+        NativeNamespace::User => XAttrNamespace::User,
+        NativeNamespace::Trusted => XAttrNamespace::Trusted,
+        NativeNamespace::Security => XAttrNamespace::Security,
+        NativeNamespace::System => XAttrNamespace::System,
+        NativeNamespace::Raw => XAttrNamespace::Raw,
+    }
+}
+
+fn to_native(namespace: XAttrNamespace) -> NativeNamespace {
+    match namespace {
+        XAttrNamespace::User => NativeNamespace::User,
+        XAttrNamespace::Trusted => NativeNamespace::Trusted,
+        XAttrNamespace::Security => NativeNamespace::Security,
+        XAttrNamespace::System => NativeNamespace::System,
+        XAttrNamespace::Raw => NativeNamespace::Raw,
+    }
 }
 
 /// Removes the extended attribute `namespace.name` from `path`.

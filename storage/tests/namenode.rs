@@ -11,10 +11,10 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hsync_storage::namenode::{self, DiffEntry, DiffKind, XAttr, XAttrNamespace};
+use hsync_storage::namenode::{self, DiffEntry, DiffKind};
 use hsync_storage::{
     join, Attributes, ChecksumMode, CreateOptions, ErrorKind, FileChecksum, HdfsSpec, HdfsStorage,
-    Result, Storage,
+    Result, Storage, XAttr, XAttrNamespace,
 };
 
 /// The URL of cluster `a` or `b`, from `HSYNC_TEST_HDFS_A`/`_B`.

@@ -9,7 +9,9 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use super::{closest, parse_bandwidth, LoadError, Manifest, DEFAULT_PARALLEL};
+use super::suggest::closest;
+use super::units::parse_bandwidth;
+use super::{LoadError, Manifest, DEFAULT_PARALLEL};
 
 fn parse(text: &str) -> Result<Manifest, LoadError> {
     Manifest::parse(text, Path::new("hsync.toml"), Path::new("/base"))
