@@ -58,7 +58,11 @@ pub(crate) async fn target_unchanged(
 
 /// Refuses a path whose folder resolves outside `root`: a folder replaced by
 /// a symlink since the plan must not lead a read, write or delete elsewhere.
-pub(crate) async fn inside(storage: &Arc<dyn Storage>, root: &str, path: &str) -> Result<(), CopyError> {
+pub(crate) async fn inside(
+    storage: &Arc<dyn Storage>,
+    root: &str,
+    path: &str,
+) -> Result<(), CopyError> {
     if path == root {
         return Ok(());
     }
@@ -79,4 +83,3 @@ pub(crate) async fn inside(storage: &Arc<dyn Storage>, root: &str, path: &str) -
         )))
     }
 }
-

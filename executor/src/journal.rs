@@ -210,7 +210,9 @@ impl Recovered {
     /// Whether the journal says anything of the job.
     pub fn any(&self, job: usize) -> bool {
         let some = |bits: &Bits| bits.0.iter().any(|word| *word != 0);
-        self.done.iter().any(|((j, _), bits)| *j == job && some(bits))
+        self.done
+            .iter()
+            .any(|((j, _), bits)| *j == job && some(bits))
             || self.committing.get(&job).is_some_and(some)
     }
 
@@ -394,6 +396,15 @@ mod finished {
     /// Appends the plan, durably; past twice [`KEEP`] lines, the newest
     /// [`KEEP`] replace the file (whole, through a rename).
     pub fn record(state_dir: &Path, fingerprint: &str, at_ms: u64) -> std::io::Result<()> {
+        record_keeping(state_dir, fingerprint, at_ms, KEEP)
+    }
+
+    pub(super) fn record_keeping(
+        state_dir: &Path,
+        fingerprint: &str,
+        at_ms: u64,
+        keep: usize,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(state_dir)?;
         let mut text = serde_json::to_string(&Line {
             plan: fingerprint.to_string(),
@@ -407,10 +418,10 @@ mod finished {
         file.write_all(text.as_bytes())?;
         file.sync_data()?;
         let mut lines = read(state_dir)?;
-        if lines.len() <= 2 * KEEP {
+        if lines.len() <= 2 * keep {
             return Ok(());
         }
-        lines.drain(..lines.len() - KEEP);
+        lines.drain(..lines.len() - keep);
         let temp = state_dir.join(format!("finished.jsonl.hsync-tmp.{}", std::process::id()));
         let mut out = File::create(&temp)?;
         for line in &lines {
@@ -473,6 +484,10 @@ impl Journal {
     async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
         let mut records = std::mem::take(&mut *self.notes.lock().expect("journal notes"));
         records.extend(record);
+        if records.is_empty() {
+            // Records handed over earlier are their callers' to wait for.
+            return Ok(());
+        }
         let (ack, done) = oneshot::channel();
         let closed = || std::io::Error::other("the journal writer stopped");
         self.sender.send((records, ack)).map_err(|_| closed())?;
@@ -511,5 +526,95 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
                     .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes of every file below `dir`, and how many entries.
+    fn usage(dir: &Path) -> (u64, usize) {
+        let mut total = (0, 0);
+        for entry in std::fs::read_dir(dir).expect("list") {
+            let entry = entry.expect("an entry");
+            let meta = entry.metadata().expect("stat");
+            total.1 += 1;
+            if meta.is_dir() {
+                let (bytes, entries) = usage(&entry.path());
+                total = (total.0 + bytes, total.1 + entries);
+            } else {
+                total.0 += meta.len();
+            }
+        }
+        total
+    }
+
+    #[tokio::test]
+    async fn the_state_folder_stays_small_after_a_thousand_finished_runs() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let state = dir.path();
+        // Fewer plans kept than the real KEEP, so that the thousand runs
+        // compact the list several times.
+        let keep = 100;
+        for run in 0..1000u32 {
+            let fingerprint = format!("{run:064x}");
+            let journal = Journal::open(&journal_path(state, &fingerprint, 0)).expect("open");
+            journal.note("0/0/copy", Mark::Done);
+            finished::record_keeping(state, &fingerprint, 1, keep).expect("finish");
+            prune(state, &fingerprint).expect("prune");
+        }
+        // No journal is left, and one line per plan of the newest ones.
+        let (bytes, entries) = usage(state);
+        assert_eq!(entries, 1, "only finished.jsonl is left");
+        assert!(
+            bytes < 2 * keep as u64 * 100,
+            "{bytes} bytes after 1000 runs"
+        );
+        let plan = |run: u32| format!("{run:064x}");
+        assert_eq!(finished::at(state, &plan(999)).expect("read"), Some(1));
+        assert_eq!(finished::at(state, &plan(0)).expect("read"), None);
+    }
+
+    #[test]
+    fn every_key_a_step_has_is_read_back_as_that_step() {
+        let steps = [
+            Step::Mkdir(7),
+            Step::Copy(0),
+            Step::Symlink(3),
+            Step::FileAttributes(9),
+            Step::DirAttributes(64),
+            Step::Delete(65),
+            Step::ClearStaging(2),
+            Step::MoveAside,
+            Step::LandRenames,
+            Step::WalkDone,
+            Step::Publish,
+            Step::Snapshot,
+        ];
+        for step in steps {
+            let (kind, ordinal) = slot(step).expect("a journaled step");
+            assert_eq!(parse(&step.key(3)), Some((3, kind, ordinal)), "{step:?}");
+        }
+        assert_eq!(
+            parse(&Step::MoveAside.part_key(1, 12)),
+            Some((1, Kind::AsidePart, 12))
+        );
+        assert_eq!(
+            parse(&Step::LandRenames.part_key(1, 5)),
+            Some((1, Kind::LandPart, 5))
+        );
+        assert_eq!(parse("0/x/copy"), None);
+        assert_eq!(parse("0/1/copy/2"), None);
+    }
+
+    #[test]
+    fn a_bitset_holds_ordinals_at_word_edges() {
+        let mut bits = Bits::full(65);
+        assert!(bits.get(64) && !bits.get(65));
+        bits.clear(63);
+        assert_eq!(bits.count(), 64);
+        bits.set(200);
+        assert!(bits.get(200) && !bits.get(199));
     }
 }

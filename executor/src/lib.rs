@@ -112,7 +112,11 @@ pub async fn apply(
         .iter()
         .map(|j| {
             let header = &j.header;
-            (&header.target_fs, &header.target_root, header.options.lock_placement())
+            (
+                &header.target_fs,
+                &header.target_root,
+                header.options.lock_placement(),
+            )
         })
         .collect();
     roots.sort();
@@ -197,9 +201,8 @@ async fn run(
     let flushed = context.journal.flush().await;
     if complete {
         let redone = check.as_ref().is_some_and(|c| c.missing > 0);
-        let finish = flushed.and_then(|()| {
-            journal::finish(state_dir, &outline.fingerprint, !finished || redone)
-        });
+        let finish = flushed
+            .and_then(|()| journal::finish(state_dir, &outline.fingerprint, !finished || redone));
         if let Err(e) = finish {
             tracing::warn!("the journal did not record the finish: {e}");
         }

@@ -177,8 +177,10 @@ impl Moves<'_> {
     async fn land_one(&self, index: u64, rename: &RenameAction) -> Result<Counts, CopyError> {
         let staged = join(&self.stage, &index.to_string());
         let to = join(&self.context.root, &rename.to);
-        let (waiting, there) =
-            futures::try_join!(self.context.target.stat(&staged), self.context.target.stat(&to))?;
+        let (waiting, there) = futures::try_join!(
+            self.context.target.stat(&staged),
+            self.context.target.stat(&to)
+        )?;
         match (waiting, there) {
             (Some(_), Some(_)) => {
                 return Err(CopyError::Stale(format!(
@@ -188,7 +190,10 @@ impl Moves<'_> {
             }
             (Some(_), None) => {
                 // Its folder may be one the source created since the base.
-                self.context.target.create_dir(parent_and_name(&to).0).await?;
+                self.context
+                    .target
+                    .create_dir(parent_and_name(&to).0)
+                    .await?;
                 self.context.target.rename(&staged, &to).await?;
             }
             // Landed by a run that died before journaling it.

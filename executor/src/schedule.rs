@@ -122,7 +122,9 @@ impl Graph {
         let dependents = std::mem::take(&mut self.node(id).dependents);
         for (dependent, edge) in dependents {
             if let (Some(cause), Edge::Needs) = (&failed, edge) {
-                self.node(dependent).blocked.get_or_insert_with(|| cause.clone());
+                self.node(dependent)
+                    .blocked
+                    .get_or_insert_with(|| cause.clone());
             }
             self.release(dependent);
         }

@@ -257,10 +257,12 @@ fn settle(
         let present = match claim.size {
             None => entry(&claim.name).is_some_and(|e| e.kind == EntryKind::Dir),
             Some(size) => {
-                let whole =
-                    |e: Option<&Entry>| e.is_some_and(|e| e.kind == EntryKind::File && e.size == size);
+                let whole = |e: Option<&Entry>| {
+                    e.is_some_and(|e| e.kind == EntryKind::File && e.size == size)
+                };
                 let temp = temp_sibling(&claim.name, tag);
-                if recovered.committing(job, at) && !whole(entry(&temp)) {
+                let temp = parent_and_name(&temp).1;
+                if recovered.committing(job, at) && !whole(entry(temp)) {
                     // Not waiting under its temporary name: renamed
                     // already, or to be copied again.
                     recovered.clear_committing(job, at);
