@@ -49,7 +49,7 @@ struct Bits(Vec<u64>);
 impl Bits {
     fn full(len: u64) -> Bits {
         let mut words = vec![u64::MAX; len.div_ceil(64) as usize];
-        if len % 64 != 0 {
+        if !len.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last = (1 << (len % 64)) - 1;
             }
