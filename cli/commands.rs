@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hsync_executor::{ApplyOptions, Interrupt, RunOutcome, Summary};
-use hsync_plan::Plan;
+use hsync_plan::{LoadError, Outline, Plan, PlanFile};
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
 use hsync_storage::lock::{self, Liveness};
@@ -251,30 +251,31 @@ async fn apply(
     (summary_file, log): (Option<&Path>, Option<&Path>),
 ) -> Result<ExitCode> {
     on_signals(&options.interrupt);
-    let plan = load_plan(path)?;
+    let plan = PlanFile::open(path).map_err(refused)?;
+    let outline = &plan.outline;
     let mut outputs = vec![
         ("plan", path),
         ("journal folder", options.state_dir.as_path()),
     ];
     outputs.extend(summary_file.map(|file| ("--summary file", file)));
     outputs.extend(log.map(|file| ("--log file", file)));
-    refuse_outputs_in_deleting_targets(&plan, &outputs)?;
+    refuse_outputs_in_deleting_targets(outline, &outputs)?;
     if let Some(manifest) = manifest {
         let text = std::fs::read(manifest)
             .into_diagnostic()
             .wrap_err_with(|| format!("cannot read the manifest {}", manifest.display()))?;
         let digest = blake3::hash(&text).to_hex().to_string();
-        if digest != plan.manifest.digest {
+        if digest != outline.manifest.digest {
             return Err(miette!(
                 help = "make a new plan from this manifest with `hsync plan`",
                 "the plan {} was made from the manifest {} as it was then, not from {} as it is now",
                 path.display(),
-                plan.manifest.path,
+                outline.manifest.path,
                 manifest.display()
             ));
         }
     }
-    let expected = Summary::expected(&plan);
+    let expected = Summary::expected(outline);
     let observer = progress::observer(expected.files_expected, expected.bytes_expected, log)
         .into_diagnostic()
         .wrap_err("cannot create the --log file")?;
@@ -388,16 +389,21 @@ fn writable_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 fn load_plan(path: &Path) -> Result<Plan> {
-    Plan::load(path).map_err(|e| miette!(help = "make a new plan with `hsync plan`", "{e}"))
+    Plan::load(path).map_err(refused)
+}
+
+fn refused(e: LoadError) -> miette::Report {
+    miette!(help = "make a new plan with `hsync plan`", "{e}")
 }
 
 /// Refuses an apply whose own files (the plan, its journal, the summary or
 /// the log) lie inside a local target that deletes: the next plan would
 /// list them for deletion, and the target would never be in sync.
-fn refuse_outputs_in_deleting_targets(plan: &Plan, outputs: &[(&str, &Path)]) -> Result<()> {
+fn refuse_outputs_in_deleting_targets(plan: &Outline, outputs: &[(&str, &Path)]) -> Result<()> {
     let deleting = plan
         .jobs
         .iter()
+        .map(|job| &job.header)
         .filter(|job| job.options.delete && job.target_fs == FsSpec::Local);
     for job in deleting {
         let Ok(target) = Path::new(&job.target_root).canonicalize() else {

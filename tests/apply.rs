@@ -242,7 +242,11 @@ fn journal_lives_beside_the_plan_or_in_the_state_dir() {
 
     dir.hsync(["apply", "--state-dir", "state", "plan.json"])
         .ok();
-    assert!(dir.exists(&format!("state/{fingerprint}/shard-0.jsonl")));
+    // A finished plan's journal is pruned to its line in `finished.jsonl`.
+    assert!(dir
+        .read_to_string("state/finished.jsonl")
+        .contains(fingerprint));
+    assert!(!dir.exists(&format!("state/{fingerprint}")));
     assert!(!dir.exists(".hsync"));
 
     let dir = Dir::new();
@@ -254,7 +258,9 @@ fn journal_lives_beside_the_plan_or_in_the_state_dir() {
         .unwrap()
         .to_string();
     dir.hsync(["apply", "plans/p.json"]).ok();
-    assert!(dir.exists(&format!("plans/.hsync/{fingerprint}/shard-0.jsonl")));
+    assert!(dir
+        .read_to_string("plans/.hsync/finished.jsonl")
+        .contains(&fingerprint));
     assert_eq!(dir.tree("target").files(), {
         let sources =
             Tree::read(&dir.join("source/first")).merged(&Tree::read(&dir.join("source/second")));

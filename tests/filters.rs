@@ -146,8 +146,8 @@ fn delete_removes_extraneous_files_but_not_paths_outside_the_filter() {
         deletes,
         [
             "delete server1/today/old.log",
-            "delete server2/yesterday/olddir",
             "delete server2/yesterday/olddir/x.log",
+            "delete server2/yesterday/olddir",
         ]
     );
     let summary = dir.apply();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::cluster::{
     cluster, clusters, clusters_in_use, script, slow_apply_committing, unique_root,
 };
-use crate::util::{copies_done, journal_marks_once, wait_bounded, Dir};
+use crate::util::{wait_bounded, Dir};
 
 /// One failover at a time: two at once would race each other.
 static FAILING_OVER: Mutex<()> = Mutex::new(());
@@ -69,7 +69,7 @@ fn hadoop3_an_apply_rides_out_a_namenode_failover_of_its_target_mid_copy() {
         .paths(&format!("{root}/dst"))
         .iter()
         .all(|p| !p.contains(".hsync-tmp.")));
-    assert_eq!(copies_done(&journal_marks_once(&journal)), 48);
+    assert!(!journal.exists(), "the finished run's journal is pruned");
     let again = dir.hsync(["plan", "-o", "again.json"]).ok();
     assert!(again.stderr.contains("No changes."), "{again}");
 }

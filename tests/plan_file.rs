@@ -314,3 +314,28 @@ fn plan_reaching_outside_its_roots_is_refused_even_with_a_valid_fingerprint() {
     assert!(!dir.exists("escaped"));
     assert!(!dir.exists(".hsync"));
 }
+
+#[test]
+fn a_plan_whose_actions_are_out_of_order_is_refused_before_anything_is_applied() {
+    let dir = Dir::new();
+    dir.create("source/a/x", "x");
+    dir.create("source/a.txt", "t");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    dir.plan();
+    // Plain string order, which puts `a.txt` inside the walk of `a/`.
+    let text = dir.read_to_string("plan.json");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let at = |lines: &[&str], path: &str| {
+        let field = format!("\"path\":\"{path}\"");
+        lines.iter().position(|l| l.contains(&field)).unwrap()
+    };
+    let moved = lines.remove(at(&lines, "a.txt"));
+    lines.insert(at(&lines, "a") + 1, moved);
+    dir.create("plan.json", reseal(&(lines.join("\n") + "\n")));
+
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    assert!(says(&out.stderr, "out of order"), "{out}");
+    assert!(says(&out.stderr, "`a/x` comes after `a.txt`"), "{out}");
+    assert!(!dir.exists("target"), "a refused plan touched the target");
+    assert!(!dir.exists(".hsync"), "no journal for a refused plan");
+}

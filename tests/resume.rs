@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::util::{copies_done, journal_marks_once, noise, one_job, says, Dir};
+use crate::util::{journal_marks_once, noise, one_job, says, Dir};
 
 const FOLDERS: [&str; 3] = ["a", "b", "c"];
 const FILES_PER_FOLDER: u64 = 8;
@@ -67,10 +67,30 @@ fn final_files(root: &Path) -> usize {
 }
 
 #[test]
-fn resume_after_kill_9_finishes_without_partial_files() {
+fn resume_after_kill_9_from_the_ordinal_journal_finishes_without_partial_files() {
     let dir = Dir::new();
     killed_apply(&dir);
     let source = dir.tree("source");
+    let plan = dir.plan_json("plan.json");
+    let fingerprint = plan["fingerprint"].as_str().unwrap().to_string();
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+
+    // The journal names each step once, by the ordinal of its action in
+    // the plan: each copy it says is done is at its final path.
+    let marks = journal_marks_once(&dir.join(&journal));
+    let actions = plan["jobs"][0]["actions"].as_array().unwrap();
+    for (step, mark) in &marks {
+        let parts: Vec<&str> = step.split('/').collect();
+        if let ["0", ordinal, "copy"] = parts[..] {
+            let action = &actions[ordinal.parse::<usize>().unwrap()];
+            assert_eq!(action["op"], "copy", "{step}");
+            let path = format!("target/{}", action["path"].as_str().unwrap());
+            assert!(
+                mark != "done" || dir.exists(&path),
+                "{step} is done, {path} is not there"
+            );
+        }
+    }
 
     // Whatever is at a final path is whole.
     let landed = dir.tree("target").files();
@@ -99,13 +119,14 @@ fn resume_after_kill_9_finishes_without_partial_files() {
     );
     assert_eq!(already_done + copied, FILES as u64, "{summary}");
 
-    // The journal holds each step's `done` once, across both runs.
-    let fingerprint = dir.plan_json("plan.json")["fingerprint"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let marks = journal_marks_once(&dir.join(&format!(".hsync/{fingerprint}/shard-0.jsonl")));
-    assert_eq!(copies_done(&marks), FILES);
+    // The finished run's journal is pruned: the plan is named finished.
+    assert!(
+        !dir.exists(&journal),
+        "the journal outlived the finished run"
+    );
+    assert!(dir
+        .read_to_string(".hsync/finished.jsonl")
+        .contains(&fingerprint));
 
     // Times were preserved on resumed files too: nothing is left to do.
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);
@@ -159,24 +180,23 @@ fn atomic_commit_resumes_after_kill_9_and_publishes_once() {
 fn atomic_publish_interrupted_before_its_journal_record_resumes_cleanly() {
     let dir = Dir::new();
     atomic_job(&dir);
+    let plan = dir.plan_json("plan.json");
     dir.apply();
     // The state a crash right after the publish rename leaves: the target
-    // is in place, the journal has everything but the publish.
-    let fingerprint = dir.plan_json("plan.json")["fingerprint"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
-    let records: String = dir
-        .read_to_string(&journal)
-        .lines()
-        .filter(|line| !line.contains("/publish"))
-        .map(|line| format!("{line}\n"))
+    // is in place, the journal has its copies but not the publish.
+    let copies: Vec<String> = crate::util::actions(&plan, 0)
+        .iter()
+        .filter_map(|a| {
+            a.strip_prefix("copy ")
+                .map(|p| p.split(' ').next().unwrap().to_string())
+        })
         .collect();
-    dir.create(&journal, records);
+    let marks: Vec<(&str, &str)> = copies.iter().map(|p| (p.as_str(), "done")).collect();
+    crate::util::journal_of_copies(&dir, &plan, &marks);
 
     let out = dir.hsync(["apply", "plan.json"]).output();
     assert_eq!(out.code, 0, "{out}");
+    assert_eq!(out.json()["files_already_done"], copies.len(), "{out}");
     assert_eq!(dir.temp_leftovers("out"), Vec::<String>::new());
     assert_eq!(dir.tree("out/target"), dir.tree("source").under("source"));
 }
@@ -220,16 +240,7 @@ fn a_committing_copy_whose_temporary_file_is_gone_is_copied_again() {
     dir.apply();
     // The journal as a crash between the committing mark and the rename
     // leaves it, with the temporary file lost since.
-    let fingerprint = plan["fingerprint"].as_str().unwrap();
-    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
-    let kept: String = dir
-        .read_to_string(&journal)
-        .lines()
-        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
-        .filter(|line| !line.contains("finished"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    dir.create(&journal, kept);
+    crate::util::journal_of_copies(&dir, &plan, &[("a", "committing"), ("b", "done")]);
     std::fs::remove_file(dir.join("target/a")).unwrap();
 
     let summary = dir.apply();
@@ -289,7 +300,7 @@ fn a_plan_naming_anything_but_a_staging_tag_outside_the_root_is_refused() {
 }
 
 #[test]
-fn a_copy_renamed_before_its_done_mark_was_lost_is_journaled_done_by_the_next_run() {
+fn a_copy_renamed_before_its_done_mark_was_lost_counts_as_done_in_the_next_run() {
     let dir = Dir::new();
     dir.create("source/a", "a");
     dir.create("source/b", "b");
@@ -297,19 +308,49 @@ fn a_copy_renamed_before_its_done_mark_was_lost_is_journaled_done_by_the_next_ru
     let plan = dir.plan();
     dir.apply();
     // A kill after the rename, before the noted `done` was written.
-    let fingerprint = plan["fingerprint"].as_str().unwrap();
-    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
-    let kept: String = dir
-        .read_to_string(&journal)
-        .lines()
-        .filter(|line| !(line.contains("\"0/0/copy\"") && line.contains("done")))
-        .filter(|line| !line.contains("finished"))
-        .map(|line| format!("{line}\n"))
-        .collect();
-    dir.create(&journal, kept);
+    let journal =
+        crate::util::journal_of_copies(&dir, &plan, &[("a", "committing"), ("b", "done")]);
 
     let summary = dir.apply();
     assert_eq!(summary["files_already_done"], 2, "{summary}");
-    let marks = journal_marks_once(&dir.join(&journal));
-    assert_eq!(copies_done(&marks), 2);
+    assert_eq!(summary["files_copied"], 0, "{summary}");
+    assert!(
+        !dir.exists(&journal),
+        "the finished run's journal is pruned"
+    );
+}
+
+#[test]
+fn a_finished_runs_journal_is_pruned_to_one_line_that_applying_again_trusts_only_after_a_check() {
+    let dir = Dir::new();
+    dir.create("source/a", "a");
+    dir.create("source/sub/b", "b");
+    dir.manifest(&one_job(&["source"], "target", "mode = \"update\""));
+    let plan = dir.plan();
+    let fingerprint = plan["fingerprint"].as_str().unwrap();
+    dir.apply();
+    let state: Vec<String> = std::fs::read_dir(dir.join(".hsync"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(state, ["finished.jsonl"]);
+    assert_eq!(
+        dir.read_to_string(".hsync/finished.jsonl").lines().count(),
+        1
+    );
+    assert!(dir
+        .read_to_string(".hsync/finished.jsonl")
+        .contains(fingerprint));
+
+    // The line says everything was done; the target still has the say.
+    std::fs::remove_file(dir.join("target/sub/b")).unwrap();
+    let summary = dir.apply();
+    assert_eq!(summary["journal_check"]["missing"], 1, "{summary}");
+    assert_eq!(summary["files_copied"], 1, "{summary}");
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+    assert_eq!(
+        dir.read_to_string(".hsync/finished.jsonl").lines().count(),
+        2
+    );
+    assert!(!dir.exists(&format!(".hsync/{fingerprint}")));
 }

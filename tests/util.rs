@@ -323,6 +323,29 @@ pub fn journal_marks_once(path: &Path) -> std::collections::HashSet<(String, Str
     marks.into_keys().collect()
 }
 
+/// A journal as a killed apply of `plan` (made in `dir`, applied with the
+/// default state folder) leaves it: one record per `(path, mark)` of a
+/// copy of the first job, named by its ordinal. Whether the plan was
+/// applied completely before is forgotten.
+pub fn journal_of_copies(dir: &Dir, plan: &Value, marks: &[(&str, &str)]) -> String {
+    let fingerprint = plan["fingerprint"].as_str().expect("a fingerprint");
+    let actions = plan["jobs"][0]["actions"].as_array().expect("actions");
+    let mut text = String::new();
+    for (path, mark) in marks {
+        let ordinal = actions
+            .iter()
+            .position(|a| a["op"] == "copy" && a["path"] == *path)
+            .unwrap_or_else(|| panic!("no copy of {path}"));
+        text.push_str(&format!(
+            "{{\"step\":\"0/{ordinal}/copy\",\"mark\":\"{mark}\"}}\n"
+        ));
+    }
+    let _ = fs::remove_file(dir.join(".hsync/finished.jsonl"));
+    let journal = format!(".hsync/{fingerprint}/shard-0.jsonl");
+    dir.create(&journal, &text);
+    journal
+}
+
 /// Copies the journal at `path` records `done` so far, to watch an apply
 /// in flight (0 before the journal exists).
 pub fn copies_committed(path: &Path) -> usize {
@@ -332,14 +355,6 @@ pub fn copies_committed(path: &Path) -> usize {
             .filter(|l| l.contains("/copy\"") && l.contains("\"done\""))
             .count()
     })
-}
-
-/// Copies the journal records `done`.
-pub fn copies_done(marks: &std::collections::HashSet<(String, String)>) -> usize {
-    marks
-        .iter()
-        .filter(|(step, mark)| step.ends_with("/copy") && mark == "done")
-        .count()
 }
 
 /// What a finished `hsync` printed and how it exited.

@@ -1,25 +1,33 @@
 //! The durable journal of an apply: which steps finished, so that a killed
 //! run resumes without redoing them.
 //!
-//! One append-only JSON-lines file per plan fingerprint and shard. A copy
-//! is journaled twice: `committing` once its data is complete under the
-//! temporary name (before the rename), `done` once it is in place with its
-//! attributes. A resumed run that finds `committing` without `done` only
-//! finishes the rename, so no file is ever written twice. Writers are
-//! grouped: concurrent records share one write and one fsync. A copy's
-//! `done` need not be durable (a lost one only makes the resumed run check
-//! for the temporary file), so it is only noted in memory and written with
-//! the next record that is. A run that applied the whole plan records when
-//! (`finished`), so that applying it again can say so.
+//! One append-only JSON-lines file per plan fingerprint and shard, naming
+//! steps by job and action ordinal (`0/17/copy`), read back into bitsets by
+//! ordinal: recovery holds no set of paths. A copy is journaled twice:
+//! `committing` once its data is complete under the temporary name (before
+//! the rename), `done` once it is in place with its attributes. A resumed
+//! run that finds `committing` without `done` only finishes the rename, so
+//! no file is ever written twice. Writers are grouped: concurrent records
+//! share one write and one fsync. A copy's `done` need not be durable (a
+//! lost one only makes the resumed run check for the temporary file), so it
+//! is only noted in memory and written with the next record that is.
+//!
+//! A run that applied the whole plan records so in the state folder's
+//! `finished.jsonl` (the plan's fingerprint and when) and removes the
+//! plan's journal: "finished" says every step is done, which is all that
+//! applying the plan again needs, so journals do not pile up.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use hsync_plan::Outline;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::step::Step;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -32,21 +40,236 @@ pub enum Mark {
 struct Record {
     step: String,
     mark: Mark,
-    /// When, for the `finished` record (milliseconds since the epoch).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    at_ms: Option<u64>,
 }
 
-/// The step of the record a run writes once it applied the whole plan.
-const FINISHED: &str = "finished";
+/// A set of ordinals.
+#[derive(Debug, Default, Clone)]
+struct Bits(Vec<u64>);
 
-/// What an earlier run of the same plan recorded.
+impl Bits {
+    fn full(len: u64) -> Bits {
+        let mut words = vec![u64::MAX; len.div_ceil(64) as usize];
+        if !len.is_multiple_of(64) {
+            if let Some(last) = words.last_mut() {
+                *last = (1 << (len % 64)) - 1;
+            }
+        }
+        Bits(words)
+    }
+
+    fn get(&self, at: u64) -> bool {
+        self.0
+            .get((at / 64) as usize)
+            .is_some_and(|word| word & (1 << (at % 64)) != 0)
+    }
+
+    fn set(&mut self, at: u64) {
+        let word = (at / 64) as usize;
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << (at % 64);
+    }
+
+    fn clear(&mut self, at: u64) {
+        if let Some(word) = self.0.get_mut((at / 64) as usize) {
+            *word &= !(1 << (at % 64));
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.0.iter().map(|word| u64::from(word.count_ones())).sum()
+    }
+}
+
+/// What a journal key names: the kind of step (or part of a move step),
+/// and its ordinal (0 for steps of a whole job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Mkdir,
+    Copy,
+    Symlink,
+    Attributes,
+    DirAttributes,
+    Delete,
+    ClearStaging,
+    MoveAside,
+    LandRenames,
+    AsidePart,
+    LandPart,
+    WalkDone,
+    Publish,
+    Snapshot,
+}
+
+/// Kinds of steps on actions, by ordinal.
+const ACTION_KINDS: [Kind; 8] = [
+    Kind::Mkdir,
+    Kind::Copy,
+    Kind::Symlink,
+    Kind::Attributes,
+    Kind::DirAttributes,
+    Kind::Delete,
+    Kind::AsidePart,
+    Kind::LandPart,
+];
+const JOB_KINDS: [Kind; 5] = [
+    Kind::MoveAside,
+    Kind::LandRenames,
+    Kind::WalkDone,
+    Kind::Publish,
+    Kind::Snapshot,
+];
+
+fn slot(step: Step) -> Option<(Kind, u64)> {
+    Some(match step {
+        Step::Mkdir(n) => (Kind::Mkdir, n),
+        Step::Copy(n) => (Kind::Copy, n),
+        Step::Symlink(n) => (Kind::Symlink, n),
+        Step::FileAttributes(n) => (Kind::Attributes, n),
+        Step::DirAttributes(n) => (Kind::DirAttributes, n),
+        Step::Delete(n) => (Kind::Delete, n),
+        Step::ClearStaging(n) => (Kind::ClearStaging, n as u64),
+        Step::MoveAside => (Kind::MoveAside, 0),
+        Step::LandRenames => (Kind::LandRenames, 0),
+        Step::WalkDone => (Kind::WalkDone, 0),
+        Step::Publish => (Kind::Publish, 0),
+        Step::Snapshot => (Kind::Snapshot, 0),
+        Step::Root | Step::KeepTimes | Step::Emptied => return None,
+    })
+}
+
+/// The job, kind and ordinal a journal key names (see [`Step::key`]).
+fn parse(key: &str) -> Option<(usize, Kind, u64)> {
+    let mut parts = key.split('/');
+    let job = parts.next()?.parse().ok()?;
+    let second = parts.next()?;
+    let third = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    let number = |text: Option<&str>| text.and_then(|t| t.parse::<u64>().ok());
+    Some(match (second, third) {
+        ("clear-staging", n) => (job, Kind::ClearStaging, number(n)?),
+        ("move-aside", None) => (job, Kind::MoveAside, 0),
+        ("move-aside", n) => (job, Kind::AsidePart, number(n)?),
+        ("land-renames", None) => (job, Kind::LandRenames, 0),
+        ("land-renames", n) => (job, Kind::LandPart, number(n)?),
+        ("walk-done", None) => (job, Kind::WalkDone, 0),
+        ("publish", None) => (job, Kind::Publish, 0),
+        ("snapshot", None) => (job, Kind::Snapshot, 0),
+        (action, Some(kind)) => {
+            let kind = match kind {
+                "mkdir" => Kind::Mkdir,
+                "copy" => Kind::Copy,
+                "symlink" => Kind::Symlink,
+                "attributes" => Kind::Attributes,
+                "dir-attributes" => Kind::DirAttributes,
+                "delete" => Kind::Delete,
+                _ => return None,
+            };
+            (job, kind, action.parse().ok()?)
+        }
+        _ => return None,
+    })
+}
+
+/// What earlier runs of the same plan recorded, by job and ordinal.
 #[derive(Debug, Default)]
 pub struct Recovered {
-    pub done: HashSet<String>,
-    pub committing: HashSet<String>,
+    done: HashMap<(usize, Kind), Bits>,
+    /// Copies whose data was complete under the temporary name, by job.
+    committing: HashMap<usize, Bits>,
     /// When a run last applied the whole plan.
     pub finished_ms: Option<u64>,
+}
+
+impl Recovered {
+    pub fn done(&self, job: usize, step: Step) -> bool {
+        slot(step).is_some_and(|(kind, n)| self.done.get(&(job, kind)).is_some_and(|b| b.get(n)))
+    }
+
+    /// Whether part `action` of a move step is done.
+    pub fn part_done(&self, job: usize, step: Step, action: u64) -> bool {
+        let kind = match step {
+            Step::MoveAside => Kind::AsidePart,
+            _ => Kind::LandPart,
+        };
+        self.done
+            .get(&(job, kind))
+            .is_some_and(|bits| bits.get(action))
+    }
+
+    /// Whether the copy of action `action` waits under its temporary name.
+    pub fn committing(&self, job: usize, action: u64) -> bool {
+        self.committing
+            .get(&job)
+            .is_some_and(|bits| bits.get(action))
+    }
+
+    /// Whether the journal says anything of the job.
+    pub fn any(&self, job: usize) -> bool {
+        let some = |bits: &Bits| bits.0.iter().any(|word| *word != 0);
+        self.done
+            .iter()
+            .any(|((j, _), bits)| *j == job && some(bits))
+            || self.committing.get(&job).is_some_and(some)
+    }
+
+    /// Folders and files of the job the journal says exist.
+    pub fn claimed(&self, job: usize) -> u64 {
+        let count = |kind| self.done.get(&(job, kind)).map_or(0, Bits::count);
+        let committing = self.committing.get(&job).map_or(0, Bits::count);
+        count(Kind::Mkdir) + count(Kind::Copy) + committing
+    }
+
+    pub fn set_done(&mut self, job: usize, step: Step) {
+        if let Some((kind, n)) = slot(step) {
+            self.done.entry((job, kind)).or_default().set(n);
+        }
+        if let Step::Copy(n) = step {
+            self.clear_committing(job, n);
+        }
+    }
+
+    /// Forgets that `step` was done (and, for a copy, that it was committing).
+    pub fn forget(&mut self, job: usize, step: Step) {
+        if let Some((kind, n)) = slot(step) {
+            if let Some(bits) = self.done.get_mut(&(job, kind)) {
+                bits.clear(n);
+            }
+        }
+        if let Step::Copy(n) = step {
+            self.clear_committing(job, n);
+        }
+    }
+
+    pub fn clear_committing(&mut self, job: usize, action: u64) {
+        if let Some(bits) = self.committing.get_mut(&job) {
+            bits.clear(action);
+        }
+    }
+
+    /// Forgets everything of the job: it starts over.
+    pub fn forget_job(&mut self, job: usize) {
+        self.done.retain(|(j, _), _| *j != job);
+        self.committing.remove(&job);
+    }
+
+    /// Every step of the plan done: what a finished run leaves.
+    fn all_done(&mut self, outline: &Outline) {
+        for (job, plan) in outline.jobs.iter().enumerate() {
+            for kind in ACTION_KINDS {
+                self.done.insert((job, kind), Bits::full(plan.actions));
+            }
+            for kind in JOB_KINDS {
+                self.done.insert((job, kind), Bits::full(1));
+            }
+            let staging = plan.header.leftover_staging.len() as u64;
+            self.done
+                .insert((job, Kind::ClearStaging), Bits::full(staging));
+        }
+    }
 }
 
 /// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
@@ -56,31 +279,158 @@ pub fn journal_path(state_dir: &Path, fingerprint: &str, shard: usize) -> PathBu
         .join(format!("shard-{shard}.jsonl"))
 }
 
-/// Reads what a journal holds; a torn last line (a crash mid-write) is ignored.
-pub fn recover(path: &Path) -> std::io::Result<Recovered> {
-    let mut recovered = Recovered::default();
-    let file = match File::open(path) {
+/// Reads what earlier runs of the plan left: whether one finished it, and
+/// its journal; a torn last line (a crash mid-write) is ignored.
+pub fn recover(state_dir: &Path, outline: &Outline) -> std::io::Result<Recovered> {
+    let mut recovered = Recovered {
+        finished_ms: finished::at(state_dir, &outline.fingerprint)?,
+        ..Recovered::default()
+    };
+    if recovered.finished_ms.is_some() {
+        recovered.all_done(outline);
+    }
+    let path = journal_path(state_dir, &outline.fingerprint, 0);
+    let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(recovered),
         Err(e) => return Err(e),
     };
+    let mut deleting = Vec::new();
     for line in BufReader::new(file).lines() {
         let Ok(record) = serde_json::from_str::<Record>(&line?) else {
             continue;
         };
-        if record.step == FINISHED {
-            recovered.finished_ms = record.at_ms;
+        let Some((job, kind, n)) = parse(&record.step) else {
             continue;
-        }
-        match record.mark {
-            Mark::Committing => recovered.committing.insert(record.step),
-            Mark::Done => recovered.done.insert(record.step),
         };
+        if kind == Kind::WalkDone {
+            deleting.push(job);
+        }
+        match (record.mark, kind) {
+            (Mark::Committing, Kind::Copy) if !recovered.done(job, Step::Copy(n)) => {
+                recovered.committing.entry(job).or_default().set(n)
+            }
+            (Mark::Committing, _) => {}
+            (Mark::Done, _) => {
+                recovered.done.entry((job, kind)).or_default().set(n);
+                if kind == Kind::Copy {
+                    recovered.clear_committing(job, n);
+                }
+            }
+        }
     }
-    recovered
-        .committing
-        .retain(|step| !recovered.done.contains(step));
+    // A run killed among the deletes may have changed the times of their
+    // folders after the walk set them: the walk sets them again.
+    for job in deleting {
+        recovered.done.remove(&(job, Kind::DirAttributes));
+    }
     Ok(recovered)
+}
+
+/// The whole plan is applied: records so, now (unless `record` is false:
+/// an earlier run's record stands), then removes its journal.
+pub fn finish(state_dir: &Path, fingerprint: &str, record: bool) -> std::io::Result<()> {
+    if record {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        finished::record(state_dir, fingerprint, now)?;
+    }
+    prune(state_dir, fingerprint)
+}
+
+/// Removes a finished plan's journal: `finished.jsonl` says all it said.
+pub fn prune(state_dir: &Path, fingerprint: &str) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(state_dir.join(fingerprint)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The plans applied completely, one line each, newest last.
+mod finished {
+    use std::fs::{File, OpenOptions};
+    use std::io::{BufRead, BufReader, Write};
+    use std::path::Path;
+
+    use serde::{Deserialize, Serialize};
+
+    /// Plans remembered; a plan older than these, applied again, finds its
+    /// targets changed and is refused as stale, as a plan never applied is.
+    pub const KEEP: usize = 1000;
+
+    #[derive(Serialize, Deserialize)]
+    struct Line {
+        plan: String,
+        at_ms: u64,
+    }
+
+    fn path(state_dir: &Path) -> std::path::PathBuf {
+        state_dir.join("finished.jsonl")
+    }
+
+    fn read(state_dir: &Path) -> std::io::Result<Vec<Line>> {
+        let file = match File::open(path(state_dir)) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut lines = Vec::new();
+        for line in BufReader::new(file).lines() {
+            if let Ok(line) = serde_json::from_str(&line?) {
+                lines.push(line);
+            }
+        }
+        Ok(lines)
+    }
+
+    /// When the plan was last applied completely, if it was.
+    pub fn at(state_dir: &Path, fingerprint: &str) -> std::io::Result<Option<u64>> {
+        Ok(read(state_dir)?
+            .into_iter()
+            .rev()
+            .find(|line| line.plan == fingerprint)
+            .map(|line| line.at_ms))
+    }
+
+    /// Appends the plan, durably; past twice [`KEEP`] lines, the newest
+    /// [`KEEP`] replace the file (whole, through a rename).
+    pub fn record(state_dir: &Path, fingerprint: &str, at_ms: u64) -> std::io::Result<()> {
+        record_keeping(state_dir, fingerprint, at_ms, KEEP)
+    }
+
+    pub(super) fn record_keeping(
+        state_dir: &Path,
+        fingerprint: &str,
+        at_ms: u64,
+        keep: usize,
+    ) -> std::io::Result<()> {
+        std::fs::create_dir_all(state_dir)?;
+        let mut text = serde_json::to_string(&Line {
+            plan: fingerprint.to_string(),
+            at_ms,
+        })?;
+        text.push('\n');
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path(state_dir))?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()?;
+        let mut lines = read(state_dir)?;
+        if lines.len() <= 2 * keep {
+            return Ok(());
+        }
+        lines.drain(..lines.len() - keep);
+        let temp = state_dir.join(format!("finished.jsonl.hsync-tmp.{}", std::process::id()));
+        let mut out = File::create(&temp)?;
+        for line in &lines {
+            out.write_all(serde_json::to_string(line)?.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.sync_all()?;
+        std::fs::rename(&temp, path(state_dir))
+    }
 }
 
 /// Records to append, and whom to tell once they are durable.
@@ -117,18 +467,6 @@ impl Journal {
         self.durable(Some(record(step, mark))).await
     }
 
-    /// Records, durably, that the whole plan is applied, now.
-    pub async fn record_finished(&self) -> std::io::Result<()> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let finished = Record {
-            at_ms: Some(now),
-            ..record(FINISHED, Mark::Done)
-        };
-        self.durable(Some(finished)).await
-    }
-
     /// Notes a mark without writing it: it goes out with the next durable
     /// record, or at [`Journal::flush`].
     pub fn note(&self, step: &str, mark: Mark) {
@@ -146,6 +484,10 @@ impl Journal {
     async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
         let mut records = std::mem::take(&mut *self.notes.lock().expect("journal notes"));
         records.extend(record);
+        if records.is_empty() {
+            // Records handed over earlier are their callers' to wait for.
+            return Ok(());
+        }
         let (ack, done) = oneshot::channel();
         let closed = || std::io::Error::other("the journal writer stopped");
         self.sender.send((records, ack)).map_err(|_| closed())?;
@@ -157,7 +499,6 @@ fn record(step: &str, mark: Mark) -> Record {
     Record {
         step: step.to_string(),
         mark,
-        at_ms: None,
     }
 }
 
@@ -185,5 +526,95 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
                     .map_err(|e| std::io::Error::new(e.kind(), e.to_string())),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes of every file below `dir`, and how many entries.
+    fn usage(dir: &Path) -> (u64, usize) {
+        let mut total = (0, 0);
+        for entry in std::fs::read_dir(dir).expect("list") {
+            let entry = entry.expect("an entry");
+            let meta = entry.metadata().expect("stat");
+            total.1 += 1;
+            if meta.is_dir() {
+                let (bytes, entries) = usage(&entry.path());
+                total = (total.0 + bytes, total.1 + entries);
+            } else {
+                total.0 += meta.len();
+            }
+        }
+        total
+    }
+
+    #[tokio::test]
+    async fn the_state_folder_stays_small_after_a_thousand_finished_runs() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let state = dir.path();
+        // Fewer plans kept than the real KEEP, so that the thousand runs
+        // compact the list several times.
+        let keep = 100;
+        for run in 0..1000u32 {
+            let fingerprint = format!("{run:064x}");
+            let journal = Journal::open(&journal_path(state, &fingerprint, 0)).expect("open");
+            journal.note("0/0/copy", Mark::Done);
+            finished::record_keeping(state, &fingerprint, 1, keep).expect("finish");
+            prune(state, &fingerprint).expect("prune");
+        }
+        // No journal is left, and one line per plan of the newest ones.
+        let (bytes, entries) = usage(state);
+        assert_eq!(entries, 1, "only finished.jsonl is left");
+        assert!(
+            bytes < 2 * keep as u64 * 100,
+            "{bytes} bytes after 1000 runs"
+        );
+        let plan = |run: u32| format!("{run:064x}");
+        assert_eq!(finished::at(state, &plan(999)).expect("read"), Some(1));
+        assert_eq!(finished::at(state, &plan(0)).expect("read"), None);
+    }
+
+    #[test]
+    fn every_key_a_step_has_is_read_back_as_that_step() {
+        let steps = [
+            Step::Mkdir(7),
+            Step::Copy(0),
+            Step::Symlink(3),
+            Step::FileAttributes(9),
+            Step::DirAttributes(64),
+            Step::Delete(65),
+            Step::ClearStaging(2),
+            Step::MoveAside,
+            Step::LandRenames,
+            Step::WalkDone,
+            Step::Publish,
+            Step::Snapshot,
+        ];
+        for step in steps {
+            let (kind, ordinal) = slot(step).expect("a journaled step");
+            assert_eq!(parse(&step.key(3)), Some((3, kind, ordinal)), "{step:?}");
+        }
+        assert_eq!(
+            parse(&Step::MoveAside.part_key(1, 12)),
+            Some((1, Kind::AsidePart, 12))
+        );
+        assert_eq!(
+            parse(&Step::LandRenames.part_key(1, 5)),
+            Some((1, Kind::LandPart, 5))
+        );
+        assert_eq!(parse("0/x/copy"), None);
+        assert_eq!(parse("0/1/copy/2"), None);
+    }
+
+    #[test]
+    fn a_bitset_holds_ordinals_at_word_edges() {
+        let mut bits = Bits::full(65);
+        assert!(bits.get(64) && !bits.get(65));
+        bits.clear(63);
+        assert_eq!(bits.count(), 64);
+        bits.set(200);
+        assert!(bits.get(200) && !bits.get(199));
     }
 }

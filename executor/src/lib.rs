@@ -1,29 +1,39 @@
-//! The hsync executor: runs a [`Plan`] as a DAG on tokio, at most
+//! The hsync executor: runs a plan file as a stream on tokio, at most
 //! `parallel` transfers per job, each file landing through a temporary name
 //! and a rename, every finished step recorded in a durable journal.
 //!
-//! [`dag`] orders the steps, [`run`] schedules and performs them,
-//! [`transfer`] moves bytes, [`moves`] replays renames and takes snapshots, [`journal`] makes a killed run resumable,
-//! [`verify`] checks what it says against the target before it is trusted,
-//! and [`report`] says what happened. Targets are locked with
+//! [`schedule`] reads the plan and holds a bounded window of [`step`]s in
+//! the order they may run, [`steps`] performs them with the checks of
+//! [`guards`], [`transfer`] moves bytes, [`moves`] replays renames and takes
+//! snapshots, [`journal`] makes a killed run resumable, [`verify`] checks
+//! what it says against the target before it is trusted, and [`report`]
+//! counts and says what happened. Targets are locked with
 //! [`hsync_storage::lock`] for the whole run.
 
-mod dag;
+mod guards;
 pub mod journal;
 mod moves;
 mod report;
-mod run;
+mod schedule;
+mod step;
+mod steps;
 mod throttle;
 mod transfer;
 mod verify;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
-use hsync_plan::Plan;
-use hsync_storage::{lock, Connections};
+use hsync_plan::{Commit, LoadError, PlanFile};
+use hsync_storage::{lock, temp_sibling, Connections};
+use tokio::sync::Semaphore;
 
 pub use report::{Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary};
+
+use crate::journal::Journal;
+use crate::step::Step;
+use crate::steps::{Context, JobContext, METADATA_CONCURRENCY};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -81,28 +91,39 @@ pub enum ApplyError {
     Storage(#[from] hsync_storage::StorageError),
     #[error(transparent)]
     Locked(#[from] lock::LockError),
+    /// The plan could not be read again as it was checked.
+    #[error(transparent)]
+    Plan(#[from] LoadError),
 }
 
-/// Runs `plan` and returns its summary; failures of single paths are in the
-/// summary, not an error.
+/// Runs the plan and returns its summary; failures of single paths are in
+/// the summary, not an error.
 pub async fn apply(
-    plan: &Plan,
+    plan: &PlanFile,
     connections: &Connections,
     options: &ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<Summary, ApplyError> {
+    let outline = &plan.outline;
     // One writer per target: every target root is locked for the whole run.
     let mut locks = Vec::new();
-    let mut roots: Vec<_> = plan
+    let mut roots: Vec<_> = outline
         .jobs
         .iter()
-        .map(|j| (&j.target_fs, &j.target_root, j.options.lock_placement()))
+        .map(|j| {
+            let header = &j.header;
+            (
+                &header.target_fs,
+                &header.target_root,
+                header.options.lock_placement(),
+            )
+        })
         .collect();
     roots.sort();
     roots.dedup();
     for (fs, root, placement) in roots {
         let storage = connections.get(fs)?;
-        match lock::Lock::acquire(&storage, root, placement, &plan.fingerprint).await {
+        match lock::Lock::acquire(&storage, root, placement, &outline.fingerprint).await {
             Ok(lock) => locks.push(lock),
             Err(e) => {
                 release(locks).await?;
@@ -110,12 +131,92 @@ pub async fn apply(
             }
         }
     }
-    let result = match run::Run::prepare(plan, connections, options, observer).await {
-        Ok(run) => run.execute().await,
-        Err(e) => Err(e),
-    };
+    let result = run(plan, connections, options, observer).await;
     release(locks).await?;
     result
+}
+
+async fn run(
+    plan: &PlanFile,
+    connections: &Connections,
+    options: &ApplyOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<Summary, ApplyError> {
+    let started = Instant::now();
+    let outline = &plan.outline;
+    let tag = hsync_storage::plan_tag(&outline.fingerprint).to_string();
+    let state_dir = &options.state_dir;
+    let path = journal::journal_path(state_dir, &outline.fingerprint, 0);
+    let journal_error = |source| ApplyError::Journal {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut recovered = journal::recover(state_dir, outline).map_err(journal_error)?;
+    let mut jobs = Vec::with_capacity(outline.jobs.len());
+    for (index, job) in outline.jobs.iter().enumerate() {
+        let header = &job.header;
+        let parallel = options.parallel.unwrap_or(header.options.parallel).max(1);
+        let published = recovered.done(index, Step::Publish);
+        let root = match header.options.commit {
+            Commit::Atomic if !published => temp_sibling(&header.target_root, &tag),
+            _ => header.target_root.clone(),
+        };
+        jobs.push(JobContext::new(
+            header.clone(),
+            connections.get(&header.source_fs)?,
+            connections.get(&header.target_fs)?,
+            root,
+            parallel,
+        ));
+    }
+    let journal = Journal::open(&path).map_err(journal_error)?;
+    // Nothing journaled is trusted before the target bears it out.
+    let check = verify::check(plan, &mut jobs, &mut recovered, &tag, &journal).await?;
+    if let Some(check) = &check {
+        observer.event(&Event::JournalChecked(check.clone()));
+    }
+    let finished = recovered.finished_ms.is_some();
+    let context = Arc::new(Context {
+        jobs,
+        journal,
+        recovered,
+        observer,
+        metadata: Semaphore::new(METADATA_CONCURRENCY),
+        tag,
+        buffer_size: options.buffer_size.max(4096),
+        retries: Default::default(),
+        stopping: Default::default(),
+        interrupt: options.interrupt.clone(),
+    });
+    let scheduler = schedule::Scheduler::new(
+        Arc::clone(&context),
+        Summary::expected(outline),
+        options.ignore_failures,
+    );
+    let mut summary = scheduler.run(plan).await?;
+
+    let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
+    // The copies' `done` marks were only noted; one lost would cost a later
+    // run of this plan a check of the target, no more.
+    let flushed = context.journal.flush().await;
+    if complete {
+        let redone = check.as_ref().is_some_and(|c| c.missing > 0);
+        let finish = flushed
+            .and_then(|()| journal::finish(state_dir, &outline.fingerprint, !finished || redone));
+        if let Err(e) = finish {
+            tracing::warn!("the journal did not record the finish: {e}");
+        }
+    }
+    summary.journal_check = check;
+    summary.duration_secs = started.elapsed().as_secs_f64();
+    summary.retries = context.retries.load(std::sync::atomic::Ordering::Relaxed);
+    summary.outcome = match (complete, options.ignore_failures) {
+        (true, _) => RunOutcome::Success,
+        (false, _) if options.interrupt.is_set() => RunOutcome::Interrupted,
+        (false, true) => RunOutcome::Partial,
+        (false, false) => RunOutcome::Failed,
+    };
+    Ok(summary)
 }
 
 async fn release(locks: Vec<lock::Lock>) -> Result<(), ApplyError> {

@@ -13,26 +13,26 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
-use hsync_plan::{Action, JobPlan, RenameAction, SnapshotCycle};
+use hsync_plan::{Action, RenameAction, SnapshotCycle};
 use hsync_storage::namenode::{self, snapshot_path};
-use hsync_storage::{join, parent_and_name, EntryKind, ErrorKind, Storage, StorageError};
+use hsync_storage::{join, parent_and_name, EntryKind, ErrorKind, StorageError};
 
-use crate::dag::{is_move, Step};
 use crate::journal::{Journal, Mark, Recovered};
 use crate::report::{Event, Moves as Counts, Observer, Outcome};
-use crate::run::{journal_failed, JobContext};
+use crate::step::Step;
+use crate::steps::JobContext;
 use crate::transfer::CopyError;
 
 /// One job's moves.
 pub(crate) struct Moves<'a> {
+    pub job: usize,
     /// The step doing them, whose part keys the journal records.
     pub step: Step,
-    pub plan: &'a JobPlan,
-    pub target: &'a Arc<dyn Storage>,
-    pub root: &'a str,
+    /// The job's renames and subtree deletes, by action ordinal.
+    pub actions: &'a [(u64, Action)],
+    pub context: &'a JobContext,
     /// Where renamed paths wait between the two passes: inside the target
     /// root, as a rename cannot leave its snapshottable directory.
     pub stage: String,
@@ -46,25 +46,23 @@ impl Moves<'_> {
     /// First pass: renamed paths into the staging folder, deleted subtrees
     /// removed; deepest first, each depth concurrently.
     pub async fn aside(&self) -> Result<Counts, CopyError> {
-        let mut levels: BTreeMap<Reverse<usize>, Vec<(usize, &Action)>> = BTreeMap::new();
-        for (index, action) in self.plan.actions.iter().enumerate() {
+        let mut levels: BTreeMap<Reverse<usize>, Vec<(u64, &Action)>> = BTreeMap::new();
+        for (index, action) in self.actions {
             let path = match action {
                 Action::Rename(rename) => &rename.from,
-                other if is_move(other) => other.path(),
-                _ => continue,
+                other => other.path(),
             };
             levels
                 .entry(Reverse(depth(path)))
                 .or_default()
-                .push((index, action));
+                .push((*index, action));
         }
         let renames = self
-            .plan
             .actions
             .iter()
-            .any(|a| matches!(a, Action::Rename(_)));
+            .any(|(_, a)| matches!(a, Action::Rename(_)));
         if renames {
-            self.target.create_dir(&self.stage).await?;
+            self.context.target.create_dir(&self.stage).await?;
         }
         self.by_level(levels, |index, action| self.move_aside(index, action))
             .await
@@ -72,20 +70,21 @@ impl Moves<'_> {
 
     /// Second pass: staged paths to their new names, shallowest first.
     pub async fn land(&self) -> Result<Counts, CopyError> {
-        let mut levels: BTreeMap<usize, Vec<(usize, &RenameAction)>> = BTreeMap::new();
-        for (index, action) in self.plan.actions.iter().enumerate() {
+        let mut levels: BTreeMap<usize, Vec<(u64, &RenameAction)>> = BTreeMap::new();
+        for (index, action) in self.actions {
             if let Action::Rename(rename) = action {
                 levels
                     .entry(depth(&rename.to))
                     .or_default()
-                    .push((index, rename));
+                    .push((*index, rename));
             }
         }
         let counts = self
             .by_level(levels, |index, rename| self.land_one(index, rename))
             .await?;
-        if self.target.stat(&self.stage).await?.is_some() {
-            self.target.remove_dir(&self.stage).await?;
+        let target = &self.context.target;
+        if target.stat(&self.stage).await?.is_some() {
+            target.remove_dir(&self.stage).await?;
         }
         Ok(counts)
     }
@@ -94,8 +93,8 @@ impl Moves<'_> {
     /// earlier run journaled is skipped, a finished one journaled.
     async fn by_level<K, T, F>(
         &self,
-        levels: BTreeMap<K, Vec<(usize, T)>>,
-        work: impl Fn(usize, T) -> F,
+        levels: BTreeMap<K, Vec<(u64, T)>>,
+        work: impl Fn(u64, T) -> F,
     ) -> Result<Counts, CopyError>
     where
         F: Future<Output = Result<Counts, CopyError>>,
@@ -103,8 +102,9 @@ impl Moves<'_> {
         let mut total = Counts::default();
         for level in levels.into_values() {
             let parts = level.into_iter().map(|(index, item)| {
-                let key = self.step.part_key(index);
-                let work = (!self.recovered.done.contains(&key)).then(|| work(index, item));
+                let key = self.step.part_key(self.job, index);
+                let done = self.recovered.part_done(self.job, self.step, index);
+                let work = (!done).then(|| work(index, item));
                 async move {
                     let Some(work) = work else {
                         return Ok(Counts::default());
@@ -113,7 +113,7 @@ impl Moves<'_> {
                     self.journal
                         .record(&key, Mark::Done)
                         .await
-                        .map_err(journal_failed)?;
+                        .map_err(CopyError::Journal)?;
                     Ok::<_, CopyError>(counts)
                 }
             });
@@ -130,14 +130,14 @@ impl Moves<'_> {
         Ok(total)
     }
 
-    async fn move_aside(&self, index: usize, action: &Action) -> Result<Counts, CopyError> {
+    async fn move_aside(&self, index: u64, action: &Action) -> Result<Counts, CopyError> {
         let (path, kind, seen) = match action {
             Action::Rename(r) => (&r.from, r.entry, r.seen),
             Action::Delete(d) => (&d.path, d.entry, d.seen),
             _ => unreachable!("only renames and subtree deletes are moves"),
         };
-        let at = join(self.root, path);
-        let now = self.target.stat(&at).await?;
+        let at = join(&self.context.root, path);
+        let now = self.context.target.stat(&at).await?;
         let unchanged = now.as_ref().map(|now| {
             now.kind == kind
                 && (kind == EntryKind::Dir
@@ -149,18 +149,18 @@ impl Moves<'_> {
                 "{at} changed since the plan; not moved, plan again"
             ))),
             (Action::Rename(_), Some(true)) => {
-                self.target.rename(&at, &staged).await?;
+                self.context.target.rename(&at, &staged).await?;
                 Ok(Counts::default())
             }
             // Moved aside by a run that died before journaling it.
-            (Action::Rename(_), None) if self.target.stat(&staged).await?.is_some() => {
+            (Action::Rename(_), None) if self.context.target.stat(&staged).await?.is_some() => {
                 Ok(Counts::default())
             }
             (Action::Rename(_), None) => Err(CopyError::Stale(format!(
                 "{at} no longer exists; not renamed, plan again"
             ))),
             (_, Some(true)) => {
-                self.target.remove_tree(&at).await?;
+                self.context.target.remove_tree(&at).await?;
                 self.finished(&at, Outcome::Deleted);
                 let dir = kind == EntryKind::Dir;
                 Ok(Counts {
@@ -174,11 +174,13 @@ impl Moves<'_> {
         }
     }
 
-    async fn land_one(&self, index: usize, rename: &RenameAction) -> Result<Counts, CopyError> {
+    async fn land_one(&self, index: u64, rename: &RenameAction) -> Result<Counts, CopyError> {
         let staged = join(&self.stage, &index.to_string());
-        let to = join(self.root, &rename.to);
-        let (waiting, there) =
-            futures::try_join!(self.target.stat(&staged), self.target.stat(&to))?;
+        let to = join(&self.context.root, &rename.to);
+        let (waiting, there) = futures::try_join!(
+            self.context.target.stat(&staged),
+            self.context.target.stat(&to)
+        )?;
         match (waiting, there) {
             (Some(_), Some(_)) => {
                 return Err(CopyError::Stale(format!(
@@ -188,8 +190,11 @@ impl Moves<'_> {
             }
             (Some(_), None) => {
                 // Its folder may be one the source created since the base.
-                self.target.create_dir(parent_and_name(&to).0).await?;
-                self.target.rename(&staged, &to).await?;
+                self.context
+                    .target
+                    .create_dir(parent_and_name(&to).0)
+                    .await?;
+                self.context.target.rename(&staged, &to).await?;
             }
             // Landed by a run that died before journaling it.
             (None, Some(_)) => {}
@@ -205,7 +210,7 @@ impl Moves<'_> {
         self.finished(
             &to,
             Outcome::Renamed {
-                from: join(self.root, &rename.from),
+                from: join(&self.context.root, &rename.from),
             },
         );
         Ok(Counts {
@@ -229,11 +234,8 @@ fn depth(path: &str) -> usize {
 /// Before an incremental job starts: its source snapshot is still there,
 /// and (for a diff plan not yet begun) the target is still as the base
 /// snapshot left it, so the diff applies.
-pub(crate) async fn check_cycle(
-    plan: &JobPlan,
-    context: &JobContext,
-    resumed: bool,
-) -> Result<(), CopyError> {
+pub(crate) async fn check_cycle(context: &JobContext, resumed: bool) -> Result<(), CopyError> {
+    let plan = &context.plan;
     let Some(cycle) = &plan.snapshot else {
         return Ok(());
     };
@@ -261,10 +263,8 @@ pub(crate) async fn check_cycle(
 /// snapshot's name, which makes it the next plan's base; then each side
 /// keeps the newest `keep_snapshots` synced hsync snapshots of the job (and
 /// any newer source snapshot a later plan took).
-pub(crate) async fn take_snapshot(
-    plan: &JobPlan,
-    context: &JobContext,
-) -> Result<String, CopyError> {
+pub(crate) async fn take_snapshot(context: &JobContext) -> Result<String, CopyError> {
+    let plan = &context.plan;
     let cycle = plan
         .snapshot
         .as_ref()

@@ -1,8 +1,16 @@
 //! What an apply tells the outside world: live events while it runs and a
 //! JSON summary at the end (in the spirit of pydistcp's Job Status).
 
-use hsync_plan::{Action, Plan};
+use hsync_plan::Outline;
 use serde::Serialize;
+
+use crate::step::Step;
+
+/// Why a step was not started in a fail-fast run.
+pub(crate) const STOPPED: &str =
+    "not started: the run stopped after a failure (see --ignore-failures)";
+/// Why a step was not started in an interrupted run: not worth a line each.
+pub(crate) const INTERRUPTED: &str = "not started: the run was interrupted";
 
 /// Something that happened to one path, for live display and logs.
 #[derive(Debug, Clone)]
@@ -112,7 +120,7 @@ pub struct Summary {
 impl Summary {
     /// A summary's starting point: what the plan expects to copy, what it
     /// leaves alone and what it listed.
-    pub fn expected(plan: &Plan) -> Summary {
+    pub fn expected(plan: &Outline) -> Summary {
         let mut summary = Summary {
             plan: plan.fingerprint.clone(),
             ..Summary::default()
@@ -120,18 +128,91 @@ impl Summary {
         for job in &plan.jobs {
             summary.files_skipped += job.end.unchanged.files;
             summary.listing_calls += job.end.listed.directories;
-            for action in &job.actions {
-                match action {
-                    Action::Copy(copy) => {
-                        summary.files_expected += 1;
-                        summary.bytes_expected += copy.size;
-                    }
-                    Action::Symlink(_) => summary.files_expected += 1,
-                    _ => {}
+            summary.files_expected += job.files;
+            summary.bytes_expected += job.bytes;
+        }
+        summary
+    }
+
+    /// Counts one outcome of `step`, about `path` (a folder if `dir`), and
+    /// tells the observer what a reviewer hears of; returns whether the
+    /// step succeeded.
+    pub(crate) fn account(
+        &mut self,
+        observer: &dyn Observer,
+        step: Step,
+        outcome: &Outcome,
+        path: String,
+        dir: bool,
+    ) -> bool {
+        let fail = |summary: &mut Summary, kind, cause: &str| {
+            summary.failures.push(Failure {
+                path: path.clone(),
+                cause: cause.to_string(),
+                kind,
+            });
+        };
+        match outcome {
+            Outcome::Copied { bytes } => {
+                self.files_copied += 1;
+                self.bytes_copied += bytes;
+            }
+            Outcome::AlreadyDone if matches!(step, Step::Copy(_)) => self.files_already_done += 1,
+            Outcome::Created => self.dirs_created += 1,
+            Outcome::Deleted if dir || matches!(step, Step::ClearStaging(_)) => {
+                self.dirs_deleted += 1
+            }
+            Outcome::Deleted => self.files_deleted += 1,
+            Outcome::Moved(moves) => {
+                self.paths_renamed += moves.renamed;
+                self.files_deleted += moves.files_deleted;
+                self.dirs_deleted += moves.dirs_deleted;
+            }
+            Outcome::AlreadyDone
+            | Outcome::AttributesSet
+            | Outcome::Published
+            | Outcome::Renamed { .. }
+            | Outcome::SnapshotTaken { .. } => {}
+            Outcome::Stale(cause) => {
+                self.files_stale += 1;
+                fail(self, "stale", cause);
+            }
+            Outcome::Failed(cause) => {
+                if matches!(step, Step::Copy(_)) {
+                    self.files_failed += 1;
+                }
+                fail(self, "failed", cause);
+            }
+            Outcome::NotDone(cause) if cause == INTERRUPTED => {
+                // What an interrupt left for the resumed run: counted, no line.
+                self.steps_not_done += 1;
+                return false;
+            }
+            Outcome::NotDone(cause) => {
+                self.steps_not_done += 1;
+                // Internal steps are not worth a line; paths a reviewer saw are.
+                if matches!(
+                    step,
+                    Step::Copy(_) | Step::Symlink(_) | Step::Delete(_) | Step::Mkdir(_)
+                ) {
+                    fail(self, "not-done", cause);
                 }
             }
         }
-        summary
+        let ok = !matches!(
+            outcome,
+            Outcome::Stale(_) | Outcome::Failed(_) | Outcome::NotDone(_)
+        );
+        // A folder's attributes done earlier are no news: its mkdir says so.
+        let attributes_done = matches!(outcome, Outcome::AlreadyDone)
+            && matches!(step, Step::DirAttributes(_) | Step::FileAttributes(_));
+        if !(attributes_done || step.internal()) || !ok {
+            observer.event(&Event::Finished {
+                path,
+                outcome: outcome.clone(),
+            });
+        }
+        ok
     }
 }
 

@@ -30,6 +30,9 @@ pub enum CopyError {
     /// file is removed.
     #[error("interrupted while copying; the partial copy was removed")]
     Interrupted,
+    /// The journal could not record the step: it is not known as done.
+    #[error("journal: {0}")]
+    Journal(std::io::Error),
 }
 
 /// One file to move: from `source` to the temporary name `temp`.

@@ -1,20 +1,25 @@
 //! The journal never lies: before a run trusts what an earlier run of the
 //! same plan journaled (folders made, files copied or committing), it
-//! checks each against the target, with one listing per directory (all of
-//! them concurrently, never a call per file). What is missing is done again,
-//! with the attributes of its folders.
+//! checks each against the target, with one listing per directory, never a
+//! call per file. The plan is read as a stream for it: a folder's claims
+//! gather while the walk is inside it and are checked once the walk has
+//! left it, up to [`LISTING_CONCURRENCY`] folders at once, so what the check
+//! holds is the claims of the open folders and the listings in flight.
+//! What is missing is done again, with the attributes of its folders.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
-use hsync_plan::{Action, Commit, Plan};
+use futures::stream::{FuturesUnordered, StreamExt};
+use hsync_plan::order::is_inside;
+use hsync_plan::{Action, Commit, PlanFile, Record};
 use hsync_storage::{join, parent_and_name, temp_sibling, Entry, EntryKind, Storage, StorageError};
 
-use crate::dag::Step;
-use crate::journal::Recovered;
+use crate::journal::{Journal, Mark, Recovered};
 use crate::report::JournalCheck;
-use crate::run::JobContext;
+use crate::step::Step;
+use crate::steps::JobContext;
+use crate::ApplyError;
 
 /// Listings in flight at once.
 const LISTING_CONCURRENCY: usize = 32;
@@ -22,26 +27,43 @@ const LISTING_CONCURRENCY: usize = 32;
 /// A directory's entries by name; `None` when it does not exist.
 type Listing = Option<HashMap<String, Entry>>;
 
-/// What the check found.
-pub(crate) struct Checked {
-    /// `None` when the journal claims nothing.
-    pub check: Option<JournalCheck>,
-    /// Copies found renamed into place after their `committing` mark, whose
-    /// `done` mark was lost: to be journaled now.
-    pub renamed: Vec<String>,
+/// A folder or file the journal says exists.
+struct Claim {
+    action: u64,
+    name: String,
+    /// The size of a copied file; `None` for a folder.
+    size: Option<u64>,
+}
+
+/// A folder of the walk the check is inside.
+struct Folder {
+    path: String,
+    /// The action of the folder's own attributes, if the plan has one.
+    attributes: Option<u64>,
+    claims: Vec<Claim>,
+}
+
+/// A folder's claims, listed.
+struct Listed {
+    job: usize,
+    claims: Vec<Claim>,
+    /// The attribute actions of the folder and every folder above it.
+    attributes: Vec<u64>,
+    listing: Listing,
 }
 
 /// Checks every journaled claim of `recovered` against the target of its
-/// job and drops those the target does not bear out. An atomic job the
-/// journal says was published whose target is gone starts over in its
-/// staging folder.
+/// job and drops those the target does not bear out; a copy found renamed
+/// into place after its `committing` mark is journaled done. An atomic job
+/// the journal says was published whose target is gone starts over in its
+/// staging folder. `None` when the journal claims nothing.
 pub(crate) async fn check(
-    plan: &Plan,
+    plan: &PlanFile,
     jobs: &mut [JobContext],
     recovered: &mut Recovered,
     tag: &str,
-) -> Result<Checked, StorageError> {
-    let mut renamed = Vec::new();
+    journal: &Journal,
+) -> Result<Option<JournalCheck>, ApplyError> {
     let mut check = JournalCheck {
         finished_ms: recovered.finished_ms,
         finished_at: recovered
@@ -50,147 +72,222 @@ pub(crate) async fn check(
         ..JournalCheck::default()
     };
     let mut any = false;
-    for (job, (job_plan, context)) in plan.jobs.iter().zip(jobs.iter_mut()).enumerate() {
-        // What the journal says exists, and the folders to list for it.
-        let claimed: Vec<(&Action, Step)> = job_plan
-            .actions
-            .iter()
-            .enumerate()
-            .filter_map(|(action, a)| match a {
-                Action::Mkdir(_) => Some((a, Step::Mkdir { job, action })),
-                Action::Copy(_) => Some((a, Step::Copy { job, action })),
-                _ => None,
-            })
-            .filter(|(_, step)| {
-                let key = step.key();
-                recovered.done.contains(&key) || recovered.committing.contains(&key)
-            })
-            .collect();
-        let publish = Step::Publish { job }.key();
-        let mut published = recovered.done.contains(&publish);
-        if claimed.is_empty() && !published {
+    let mut checking = vec![false; jobs.len()];
+    for (job, context) in jobs.iter_mut().enumerate() {
+        let claimed = recovered.claimed(job);
+        let mut published = recovered.done(job, Step::Publish);
+        if claimed == 0 && !published {
             continue;
         }
-        let staging = temp_sibling(&job_plan.target_root, tag);
-        if job_plan.options.commit == Commit::Atomic && !published {
+        any = true;
+        let header = &context.plan;
+        let staging = temp_sibling(&header.target_root, tag);
+        if header.options.commit == Commit::Atomic && !published {
             // A resumed atomic target present without its staging folder
             // was published by a run that died before journaling it (the
             // plan saw no target, so nothing else can have put it there).
             let target = &context.target;
             if target.stat(&staging).await?.is_none()
-                && target.stat(&job_plan.target_root).await?.is_some()
+                && target.stat(&header.target_root).await?.is_some()
             {
-                recovered.done.insert(publish.clone());
-                context.root = job_plan.target_root.clone();
+                recovered.set_done(job, Step::Publish);
+                context.root = header.target_root.clone();
                 published = true;
             }
         }
-        any = true;
-        let folders: BTreeSet<&str> = claimed
-            .iter()
-            .map(|(action, _)| parent_and_name(action.path()).0)
-            .chain(published.then_some(""))
-            .collect();
-        let root = context.root.clone();
-        let listings: HashMap<&str, Listing> = stream::iter(folders)
-            .map(|folder| list(&context.target, join(&root, folder), folder))
-            .buffer_unordered(LISTING_CONCURRENCY)
-            .try_collect()
-            .await?;
-        check.listings += listings.len() as u64;
-
-        if published && listings.get("").is_some_and(Option::is_none) {
+        if published && context.target.stat(&context.root).await?.is_none() {
             // The published target is gone: the job starts over, staged.
-            let prefix = format!("{job}/");
-            recovered.done.retain(|key| !key.starts_with(&prefix));
-            recovered.committing.retain(|key| !key.starts_with(&prefix));
-            check.checked += claimed.len() as u64;
-            check.missing += claimed.len() as u64;
+            recovered.forget_job(job);
+            check.checked += claimed;
+            check.missing += claimed;
             context.root = staging;
             continue;
         }
+        checking[job] = claimed > 0;
+    }
+    if !checking.contains(&true) {
+        return Ok(any.then_some(check));
+    }
 
-        let mut missing: Vec<&str> = Vec::new();
-        for (action, step) in &claimed {
-            check.checked += 1;
-            let (folder, name) = parent_and_name(action.path());
-            let listing = listings.get(folder).and_then(Option::as_ref);
-            let entry = |name: &str| listing.and_then(|l| l.get(name));
-            let key = step.key();
-            let present = match action {
-                Action::Mkdir(_) => entry(name).is_some_and(|e| e.kind == EntryKind::Dir),
-                Action::Copy(copy) => {
-                    let whole = |e: Option<&Entry>| {
-                        e.is_some_and(|e| e.kind == EntryKind::File && e.size == copy.size)
-                    };
-                    let temp = temp_sibling(action.path(), tag);
-                    let temp = parent_and_name(&temp).1;
-                    if recovered.committing.contains(&key) && !whole(entry(temp)) {
-                        // Not waiting under its temporary name: renamed
-                        // already, or to be copied again.
-                        recovered.committing.remove(&key);
-                        if whole(entry(name)) {
-                            recovered.done.insert(key.clone());
-                            renamed.push(key.clone());
-                        }
-                    }
-                    recovered.committing.contains(&key) || whole(entry(name))
-                }
-                _ => unreachable!("only folders and copies are claimed"),
-            };
-            if !present {
-                recovered.done.remove(&key);
-                recovered.committing.remove(&key);
-                missing.push(action.path());
-                check.missing += 1;
+    let mut listings = FuturesUnordered::new();
+    let mut job = 0;
+    let mut ordinal = 0;
+    let mut folders: Vec<Folder> = Vec::new();
+    for record in plan.records()? {
+        let action = match record? {
+            Record::Job(_) => {
+                ordinal = 0;
+                folders = vec![Folder {
+                    path: String::new(),
+                    attributes: None,
+                    claims: Vec::new(),
+                }];
+                continue;
             }
+            Record::End(_) => {
+                while let Some(folder) = folders.pop() {
+                    let listed = list(&jobs[job], job, folder, &folders);
+                    listings.extend(listed);
+                }
+                job += 1;
+                continue;
+            }
+            Record::Skipped(_) => continue,
+            Record::Action(action) => action,
+        };
+        let at = ordinal;
+        ordinal += 1;
+        if !checking[job] {
+            continue;
         }
-        // Redone paths need their own attributes again, and so does every
-        // folder above them (its times change with its contents).
-        let attribute_steps: HashMap<&str, String> = job_plan
-            .actions
-            .iter()
-            .enumerate()
-            .filter_map(|(action, a)| match a {
-                Action::Mkdir(_) | Action::SetAttributes(_) => {
-                    Some((a.path(), Step::DirAttributes { job, action }.key()))
-                }
-                Action::Copy(_) => Some((a.path(), Step::FileAttributes { job, action }.key())),
-                _ => None,
-            })
-            .collect();
-        for path in missing {
-            let mut at = path;
-            loop {
-                if let Some(key) = attribute_steps.get(at) {
-                    recovered.done.remove(key);
-                }
-                let (parent, _) = parent_and_name(at);
-                if parent.is_empty() {
-                    break;
-                }
-                at = parent;
+        let path = action.path();
+        let claim = match &action {
+            Action::Mkdir(_) => (recovered.done(job, Step::Mkdir(at))).then_some(None),
+            Action::Copy(copy) => (recovered.done(job, Step::Copy(at))
+                || recovered.committing(job, at))
+            .then_some(Some(copy.size)),
+            _ => None,
+        };
+        let folder = matches!(&action, Action::Mkdir(_))
+            || matches!(&action, Action::SetAttributes(set) if set.entry == EntryKind::Dir);
+        if claim.is_none() && !folder {
+            continue;
+        }
+        // The walk goes depth-first: the folders it left are done with.
+        let (parent, name) = parent_and_name(path);
+        while let Some(top) = folders.last() {
+            if top.path == parent || is_inside(parent, &top.path) {
+                break;
             }
+            let folder = folders.pop().expect("a folder");
+            listings.extend(list(&jobs[job], job, folder, &folders));
+        }
+        // Folders the plan has no action for, down to the parent.
+        while let Some(top) = folders.last() {
+            if top.path == parent {
+                break;
+            }
+            let below = &parent[top.path.len()..].trim_start_matches('/');
+            let next = below.split('/').next().unwrap_or_default();
+            folders.push(Folder {
+                path: join_relative(&top.path, next),
+                attributes: None,
+                claims: Vec::new(),
+            });
+        }
+        if let (Some(size), Some(top)) = (claim, folders.last_mut()) {
+            top.claims.push(Claim {
+                action: at,
+                name: name.to_string(),
+                size,
+            });
+        }
+        if folder {
+            folders.push(Folder {
+                path: path.to_string(),
+                attributes: Some(at),
+                claims: Vec::new(),
+            });
+        }
+        while listings.len() >= LISTING_CONCURRENCY {
+            let listed = listings.next().await.expect("listings in flight")?;
+            settle(listed, recovered, &mut check, tag, journal);
         }
     }
-    Ok(Checked {
-        check: any.then_some(check),
-        renamed,
+    while let Some(listed) = listings.next().await {
+        settle(listed?, recovered, &mut check, tag, journal);
+    }
+    Ok(Some(check))
+}
+
+fn join_relative(folder: &str, name: &str) -> String {
+    match folder {
+        "" => name.to_string(),
+        folder => format!("{folder}/{name}"),
+    }
+}
+
+/// The listing of a folder the walk left, if anything in it is claimed.
+fn list(
+    context: &JobContext,
+    job: usize,
+    folder: Folder,
+    above: &[Folder],
+) -> Option<impl std::future::Future<Output = Result<Listed, StorageError>>> {
+    if folder.claims.is_empty() {
+        return None;
+    }
+    let attributes = folder
+        .attributes
+        .into_iter()
+        .chain(above.iter().rev().filter_map(|f| f.attributes))
+        .collect();
+    let storage: Arc<dyn Storage> = Arc::clone(&context.target);
+    let path = join(&context.root, &folder.path);
+    let claims = folder.claims;
+    Some(async move {
+        let listing = match storage.list_dir(&path).await {
+            Ok(entries) => Some(entries.into_iter().map(|e| (e.name.clone(), e)).collect()),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Listed {
+            job,
+            claims,
+            attributes,
+            listing,
+        })
     })
 }
 
-/// One listing of `path`, keyed by `folder` (relative to the root).
-async fn list<'a>(
-    storage: &Arc<dyn Storage>,
-    path: String,
-    folder: &'a str,
-) -> Result<(&'a str, Listing), StorageError> {
-    match storage.list_dir(&path).await {
-        Ok(entries) => Ok((
-            folder,
-            Some(entries.into_iter().map(|e| (e.name.clone(), e)).collect()),
-        )),
-        Err(e) if e.is_not_found() => Ok((folder, None)),
-        Err(e) => Err(e),
+/// Each claim of a listed folder kept or dropped by what the folder holds.
+fn settle(
+    listed: Listed,
+    recovered: &mut Recovered,
+    check: &mut JournalCheck,
+    tag: &str,
+    journal: &Journal,
+) {
+    check.listings += 1;
+    let job = listed.job;
+    let entry = |name: &str| listed.listing.as_ref().and_then(|l| l.get(name));
+    for claim in &listed.claims {
+        check.checked += 1;
+        let at = claim.action;
+        let present = match claim.size {
+            None => entry(&claim.name).is_some_and(|e| e.kind == EntryKind::Dir),
+            Some(size) => {
+                let whole = |e: Option<&Entry>| {
+                    e.is_some_and(|e| e.kind == EntryKind::File && e.size == size)
+                };
+                let temp = temp_sibling(&claim.name, tag);
+                let temp = parent_and_name(&temp).1;
+                if recovered.committing(job, at) && !whole(entry(temp)) {
+                    // Not waiting under its temporary name: renamed
+                    // already, or to be copied again.
+                    recovered.clear_committing(job, at);
+                    if whole(entry(&claim.name)) {
+                        recovered.set_done(job, Step::Copy(at));
+                        journal.note(&Step::Copy(at).key(job), Mark::Done);
+                    }
+                }
+                recovered.committing(job, at) || whole(entry(&claim.name))
+            }
+        };
+        if present {
+            continue;
+        }
+        check.missing += 1;
+        // Redone paths need their own attributes again, and so does every
+        // folder above them (its times change with its contents).
+        let (made, attributes) = match claim.size {
+            None => (Step::Mkdir(at), Step::DirAttributes(at)),
+            Some(_) => (Step::Copy(at), Step::FileAttributes(at)),
+        };
+        recovered.forget(job, made);
+        recovered.forget(job, attributes);
+        for &folder in &listed.attributes {
+            recovered.forget(job, Step::DirAttributes(folder));
+        }
     }
 }

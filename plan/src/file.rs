@@ -23,6 +23,7 @@ use std::path::Path;
 use hsync_fs_model::is_plan_tag;
 use serde::{Deserialize, Serialize};
 
+use crate::order::OrderCheck;
 use crate::{Action, Commit, JobEnd, JobHeader, JobPlan, ManifestRef, Plan, Skipped};
 
 /// The plan format this build writes and reads.
@@ -69,6 +70,12 @@ pub enum LoadError {
     Changed { path: String },
     #[error("the plan {path} reaches outside its roots: {reason}")]
     Escapes { path: String, reason: String },
+    #[error("the plan {path} has its actions out of order at line {line}: {reason}")]
+    Order {
+        path: String,
+        line: u64,
+        reason: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -172,6 +179,11 @@ pub struct PlanReader<R> {
     number: u64,
     /// The header of the job being read.
     job: Option<JobHeader>,
+    /// The order of the job's actions so far.
+    order: OrderCheck,
+    /// A first reading's first order error, given once the fingerprint
+    /// is known to match (a tampered plan is told as such).
+    disorder: Option<LoadError>,
     fingerprint: Option<String>,
     /// The fingerprint an earlier reading of the same file found.
     expected: Option<String>,
@@ -203,6 +215,8 @@ impl<R: BufRead> PlanReader<R> {
             line: String::new(),
             number: 0,
             job: None,
+            order: OrderCheck::default(),
+            disorder: None,
             fingerprint: None,
             expected: None,
             done: false,
@@ -299,6 +313,9 @@ impl<R: BufRead> PlanReader<R> {
                 path: self.path.clone(),
             });
         }
+        if let Some(disorder) = self.disorder.take() {
+            return Err(disorder);
+        }
         self.fingerprint = Some(recorded);
         Ok(())
     }
@@ -313,12 +330,27 @@ impl<R: BufRead> PlanReader<R> {
             (Record::Job(header), None) => {
                 check_header(header).map_err(escapes)?;
                 self.job = Some(header.as_ref().clone());
+                self.order = OrderCheck::default();
             }
             (Record::Job(_), Some(_)) => {
                 return Err(self.schema("a job begins before the one before it ended"))
             }
             (Record::End(_), Some(_)) => self.job = None,
-            (Record::Action(action), Some(job)) => check_action(job, action).map_err(escapes)?,
+            (Record::Action(action), Some(job)) => {
+                check_action(job, action).map_err(escapes)?;
+                if let Err(reason) = self.order.next(action) {
+                    let error = LoadError::Order {
+                        path: self.path.clone(),
+                        line: self.number,
+                        reason,
+                    };
+                    // A second reading is acted on as it comes.
+                    if self.expected.is_some() {
+                        return Err(error);
+                    }
+                    self.disorder.get_or_insert(error);
+                }
+            }
             (Record::Skipped(_), Some(_)) => {}
             (_, None) => return Err(self.schema("a record outside of any job")),
         }
@@ -387,6 +419,9 @@ pub struct JobOutline {
     pub end: JobEnd,
     /// How many actions the job has.
     pub actions: u64,
+    /// Files and symlinks it copies, and the bytes of the files.
+    pub files: u64,
+    pub bytes: u64,
 }
 
 impl Outline {
@@ -397,25 +432,36 @@ impl Outline {
 
     pub fn from_reader<R: BufRead>(mut reader: PlanReader<R>) -> Result<Outline, LoadError> {
         let mut jobs = Vec::new();
-        let mut current: Option<(JobHeader, u64)> = None;
+        let mut current: Option<JobOutline> = None;
         for record in reader.by_ref() {
-            match record? {
-                Record::Job(header) => current = Some((*header, 0)),
-                Record::Action(_) => {
-                    if let Some((_, actions)) = &mut current {
-                        *actions += 1;
+            match (record?, &mut current) {
+                (Record::Job(header), _) => {
+                    current = Some(JobOutline {
+                        header: *header,
+                        end: JobEnd::default(),
+                        actions: 0,
+                        files: 0,
+                        bytes: 0,
+                    })
+                }
+                (Record::Action(action), Some(job)) => {
+                    job.actions += 1;
+                    match action {
+                        Action::Copy(copy) => {
+                            job.files += 1;
+                            job.bytes += copy.size;
+                        }
+                        Action::Symlink(_) => job.files += 1,
+                        _ => {}
                     }
                 }
-                Record::Skipped(_) => {}
-                Record::End(end) => {
-                    if let Some((header, actions)) = current.take() {
-                        jobs.push(JobOutline {
-                            header,
-                            end,
-                            actions,
-                        });
-                    }
+                (Record::End(end), Some(_)) => {
+                    let mut job = current.take().expect("a job is open");
+                    job.end = end;
+                    jobs.push(job);
                 }
+                // The reader refuses records outside a job.
+                (Record::Skipped(_), _) | (_, None) => {}
             }
         }
         Ok(Outline {
@@ -457,6 +503,11 @@ impl PlanFile {
             path: shown,
             outline,
         })
+    }
+
+    /// The plan's path, as errors name it.
+    pub fn path(&self) -> &str {
+        &self.path
     }
 
     /// The plan's records from the start. The reader's fingerprint check

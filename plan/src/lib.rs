@@ -6,6 +6,7 @@
 //! content; see [`file`] for how it is written and read as a stream.
 
 mod file;
+pub mod order;
 mod schema;
 
 pub use file::{

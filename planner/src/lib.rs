@@ -321,15 +321,8 @@ async fn plan_job(
             (roots, Some(incremental.cycle), incremental.planned)
         }
     };
-    // Deterministic order, by path: renames, then copies and folders, then deletes.
-    let rank = |action: &Action| match action {
-        Action::Rename(_) => 0,
-        Action::Delete(_) => 2,
-        _ => 1,
-    };
-    planned
-        .actions
-        .sort_by(|a, b| (rank(a), a.path()).cmp(&(rank(b), b.path())));
+    // The order apply relies on: moves, the walk depth-first, deletes last.
+    planned.actions.sort_by(hsync_plan::order::cmp);
     let mut leftover_staging = match job.options.commit {
         hsync_plan::Commit::Atomic => listing::staging_leftovers(&target_fs, &job.target, stats)
             .await
