@@ -1,7 +1,8 @@
 //! Storage backends for hsync.
 //!
 //! The planner and the executor speak only to the [`Storage`] trait; each
-//! filesystem (the local one, HDFS) is a backend behind it. A backend is
+//! filesystem (the local one, HDFS, a generated tree for benchmarks) is a
+//! backend behind it. A backend is
 //! chosen from a [`FsSpec`], the serialisable description of a filesystem
 //! that a plan carries, so `apply` reconnects exactly where `plan` looked.
 
@@ -14,6 +15,7 @@ mod name;
 pub mod namenode;
 mod path;
 mod spec;
+mod synthetic;
 
 use std::sync::Arc;
 
@@ -30,7 +32,8 @@ pub use path::{
     is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, parent_and_name, plan_tag,
     staging_tag, temp_sibling, temp_tag,
 };
-pub use spec::{FsSpec, HdfsSpec};
+pub use spec::{FsSpec, HdfsSpec, SyntheticSpec};
+pub use synthetic::{Shape, SyntheticStorage, UrlError, SCHEME as SYNTHETIC_SCHEME};
 
 /// What a create call should do beyond writing bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -180,6 +183,9 @@ pub fn supports(spec: &FsSpec, capability: Capability) -> bool {
         // ACLs need NameNode calls hdfs-native lacks (issue 5); xattrs go
         // through the vendored patch (`namenode`).
         FsSpec::Hdfs(_) => !matches!(capability, Acl),
+        // A sink takes every attribute it keeps none of; the xattrs and
+        // ACLs of a generated file are none.
+        FsSpec::Synthetic(_) => !matches!(capability, Acl | Xattr),
     }
 }
 
@@ -201,6 +207,7 @@ pub fn connect(spec: &FsSpec) -> Result<Arc<dyn Storage>> {
     Ok(match spec {
         FsSpec::Local => Arc::new(LocalStorage),
         FsSpec::Hdfs(hdfs) => Arc::new(HdfsStorage::connect(hdfs)?),
+        FsSpec::Synthetic(tree) => Arc::new(SyntheticStorage::connect(&tree.url)?),
     })
 }
 
