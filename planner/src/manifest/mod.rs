@@ -321,7 +321,7 @@ impl Checker<'_> {
     /// A refused synthetic URL, pointed at where it goes wrong.
     fn bad_synthetic(&mut self, url: &Spanned<String>, e: hsync_storage::UrlError) {
         let span = self.inside(url, e.at);
-        self.error(span, e.message, "here").help = Some(e.help);
+        self.error(span, e.message, e.label).help = Some(e.help);
     }
 
     /// The jobs that passed, and the files the plan is made from: `manifest`

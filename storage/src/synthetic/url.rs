@@ -31,6 +31,8 @@ pub struct Shape {
 pub struct UrlError {
     pub message: String,
     pub at: Range<usize>,
+    /// What is wrong there, in a few words.
+    pub label: &'static str,
     pub help: String,
 }
 
@@ -46,15 +48,17 @@ impl Shape {
     /// Parses a whole URL; `path` is what follows the name, before `?`
     /// (`/` when there is none).
     pub fn parse(url: &str) -> Result<(Shape, String), UrlError> {
-        let fail = |message: String, at: Range<usize>, help: &str| UrlError {
+        let fail = |message: String, at: Range<usize>, label, help: &str| UrlError {
             message,
             at,
+            label,
             help: help.to_string(),
         };
         let Some(rest) = url.strip_prefix(SCHEME) else {
             return Err(fail(
                 format!("`{url}` is not a {SCHEME} URL"),
                 0..url.len(),
+                "not synthetic://",
                 "write synthetic://NAME?files=N",
             ));
         };
@@ -69,6 +73,7 @@ impl Shape {
             return Err(fail(
                 format!("`{url}` names no tree"),
                 SCHEME.len()..SCHEME.len() + name.len(),
+                "no name",
                 "write a name of letters, digits, `-` or `_` after synthetic://, e.g. synthetic://tree?files=1000",
             ));
         }
@@ -92,7 +97,14 @@ impl Shape {
                 continue;
             }
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let bad = |what: &str| fail(format!("`{pair}`: {what}"), at.clone(), PARAMETERS);
+            let bad = |what: &str| {
+                fail(
+                    format!("`{pair}`: {what}"),
+                    at.clone(),
+                    "not a valid value",
+                    PARAMETERS,
+                )
+            };
             match key {
                 "files" => files = Some(number(value).ok_or_else(|| bad("not a number of files"))?),
                 "fanout" => {
@@ -110,7 +122,7 @@ impl Shape {
                 "seed" => shape.seed = number(value).ok_or_else(|| bad("not a seed (a number)"))?,
                 "sizes" => {
                     shape.sizes = sizes(value)
-                        .ok_or_else(|| bad("sizes are MIN-MAX or one size, each bytes or with k, m or g (KiB, MiB, GiB), e.g. 4k-64k"))?;
+                        .ok_or_else(|| bad("sizes are MIN-MAX (MIN at most MAX) or one size, in bytes or with k, m or g (KiB, MiB, GiB), e.g. 4k-64k"))?;
                 }
                 "differ" => {
                     shape.differ_ppm = value
@@ -131,6 +143,7 @@ impl Shape {
                     return Err(fail(
                         format!("unknown parameter `{key}`"),
                         at.start..at.start + key.len(),
+                        "unknown parameter",
                         PARAMETERS,
                     ))
                 }
@@ -140,6 +153,7 @@ impl Shape {
             fail(
                 format!("`{url}` says no number of files"),
                 0..url.len(),
+                "no files=",
                 "add files=N, e.g. synthetic://tree?files=1000000",
             )
         })?;
