@@ -276,8 +276,17 @@ impl Storage for SyntheticStorage {
     }
 
     async fn list_dir(&self, path: &str) -> Result<Vec<Entry>> {
-        let Some(Node::Dir { level, prefix }) = self.node(path) else {
-            return Err(self.not_found("list", path));
+        let (level, prefix) = match self.node(path) {
+            Some(Node::Dir { level, prefix }) => (level, prefix),
+            Some(Node::File { .. }) => {
+                return Err(StorageError::new(
+                    "list",
+                    path,
+                    ErrorKind::Other,
+                    "is a file",
+                ))
+            }
+            None => return Err(self.not_found("list", path)),
         };
         let mut entries = Vec::new();
         if level < self.shape.depth {
