@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Benchmark hsync against rclone and DistCp on the two test clusters of scripts/hdfs.
+"""Benchmark hsync against rclone and DistCp on the two test clusters of scripts/hdfs,
+and hsync alone on synthetic trees.
 
-  scripts/bench [large] [small] [plan] [cap] [mem] [incremental]     default: large small
+  scripts/bench [large] [small] [plan] [cap] [mem] [incremental] [synthetic] [sink]
+                                                                     default: large small
 
 scripts/bench starts what this measures (the clusters if none is up, the release
 build, rclone and hdfs-cli), then runs this script; run alone, it expects all that
-done and HSYNC_HADOOP plus `scripts/hdfs env` exported.
+done and HSYNC_HADOOP plus `scripts/hdfs env` exported. `synthetic` and `sink` need
+no cluster: asked for alone, no cluster is started or contacted.
 
 large, small: generated once on cluster a (/hsync-bench/PID/<workload>), then copied
   a -> b by hsync, by rclone and by DistCp with the same parallelism, each into a
@@ -25,6 +28,14 @@ incremental: a tree of BENCH_INC_FILES files (the plan workload's shape) on a,
   plan against a whole-listing plan (`--full`): wall time and the NameNode RPCs both
   served (JMX RpcActivity, a + b). Then the diff applied, and `distcp -update -diff
   s1 s2` of the same changes.
+synthetic: peak RSS and entries/s of `hsync plan` over a synthetic pair (no file
+  created: `synthetic://` trees generated from a seed) of each size of
+  BENCH_SYNTH_FILES: the source tree, and the same tree with 1% of its files changed,
+  missing or extra as the target; against the issue's targets (<= 256 MiB, flat
+  across sizes, >= 1 M entries/s, entries counted on both sides).
+sink: peak RSS of `hsync apply` of a plan of BENCH_SINK_FILES copies (a synthetic
+  source of 4-64 KiB files into an empty synthetic sink, which discards what it is
+  given): the executor alone, against the target (<= 256 MiB).
 mem: peak RSS of `hsync plan` over a local tree of empty files (1,000 per
   directory) into an empty local target, i.e. a plan of that many copies; with
   planner/examples/plan_memory.rs present, also of the planner alone over a
@@ -48,6 +59,11 @@ copies, so its default checksum check after each copy can pass).
   BENCH_CAP_MIBPS=50                        cap: the bandwidth cap, MiB/s (parallel 4)
   BENCH_MEM_FILES=1000000                   mem: entries of the planned tree
   BENCH_INC_FILES=100000                    incremental: files in the mirrored tree
+  BENCH_SYNTH_FILES=1000000,10000000        synthetic: tree sizes planned (add 100000000
+                                            for the 100 M point)
+  BENCH_SINK_FILES=1000000                  sink: copies in the applied plan
+  BENCH_MAX_RSS_MIB=8192                    synthetic, sink: a run is stopped (and said
+                                            so) once its RSS passes this
   BENCH_PARALLEL=8                          hsync parallel, rclone --transfers/--checkers,
                                             distcp -m and -numListstatusThreads
   BENCH_PEERS=rclone,distcp                 the peers to run beside hsync
@@ -60,16 +76,20 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental"]
+WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink"]
+# Workloads that need no cluster.
+LOCAL_ONLY = {"synthetic", "sink"}
 ROOT = Path(__file__).resolve().parent.parent
 HSYNC = str(ROOT / "target/release/hsync")
 HDFS = str(ROOT / "scripts/hdfs")
@@ -85,6 +105,10 @@ PLAN_FILES, PLAN_SIZED = knob("PLAN_FILES", 200000), knob("PLAN_SIZED", 10)
 CAP_MB, CAP_FILES, CAP_MIBPS = knob("CAP_MB", 1600), knob("CAP_FILES", 4), knob("CAP_MIBPS", 50)
 MEM_FILES = knob("MEM_FILES", 1000000)
 INC_FILES = knob("INC_FILES", 100000)
+SYNTH_FILES = [int(n) for n in os.environ.get("BENCH_SYNTH_FILES", "1000000,10000000").split(",")]
+SINK_FILES = knob("SINK_FILES", 1000000)
+MAX_RSS_MIB = knob("MAX_RSS_MIB", 8192)
+TARGET_RSS_MIB = 256  # issue 12: plan and apply in flat memory
 PARALLEL = knob("PARALLEL", 8)
 PEERS = os.environ.get("BENCH_PEERS", "rclone,distcp").split(",")
 DISTCP_FILES = knob("DISTCP_FILES", 500)
@@ -212,7 +236,7 @@ class Cluster:
         self.cli("rm", "-rf", path, check=False)
 
 
-A, B = Cluster("a"), Cluster("b")
+A = B = None  # the clusters, once a workload needs them (see main)
 MAJOR = 3 if os.environ.get("HSYNC_HADOOP", "2.7.3").startswith("3") else 2
 
 
@@ -233,13 +257,16 @@ def settle():
 class Run:
     """One process, timed: wall s, peak RSS MiB, exit code, its output files."""
 
-    def __init__(self, tmp, name, cmd, env=None, feed=None):
+    def __init__(self, tmp, name, cmd, env=None, feed=None, max_rss_mib=None):
         self.out, self.err = tmp / f"{name}.out", tmp / f"{name}.log"
+        self.over_rss = False
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.started = time.time()
             t0 = time.monotonic()
             p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,
                                  stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
+            if max_rss_mib:
+                threading.Thread(target=self.watch, args=(p.pid, max_rss_mib), daemon=True).start()
             if feed:
                 feed(p.stdin)
                 p.stdin.close()
@@ -247,6 +274,23 @@ class Run:
             self.wall = time.monotonic() - t0
         p.returncode = self.rc = os.waitstatus_to_exitcode(status)
         self.rss = round(usage.ru_maxrss / 1024)  # KiB on Linux
+
+    def watch(self, pid, max_rss_mib):
+        """Kills PID once its resident memory passes MAX_RSS_MIB (the machine is shared).
+        Never reaps it (wait4 does), so the pid stays this process's until then."""
+        while True:
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                return
+            rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if rss is None:  # a zombie: exited, not yet reaped
+                return
+            if int(rss[1]) > max_rss_mib * 1024:
+                self.over_rss = True
+                os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.2)
 
     def stdout(self):
         return self.out.read_text(errors="replace")
@@ -814,6 +858,82 @@ class Bench:
                      "-", self.verify(dd) if dc.rc == 0 else f"BAD exit {dc.rc}",
                      f"{self.distcp_notes(dc)}; {dc_rpcs} NameNode RPCs")
 
+    # -- synthetic, sink --
+
+    def synthetic_manifest(self, name, source, target, extra=""):
+        path = self.tmp / f"{name}.toml"
+        path.write_text(f'[[job]]\nname = "{name}"\nsources = ["{source}"]\ntarget = "{target}"\n'
+                        f'mode = "update"\nparallel = {PARALLEL}\n{extra}\n')
+        return path
+
+    def bounded(self, name, cmd):
+        """A run stopped past BENCH_MAX_RSS_MIB, and its check: '' if it ended well."""
+        run = self.run(name, cmd, max_rss_mib=MAX_RSS_MIB)
+        if run.over_rss:
+            return run, f"STOPPED past {MAX_RSS_MIB} MiB after {run.wall:.0f} s"
+        return run, f"BAD exit {run.rc}: {run.first('(?i)error') or run.tail(1)}" if run.rc else ""
+
+    def bench_synthetic(self):
+        """`hsync plan` of a synthetic pair of each size of BENCH_SYNTH_FILES: the tree,
+        and as the target the same tree with 1% of its files differing."""
+        rss = {}
+        for files in SYNTH_FILES:
+            tree = f"files={files}&seed=7"
+            m = self.synthetic_manifest(f"synthetic-{files}", f"synthetic://source?{tree}",
+                                        f"synthetic://target?{tree}&differ=0.01",
+                                        'delete = true\npreserve = ["times"]')
+            log(f"synthetic: hsync plan of a {files:,}-file pair")
+            run, bad = self.bounded(f"synthetic-plan-{files}",
+                                    [HSYNC, "plan", "-m", m, "-o", "/dev/null"])
+            listed = re.search(r"\((\d+) directories listed, (\d+) entries\)", run.stderr())
+            entries = int(listed[2]) if listed else 0
+            per_s = entries / max(run.wall, 0.01)
+            check = bad or "; ".join([
+                f"RSS {'ok' if run.rss <= TARGET_RSS_MIB else 'OVER'} (<= {TARGET_RSS_MIB} MiB)",
+                f"rate {'ok' if per_s >= 1e6 else 'SLOW'} (>= 1 M entries/s)"])
+            if not bad:
+                rss[files] = run.rss
+            self.row("synthetic", f"hsync plan, {files:,}-file pair", f"{run.wall:.2f}",
+                     f"{per_s / 1e6:.2f} M entries/s", run.rss, "-", "-", check,
+                     f"{entries:,} entries listed (both sides), {files / max(run.wall, 0.01):,.0f} "
+                     f"source files/s; {run.first('^Plan:|^No changes')[:70]}")
+        if len(rss) > 1:
+            base = rss.get(10_000_000, max(rss.values()))
+            spread = ", ".join(f"{n:,}: {r} MiB ({(r / base - 1) * 100:+.0f}%)" for n, r in rss.items())
+            flat = all(abs(r / base - 1) <= 0.10 for r in rss.values())
+            self.summaries.append(f"synthetic: peak RSS by tree size, against the 10 M figure (or the "
+                                  f"largest measured): {spread}: {'flat' if flat else 'NOT flat'} "
+                                  f"(target: within 10%)")
+
+    def bench_sink(self):
+        """`hsync apply` of a plan of BENCH_SINK_FILES copies, a synthetic source into an
+        empty synthetic sink that discards what it is given: the executor alone."""
+        m = self.synthetic_manifest("sink", f"synthetic://source?files={SINK_FILES}&seed=7",
+                                    "synthetic://sink?files=0&sink=true")
+        p = self.tmp / "sink.json"
+        log(f"sink: hsync plan of {SINK_FILES:,} copies into an empty sink")
+        plan, bad = self.bounded("sink-plan", [HSYNC, "plan", "-m", m, "-o", p])
+        copies = re.search(r"(?m)^Plan: (\d+) files? to copy", plan.stderr())
+        self.row("sink", "hsync plan (into an empty sink)", f"{plan.wall:.2f}",
+                 rate("sink", 0, SINK_FILES, plan.wall), plan.rss, "-", "-", bad or "ok",
+                 f"{int(copies[1]) if copies else 0:,} copies; plan file "
+                 f"{p.stat().st_size / 1048576 if p.exists() else 0:.0f} MiB")
+        if bad:
+            return
+        log("sink: hsync apply")
+        run, bad = self.bounded("sink-apply", [HSYNC, "apply", p])
+        s = json.loads(run.stdout() or "{}")
+        copied = s.get("files_copied", 0)
+        check = bad or (f"RSS {'ok' if run.rss <= TARGET_RSS_MIB else 'OVER'} "
+                        f"(<= {TARGET_RSS_MIB} MiB)")
+        if not bad and copied != SINK_FILES:
+            check = f"BAD {copied} copied; {check}"
+        self.row("sink", "hsync apply into a sink", f"{run.wall:.2f}",
+                 rate("sink", 0, copied, run.wall), run.rss, "-", "-", check,
+                 f"{copied:,} copied, {s.get('bytes_copied', 0) / 2**30:.1f} GiB discarded, "
+                 f"{s.get('dirs_created', 0):,} dirs")
+        shutil.rmtree(self.tmp / ".hsync", ignore_errors=True)
+
     # -- mem --
 
     def bench_mem(self):
@@ -869,12 +989,17 @@ class Bench:
             "cap": f"cap: {CAP_MB} MiB in {CAP_FILES} files at {CAP_MIBPS} MiB/s, parallel 4",
             "mem": f"mem: {MEM_FILES} empty local files, 1,000 per dir",
             "incremental": f"incremental: {INC_FILES} files in 2,000 dirs, then 100 changes on a",
+            "synthetic": "synthetic: `hsync plan` of synthetic pairs of "
+                         + ", ".join(f"{n:,}" for n in SYNTH_FILES)
+                         + " files (fanout 100, 4-64 KiB), the target with 1% differing",
+            "sink": f"sink: `hsync apply` of {SINK_FILES:,} copies into a synthetic sink",
         }[w]
 
     def report(self, partial=False):
         peers = " and ".join(p for p in ("rclone", "DistCp") if p.lower() in PEERS) or "nobody"
-        print(f"\nhsync vs {peers}, Hadoop {os.environ.get('HSYNC_HADOOP', '2.7.3')}, cluster a "
-              f"({A.url}) -> b ({B.url}), parallel {PARALLEL} ({os.cpu_count()} cores)"
+        where = (f"hsync vs {peers}, Hadoop {os.environ.get('HSYNC_HADOOP', '2.7.3')}, cluster a "
+                 f"({A.url}) -> b ({B.url})" if A else "hsync alone, synthetic trees (no cluster)")
+        print(f"\n{where}, parallel {PARALLEL} ({os.cpu_count()} cores)"
               + (" -- PARTIAL, the bench stopped early" if partial else ""))
         for w in self.workloads:
             print(f"  {self.describe(w)}")
@@ -915,6 +1040,8 @@ class Bench:
         print(f"total bench time: {time.monotonic() - self.t0:.0f} s")
 
     def cleanup(self):
+        if A is None:
+            return
         for c, path in self.snapshottable:
             for name in c.cli("ls", f"{path}/.snapshot", check=False).split():
                 c.tool("shell", "-deleteSnapshot", path, name, check=False)
@@ -925,9 +1052,12 @@ class Bench:
 
 
 def main(args):
+    global A, B
     if args[:1] == ["--namenodes"]:  # for scripts/bench: is any NameNode listening?
-        print(" ".join(rpc for c in (A, B) for rpc, _ in c.namenodes))
+        print(" ".join(rpc for c in (Cluster("a"), Cluster("b")) for rpc, _ in c.namenodes))
         return 0
+    if args[:1] == ["--local-only"]:  # for scripts/bench: may the clusters stay down?
+        return 0 if args[1:] and set(args[1:]) <= LOCAL_ONLY else 1
     check_only = args[:1] == ["--check"]
     workloads = args[1:] if check_only else args
     workloads = workloads or ["large", "small"]
@@ -937,10 +1067,13 @@ def main(args):
         return 2
     if check_only:
         return 0
+    if not set(workloads) <= LOCAL_ONLY:
+        A, B = Cluster("a"), Cluster("b")
     with tempfile.TemporaryDirectory(prefix="hsync-bench.") as tmp:
         bench = Bench(workloads, Path(tmp))
         try:
-            B.cli("mkdir", "-p", BENCH)
+            if B:
+                B.cli("mkdir", "-p", BENCH)
             for w in workloads:
                 getattr(bench, f"bench_{w}")()
         except (Failed, KeyboardInterrupt) as e:

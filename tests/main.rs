@@ -2,7 +2,7 @@
 //! named after the rule it checks. `util` is the harness; every module but
 //! `hdfs`, `hdfs_conformance`, `hdfs_ec`, `hdfs_faults`, `hdfs_ha` and
 //! `incremental` (which need the test clusters of `scripts/hdfs`) is local
-//! only.
+//! only; `synthetic` needs no filesystem at all.
 
 mod apply;
 mod arguments;
@@ -24,6 +24,7 @@ mod plan_file;
 mod resume;
 mod review;
 mod special;
+mod synthetic;
 mod unreachable;
 mod util;
 mod vendor;

@@ -19,5 +19,5 @@ pub use path::{
     staging_tag, temp_sibling, temp_tag,
 };
 pub use preserve::Preserve;
-pub use spec::{FsSpec, HdfsSpec};
+pub use spec::{FsSpec, HdfsSpec, SyntheticSpec};
 pub use xattr::{XAttr, XAttrNamespace};

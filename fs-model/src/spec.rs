@@ -8,6 +8,19 @@ use serde::{Deserialize, Serialize};
 pub enum FsSpec {
     Local,
     Hdfs(HdfsSpec),
+    /// A generated tree (`hsync_storage::SyntheticStorage`), for benchmarks.
+    Synthetic(SyntheticSpec),
+}
+
+/// A synthetic tree: its URL holds all there is to it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticSpec {
+    /// `synthetic://NAME?files=N&...`, its parameters in one order.
+    pub url: String,
+    /// The name the manifest declares it by, for messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// How to reach one HDFS cluster.
@@ -39,11 +52,12 @@ pub struct HdfsSpec {
 }
 
 impl FsSpec {
-    /// A short name for messages: `local` or the cluster URL.
+    /// A short name for messages: `local` or the cluster (or tree) URL.
     pub fn describe(&self) -> &str {
         match self {
             FsSpec::Local => "local",
             FsSpec::Hdfs(hdfs) => &hdfs.url,
+            FsSpec::Synthetic(tree) => &tree.url,
         }
     }
 
@@ -53,6 +67,7 @@ impl FsSpec {
         match (self, other) {
             (FsSpec::Local, FsSpec::Local) => true,
             (FsSpec::Hdfs(a), FsSpec::Hdfs(b)) => a.cluster() == b.cluster(),
+            (FsSpec::Synthetic(a), FsSpec::Synthetic(b)) => a.url == b.url,
             _ => false,
         }
     }

@@ -1,7 +1,8 @@
 //! Storage backends for hsync.
 //!
 //! The planner and the executor speak only to the [`Storage`] trait; each
-//! filesystem (the local one, HDFS) is a backend behind it. A backend is
+//! filesystem (the local one, HDFS, a generated tree for benchmarks) is a
+//! backend behind it. A backend is
 //! chosen from a [`FsSpec`], the serialisable description of a filesystem
 //! that a plan carries, so `apply` reconnects exactly where `plan` looked.
 
@@ -10,6 +11,7 @@ mod hdfs;
 mod local;
 pub mod lock;
 pub mod namenode;
+mod synthetic;
 
 use std::sync::Arc;
 
@@ -22,9 +24,10 @@ pub use hdfs::HdfsStorage;
 pub use hsync_fs_model::{
     display, is_lock_name, is_plan_tag, is_temp_name, join, lock_sibling, one_line,
     parent_and_name, parse_display, plan_tag, staging_tag, temp_sibling, temp_tag, Attributes,
-    Entry, EntryKind, FsSpec, HdfsSpec, Preserve, XAttr, XAttrNamespace,
+    Entry, EntryKind, FsSpec, HdfsSpec, Preserve, SyntheticSpec, XAttr, XAttrNamespace,
 };
 pub use local::LocalStorage;
+pub use synthetic::{Shape, SyntheticStorage, UrlError, SCHEME as SYNTHETIC_SCHEME};
 
 /// What a create call should do beyond writing bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -161,6 +164,9 @@ pub fn supports(spec: &FsSpec, flag: Preserve) -> bool {
         // ACLs need NameNode calls hdfs-native lacks (issue 5); xattrs go
         // through the vendored patch (`namenode`).
         FsSpec::Hdfs(_) => !matches!(flag, Acl),
+        // A sink takes every attribute it keeps none of; the xattrs and
+        // ACLs of a generated file are none.
+        FsSpec::Synthetic(_) => !matches!(flag, Acl | Xattr),
     }
 }
 
@@ -182,6 +188,7 @@ pub fn connect(spec: &FsSpec) -> Result<Arc<dyn Storage>> {
     Ok(match spec {
         FsSpec::Local => Arc::new(LocalStorage),
         FsSpec::Hdfs(hdfs) => Arc::new(HdfsStorage::connect(hdfs)?),
+        FsSpec::Synthetic(tree) => Arc::new(SyntheticStorage::connect(&tree.url)?),
     })
 }
 

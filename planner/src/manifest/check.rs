@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::path::Path;
 
 use hsync_plan::{Commit, Compare, Incremental, JobOptions, Layout, Mode, Preserve, Symlinks};
-use hsync_storage::{supports, FsSpec, HdfsSpec};
+use hsync_storage::{supports, FsSpec, HdfsSpec, SYNTHETIC_SCHEME};
 use toml::Spanned;
 
 use super::raw::{RawJob, RawManifest};
@@ -22,7 +22,7 @@ pub(super) struct Checker<'a> {
     pub(super) text: &'a str,
     pub(super) base: &'a Path,
     pub(super) errors: Vec<ManifestError>,
-    pub(super) clusters: BTreeMap<String, HdfsSpec>,
+    pub(super) clusters: BTreeMap<String, FsSpec>,
     /// Declared clusters whose URL was refused (already reported).
     pub(super) broken_clusters: BTreeSet<String>,
 }
@@ -41,6 +41,10 @@ impl Checker<'_> {
     pub(super) fn clusters(&mut self, raw: &RawManifest) {
         for (alias, cluster) in &raw.clusters {
             let cluster = cluster.get_ref();
+            if cluster.url.get_ref().starts_with(SYNTHETIC_SCHEME) {
+                self.synthetic_cluster(alias, &cluster.url);
+                continue;
+            }
             let label = match cluster.url.get_ref().strip_prefix("hdfs://") {
                 None => Some("not hdfs://"),
                 Some(host) if host.is_empty() || host.starts_with('/') => Some("no host"),
@@ -66,8 +70,40 @@ impl Checker<'_> {
                 kerberos_keytab: cluster.kerberos_keytab.clone(),
                 kerberos_cache: cluster.kerberos_cache.clone(),
             };
-            self.clusters.insert(alias.clone(), spec);
+            self.clusters.insert(alias.clone(), FsSpec::Hdfs(spec));
         }
+    }
+
+    /// A synthetic tree declared as a cluster (`url = "synthetic://..."`).
+    fn synthetic_cluster(&mut self, alias: &str, url: &Spanned<String>) {
+        match location::synthetic(url.get_ref()) {
+            Ok((_, path)) if path != "/" => {
+                self.error(
+                    url.span(),
+                    format!("cluster `{alias}` names a path"),
+                    "a path",
+                )
+                .help = Some(format!(
+                    "name the tree only, and the path where it is used: `{alias}:{path}`"
+                ));
+                self.broken_clusters.insert(alias.to_string());
+            }
+            Ok((mut spec, _)) => {
+                spec.alias = Some(alias.to_string());
+                self.clusters
+                    .insert(alias.to_string(), FsSpec::Synthetic(spec));
+            }
+            Err(e) => {
+                self.bad_synthetic(url, e);
+                self.broken_clusters.insert(alias.to_string());
+            }
+        }
+    }
+
+    /// A refused synthetic URL, pointed at where it goes wrong.
+    fn bad_synthetic(&mut self, url: &Spanned<String>, e: hsync_storage::UrlError) {
+        let span = self.inside(url, e.at);
+        self.error(span, e.message, e.label).help = Some(e.help);
     }
 
     /// The jobs that passed, and the files the plan is made from: `manifest`
@@ -181,6 +217,10 @@ impl Checker<'_> {
                     "not declared in [clusters]",
                 )
                 .help = Some(help);
+                None
+            }
+            Err(location::LocationError::BadSynthetic(e)) => {
+                self.bad_synthetic(text, e);
                 None
             }
             Err(location::LocationError::BadUrl(url)) => {
@@ -537,7 +577,7 @@ impl Checker<'_> {
             }
             mistake.help = Some(help.to_string());
         };
-        let on_hdfs = |fs: Option<&FsSpec>| !matches!(fs, Some(FsSpec::Local));
+        let on_hdfs = |fs: Option<&FsSpec>| matches!(fs, Some(FsSpec::Hdfs(_)) | None);
         if !on_hdfs(source_fs) || !on_hdfs(target.map(|t| &t.fs)) {
             conflict(by.span(), "incremental = \"snapshot\" needs an HDFS source and an HDFS target", "not HDFS on both sides",
                 "snapshot diffs are an HDFS feature (HDFS-7535); use a full job between other filesystems");

@@ -1,10 +1,10 @@
-//! Where a manifest path points: the local filesystem, an HDFS URL, or a
-//! cluster alias (`prod:/data`).
+//! Where a manifest path points: the local filesystem, an HDFS URL, a
+//! synthetic tree's URL, or a cluster alias (`prod:/data`).
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use hsync_storage::{FsSpec, HdfsSpec};
+use hsync_storage::{FsSpec, HdfsSpec, Shape, SyntheticSpec, UrlError, SYNTHETIC_SCHEME};
 
 /// A parsed location: a filesystem and an absolute path on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,8 @@ pub struct Location {
 pub enum LocationError {
     UnknownAlias(String),
     BadUrl(String),
+    /// A `synthetic://` URL refused, with where in the text.
+    BadSynthetic(UrlError),
 }
 
 /// Parses `text`, resolving relative local paths against `base` (the
@@ -25,15 +27,28 @@ pub enum LocationError {
 pub fn parse(
     text: &str,
     base: &Path,
-    clusters: &BTreeMap<String, HdfsSpec>,
+    clusters: &BTreeMap<String, FsSpec>,
 ) -> Result<Location, LocationError> {
+    if text.starts_with(SYNTHETIC_SCHEME) {
+        let (spec, path) = synthetic(text).map_err(LocationError::BadSynthetic)?;
+        let fs = FsSpec::Synthetic(spec);
+        // Declared as a cluster: its alias names it in messages.
+        let known = clusters.values().find(|spec| spec.is_same_filesystem(&fs));
+        return Ok(Location {
+            fs: known.cloned().unwrap_or(fs),
+            path: normalize(&path),
+        });
+    }
     if let Some(rest) = text.strip_prefix("hdfs://") {
         let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
         if authority.is_empty() {
             return Err(LocationError::BadUrl(text.to_string()));
         }
         let url = format!("hdfs://{authority}");
-        let known = clusters.values().find(|spec| spec.url == url).cloned();
+        let known = clusters.values().find_map(|spec| match spec {
+            FsSpec::Hdfs(hdfs) if hdfs.url == url => Some(hdfs.clone()),
+            _ => None,
+        });
         let spec = known.unwrap_or(HdfsSpec {
             url,
             ..HdfsSpec::default()
@@ -49,13 +64,24 @@ pub fn parse(
     if let Some((alias, path)) = alias_split(text) {
         return match clusters.get(alias) {
             Some(spec) => Ok(Location {
-                fs: FsSpec::Hdfs(spec.clone()),
+                fs: spec.clone(),
                 path: normalize(path),
             }),
             None => Err(LocationError::UnknownAlias(alias.to_string())),
         };
     }
     Ok(local(Path::new(text), base))
+}
+
+/// A synthetic tree's URL as its spec (the parameters in one order)
+/// and the path it names (`/` when none).
+pub(crate) fn synthetic(url: &str) -> Result<(SyntheticSpec, String), UrlError> {
+    let (shape, path) = Shape::parse(url)?;
+    let spec = SyntheticSpec {
+        url: shape.url(),
+        alias: None,
+    };
+    Ok((spec, path))
 }
 
 /// `name:/path` where `name` looks like an alias (letters, digits, `-`, `_`).
@@ -106,12 +132,12 @@ fn normalize(path: &str) -> String {
 mod tests {
     use super::*;
 
-    fn clusters() -> BTreeMap<String, HdfsSpec> {
+    fn clusters() -> BTreeMap<String, FsSpec> {
         let spec = HdfsSpec {
             url: "hdfs://nn1:8020".into(),
             ..HdfsSpec::default()
         };
-        BTreeMap::from([("prod".to_string(), spec)])
+        BTreeMap::from([("prod".to_string(), FsSpec::Hdfs(spec))])
     }
 
     #[test]
@@ -138,6 +164,19 @@ mod tests {
         let loc = parse("hdfs://nn2:9000/a/b", Path::new("/"), &clusters()).unwrap();
         assert_eq!(loc.path, "/a/b");
         assert!(matches!(loc.fs, FsSpec::Hdfs(ref s) if s.url == "hdfs://nn2:9000"));
+    }
+
+    #[test]
+    fn a_synthetic_url_names_its_tree_and_a_path_in_it() {
+        let loc = parse(
+            "synthetic://tree/d01?seed=7&files=1000",
+            Path::new("/"),
+            &clusters(),
+        )
+        .unwrap();
+        assert_eq!(loc.path, "/d01");
+        let url = "synthetic://tree?files=1000&fanout=100&seed=7&sizes=4096-65536";
+        assert!(matches!(loc.fs, FsSpec::Synthetic(ref s) if s.url == url));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use hsync_plan::{Commit, JobOptions};
-use hsync_storage::{FsSpec, HdfsSpec};
+use hsync_storage::FsSpec;
 use miette::NamedSource;
 
 pub use diagnostic::{InvalidManifest, ManifestError, UnreadableManifest};
@@ -42,8 +42,8 @@ pub struct Manifest {
     /// blake3 of the manifest's bytes.
     pub digest: String,
     pub jobs: Vec<Job>,
-    /// The declared cluster aliases.
-    pub clusters: BTreeMap<String, HdfsSpec>,
+    /// The declared cluster aliases (HDFS clusters, synthetic trees).
+    pub clusters: BTreeMap<String, FsSpec>,
     /// The local files a plan is made from: this manifest and the jobs'
     /// source lists, absolute.
     pub(crate) inputs: Vec<Input>,
@@ -168,6 +168,7 @@ pub fn locate(text: &str, base: &Path, manifest: Option<&Manifest>) -> Result<Lo
             format!("unknown cluster alias `{alias}`: declare it in the manifest's [clusters]")
         }
         location::LocationError::BadUrl(url) => format!("`{url}` is not a valid hdfs:// URL"),
+        location::LocationError::BadSynthetic(e) => format!("{} ({})", e.message, e.help),
     })
 }
 

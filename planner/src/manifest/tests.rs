@@ -1084,3 +1084,44 @@ target = "out/part"
 "#
     ));
 }
+
+#[test]
+fn a_malformed_synthetic_url_is_pointed_at_its_parameter() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.bench]
+url = "synthetic://tree?files=1000&fanout=1"
+
+[[job]]
+name = "bench"
+sources = ["synthetic://tree?files=1000&sizes=64k-4k"]
+target = "bench:/"
+mode = "update"
+"#
+    ));
+}
+
+#[test]
+fn a_synthetic_tree_declared_as_a_cluster_is_named_by_its_alias() {
+    let manifest = parse(
+        r#"
+[clusters.src]
+url = "synthetic://tree?seed=7&files=1000"
+
+[[job]]
+name = "bench"
+sources = ["src:/d1"]
+target = "synthetic://tree?files=1000&seed=7&differ=0.01&sink=true"
+mode = "update"
+"#,
+    )
+    .unwrap();
+    let job = &manifest.jobs[0];
+    assert!(matches!(&job.source_fs, FsSpec::Synthetic(s)
+        if s.alias.as_deref() == Some("src")
+            && s.url == "synthetic://tree?files=1000&fanout=100&seed=7&sizes=4096-65536"));
+    assert_eq!(job.sources, ["/d1"]);
+    assert!(
+        matches!(&job.target_fs, FsSpec::Synthetic(s) if s.url.ends_with("&differ=0.01&sink=true"))
+    );
+}
