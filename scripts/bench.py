@@ -1012,7 +1012,7 @@ class Bench:
         print()
         print("vs rclone, vs distcp: the peer's wall time over hsync's, in the same run: "
               "> 1 means hsync is faster.")
-        if "distcp" in PEERS:
+        if "distcp" in PEERS and A:
             print(f"distcp: `scripts/hdfs distcp -m {PARALLEL} -pb`, local mode: one JVM, and "
                   "ONE map whatever -m says (Hadoop's local job client sets mapreduce.job.maps "
                   "to 1), so its files are copied one after the other. Its wall includes the JVM "
