@@ -221,6 +221,8 @@ fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
     let (mut child, journal) = slow_apply_committing(&dir, &root, 24, "2MiB/s");
     child.kill().expect("SIGKILL");
     child.wait().expect("reaped");
+    // The killed run journaled no copy twice.
+    journal_marks_once(&journal);
 
     // Nothing partial at a final path: every file there is whole.
     let source = dir.tree("src");
@@ -253,8 +255,15 @@ fn resume_after_kill_9_of_an_hdfs_to_hdfs_apply() {
         .paths(&format!("{root}/dst"))
         .iter()
         .all(|p| !p.contains(".hsync-tmp.")));
-    // No copy was committed twice.
-    journal_marks_once(&journal);
+    // No copy was committed twice: the resumed run copied only the rest,
+    // and pruned the journal once it finished.
+    let done = summary["files_already_done"].as_u64().unwrap_or_default();
+    assert_eq!(
+        summary["files_copied"].as_u64(),
+        Some(24 - done),
+        "{summary:#}"
+    );
+    assert!(!journal.exists(), "the finished run's journal is pruned");
 }
 
 #[test]

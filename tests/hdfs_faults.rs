@@ -366,6 +366,7 @@ impl Copying {
     /// The same apply again finishes the job: the target is the source, no
     /// temporary file is left, no copy is journaled done twice.
     fn resume_completes(&self) {
+        journal_marks_once(&self.journal);
         let mut child = self
             .dir
             .hsync(["apply", "plan.json"])
@@ -383,8 +384,10 @@ impl Copying {
         let fetched = self.b.tree(&self.dst, &self.dir);
         assert_eq!(temps(fetched.0.keys()), Vec::<&String>::new());
         assert_eq!(fetched, self.dir.tree("src"));
-
-        journal_marks_once(&self.journal);
+        assert!(
+            !self.journal.exists(),
+            "the finished run's journal is pruned"
+        );
     }
 }
 

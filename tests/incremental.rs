@@ -240,12 +240,12 @@ fn a_renamed_directory_costs_a_rename_not_a_copy() {
     assert_eq!(
         actions(&plan),
         [
+            "delete big/one",
+            "delete big/two",
             "rename big -> moved",
             "copy moved/new",
             "copy moved/one",
             "copy moved/sub/three",
-            "delete big/one",
-            "delete big/two",
         ]
     );
     assert_eq!(summary["paths_renamed"], 1);
@@ -294,7 +294,7 @@ fn case_2_a_dir_moved_into_a_created_dir_then_deleted_and_recreated_there() {
     let (plan, _) = mirror.sync();
     assert_eq!(
         actions(&plan),
-        ["mkdir c", "mkdir c/foo", "copy c/foo/fresh", "delete foo"]
+        ["delete foo", "mkdir c", "mkdir c/foo", "copy c/foo/fresh"]
     );
     mirror.assert_target_matches_snapshot();
 }
@@ -383,11 +383,11 @@ fn a_name_deleted_and_created_again_is_replaced() {
     assert_eq!(
         actions(&plan),
         [
+            "delete file",
+            "delete name",
             "copy file",
             "mkdir name",
             "copy name/new",
-            "delete file",
-            "delete name"
         ]
     );
     mirror.assert_target_matches_snapshot();
