@@ -186,6 +186,25 @@ struct Job {
     failure: Option<String>,
 }
 
+impl Job {
+    /// Job `index` before any of its actions is read, everything hanging on `base`.
+    fn new(index: usize, xattrs: bool, keep_times: bool, base: NodeId) -> Job {
+        Job {
+            index,
+            phase: Phase::Moves,
+            xattrs,
+            keep_times,
+            base,
+            barrier: None,
+            moves: Vec::new(),
+            folders: Vec::new(),
+            emptied: Vec::new(),
+            ordinal: 0,
+            failure: None,
+        }
+    }
+}
+
 pub(crate) struct Scheduler {
     context: Arc<Context>,
     graph: Graph,
@@ -205,19 +224,7 @@ impl Scheduler {
             settled: VecDeque::new(),
             summary,
             ignore_failures,
-            job: Job {
-                index: 0,
-                phase: Phase::Moves,
-                xattrs: false,
-                keep_times: false,
-                base: 0,
-                barrier: None,
-                moves: Vec::new(),
-                folders: Vec::new(),
-                emptied: Vec::new(),
-                ordinal: 0,
-                failure: None,
-            },
+            job: Job::new(0, false, false, 0),
         }
     }
 
@@ -280,19 +287,7 @@ impl Scheduler {
             self.graph.release(clear);
         }
         self.graph.release(root);
-        self.job = Job {
-            index,
-            phase: Phase::Moves,
-            xattrs,
-            keep_times,
-            base: root,
-            barrier: None,
-            moves: Vec::new(),
-            folders: Vec::new(),
-            emptied: Vec::new(),
-            ordinal: 0,
-            failure: None,
-        };
+        self.job = Job::new(index, xattrs, keep_times, root);
     }
 
     /// One action of the plan, as it comes: held with the moves, or made
