@@ -30,7 +30,7 @@ pub struct Wanted<'a> {
     /// A folder above the last include depth: created only for what is below it.
     pub partial: bool,
     /// The text of a symlink recreated as it is (`symlinks = "copy"`).
-    pub link: Option<&'a String>,
+    pub link: Option<&'a str>,
 }
 
 /// Maps every source entry to its target path (relative to the target root).
@@ -99,7 +99,7 @@ pub fn wanted<'a>(
                 source: source(source_path),
                 entry,
                 partial,
-                link: side.tree.links.get(relative),
+                link: side.tree.links.get(relative).map(String::as_str),
             };
             add(
                 join_relative(&prefix, relative),
@@ -224,6 +224,137 @@ impl Decided {
     }
 }
 
+/// What one wanted entry asks for, against what the target holds there.
+#[derive(Debug)]
+pub enum EntryDecision {
+    /// An action to take.
+    Do(Action),
+    /// Left as it is: it counts as unchanged (`bytes` of it), and may still
+    /// get the preserved attributes, as in DistCp.
+    Unchanged {
+        bytes: u64,
+        set: Option<SetAttributesAction>,
+    },
+    /// An existing folder: its attributes are set if they differ, or (with
+    /// times preserved) once something inside it changes.
+    ExistingDir {
+        attributes: Attributes,
+        differs: bool,
+    },
+    /// A same-size file whose contents decide; `drifted` is set should
+    /// they be equal (a copy brings the attributes otherwise).
+    CompareContent {
+        copy: CopyAction,
+        drifted: Option<SetAttributesAction>,
+    },
+}
+
+/// The rules for one wanted entry at `path`: `existing` is the target's
+/// entry there, `existing_link` its text when it is a link copied as such.
+pub fn decide_entry(
+    path: &str,
+    want: &Wanted<'_>,
+    existing: Option<&Entry>,
+    existing_link: Option<&str>,
+    options: &JobOptions,
+) -> Result<EntryDecision, PlanError> {
+    if let Some(existing) = existing {
+        // A file never lands on a FIFO, a device or a link, nor a link
+        // on a file: each is the user's to remove.
+        if existing.kind != want.entry.kind {
+            return Err(PlanError::TypeConflict {
+                path: path.to_string(),
+                source_kind: want.entry.kind,
+                target_kind: existing.kind,
+            });
+        }
+    }
+    let attributes = preserved(want.entry, &options.preserve);
+    Ok(match (want.entry.kind, existing) {
+        (EntryKind::Dir, None) => EntryDecision::Do(Action::Mkdir(MkdirAction {
+            path: path.to_string(),
+            attributes,
+        })),
+        (EntryKind::Dir, Some(existing)) => EntryDecision::ExistingDir {
+            differs: attributes != preserved(existing, &options.preserve),
+            attributes,
+        },
+        (EntryKind::Symlink, existing) => {
+            let link = want.link.map(str::to_string).unwrap_or_default();
+            let now = existing.map(|_| existing_link.unwrap_or_default().to_string());
+            let keep = match &now {
+                None => false,
+                Some(_) if options.mode == Mode::Skip => true,
+                Some(now) => *now == link,
+            };
+            match keep {
+                true => EntryDecision::Unchanged {
+                    bytes: 0,
+                    set: None,
+                },
+                false => EntryDecision::Do(Action::Symlink(SymlinkAction {
+                    path: path.to_string(),
+                    link,
+                    replaces: now,
+                })),
+            }
+        }
+        (_, existing) => {
+            // Refused only where a copy is made: a file left alone is fine.
+            let copy = || copy_of(path, want.source.clone(), want.entry, existing, options);
+            let Some(existing) = existing else {
+                return Ok(EntryDecision::Do(Action::Copy(copy()?)));
+            };
+            // As DistCp: a file left in place still gets the attributes
+            // the job preserves.
+            let drifted = (attributes != preserved(existing, &options.preserve)).then(|| {
+                SetAttributesAction {
+                    path: path.to_string(),
+                    entry: EntryKind::File,
+                    attributes,
+                }
+            });
+            match file_verdict(want.entry, existing, options) {
+                Verdict::Same => EntryDecision::Unchanged {
+                    bytes: want.entry.size,
+                    set: drifted,
+                },
+                Verdict::Differs(reason) => {
+                    EntryDecision::Do(Action::Copy(CopyAction { reason, ..copy()? }))
+                }
+                Verdict::CompareContent => EntryDecision::CompareContent {
+                    copy: CopyAction {
+                        reason: Reason::ChecksumDiffers,
+                        ..copy()?
+                    },
+                    drifted,
+                },
+            }
+        }
+    })
+}
+
+/// The delete of an extraneous target entry, or of hsync's `leftover`.
+pub fn delete_of(path: String, entry: &Entry, leftover: bool) -> DeleteAction {
+    DeleteAction {
+        path,
+        entry: entry.kind,
+        seen: Seen {
+            size: entry.size,
+            mtime_ms: entry.mtime_ms,
+        },
+        leftover,
+        // A leftover folder is a rename's staging, removed with its contents.
+        recursive: leftover && entry.kind == EntryKind::Dir,
+    }
+}
+
+/// Whether an existing folder gets its attributes set: they differ, or
+/// times are preserved and something inside it changed.
+pub fn folder_needs_attributes(differs: bool, touched: bool, options: &JobOptions) -> bool {
+    differs || (touched && options.preserve.contains(&Preserve::Times))
+}
+
 pub fn decide(
     wanted: &BTreeMap<String, Wanted<'_>>,
     target: &Tree,
@@ -234,78 +365,23 @@ pub fn decide(
     let mut existing_dirs = Vec::new();
     for (path, want) in wanted {
         let existing = target.entries.get(path);
-        if let Some(existing) = existing {
-            // A file never lands on a FIFO, a device or a link, nor a link
-            // on a file: each is the user's to remove.
-            if existing.kind != want.entry.kind {
-                return Err(PlanError::TypeConflict {
-                    path: path.clone(),
-                    source_kind: want.entry.kind,
-                    target_kind: existing.kind,
-                });
+        let link = target.links.get(path).map(String::as_str);
+        match decide_entry(path, want, existing, link, options)? {
+            EntryDecision::Do(action) => decided.actions.push(action),
+            EntryDecision::Unchanged { bytes, set } => {
+                decided.unchanged.files += 1;
+                decided.unchanged.bytes += bytes;
+                decided.actions.extend(set.map(Action::SetAttributes));
             }
-        }
-        let attributes = preserved(want.entry, &options.preserve);
-        match (want.entry.kind, existing) {
-            (EntryKind::Dir, None) => {
-                decided.actions.push(Action::Mkdir(MkdirAction {
-                    path: path.clone(),
-                    attributes,
-                }));
-            }
-            (EntryKind::Dir, Some(existing)) => existing_dirs.push((path, attributes, existing)),
-            (EntryKind::Symlink, existing) => {
-                let link = want.link.cloned().unwrap_or_default();
-                let now = existing.map(|_| target.links.get(path).cloned().unwrap_or_default());
-                let keep = match &now {
-                    None => false,
-                    Some(_) if options.mode == Mode::Skip => true,
-                    Some(now) => *now == link,
-                };
-                if keep {
-                    decided.unchanged.files += 1;
-                } else {
-                    decided.actions.push(Action::Symlink(SymlinkAction {
-                        path: path.clone(),
-                        link,
-                        replaces: now,
-                    }));
-                }
-            }
-            (_, existing) => {
-                let copy = copy_of(path, want.source.clone(), want.entry, existing, options);
-                let Some(existing) = existing else {
-                    decided.actions.push(Action::Copy(copy?));
-                    continue;
-                };
-                // As DistCp: a file left in place still gets the attributes
-                // the job preserves.
-                let drifted = (attributes != preserved(existing, &options.preserve)).then(|| {
-                    SetAttributesAction {
-                        path: path.clone(),
-                        entry: EntryKind::File,
-                        attributes,
-                    }
-                });
-                match file_verdict(want.entry, existing, options) {
-                    Verdict::Same => {
-                        decided.unchanged.files += 1;
-                        decided.unchanged.bytes += want.entry.size;
-                        decided.actions.extend(drifted.map(Action::SetAttributes));
-                    }
-                    Verdict::Differs(reason) => decided
-                        .actions
-                        .push(Action::Copy(CopyAction { reason, ..copy? })),
-                    Verdict::CompareContent => {
-                        decided
-                            .drifted
-                            .extend(drifted.map(|set| (path.clone(), set)));
-                        decided.to_checksum.push(CopyAction {
-                            reason: Reason::ChecksumDiffers,
-                            ..copy?
-                        })
-                    }
-                }
+            EntryDecision::ExistingDir {
+                attributes,
+                differs,
+            } => existing_dirs.push((path, attributes, differs)),
+            EntryDecision::CompareContent { copy, drifted } => {
+                decided
+                    .drifted
+                    .extend(drifted.map(|set| (path.clone(), set)));
+                decided.to_checksum.push(copy);
             }
         }
     }
@@ -320,17 +396,7 @@ pub fn decide(
         for (path, entry) in &target.entries {
             let keep = entry.kind == EntryKind::Dir && kept.contains(path);
             if !keep && !wanted.contains_key(path) && in_scope(path, options.layout, filter) {
-                let seen = Seen {
-                    size: entry.size,
-                    mtime_ms: entry.mtime_ms,
-                };
-                let delete = DeleteAction {
-                    path: path.clone(),
-                    entry: entry.kind,
-                    seen,
-                    leftover: false,
-                    recursive: false,
-                };
+                let delete = delete_of(path.clone(), entry, false);
                 decided.actions.push(Action::Delete(delete));
             }
         }
@@ -338,16 +404,8 @@ pub fn decide(
     // Temporary files of an interrupted apply of another plan are hsync's
     // own, and always cleaned up.
     for (path, entry) in &target.leftovers {
-        decided.actions.push(Action::Delete(DeleteAction {
-            path: path.clone(),
-            entry: entry.kind,
-            seen: Seen {
-                size: entry.size,
-                mtime_ms: entry.mtime_ms,
-            },
-            leftover: true,
-            recursive: entry.kind == EntryKind::Dir,
-        }));
+        let delete = delete_of(path.clone(), entry, true);
+        decided.actions.push(Action::Delete(delete));
     }
     // A folder's times change when its contents do, so with times preserved
     // every folder that gets a change has its attributes set again after.
@@ -360,9 +418,8 @@ pub fn decide(
         .map(|action| hsync_storage::parent_and_name(action.path()).0.to_string())
         .collect();
     let times = options.preserve.contains(&Preserve::Times);
-    for (path, attributes, existing) in existing_dirs {
-        let differs = attributes != preserved(existing, &options.preserve);
-        if differs || (times && touched.contains(path.as_str())) {
+    for (path, attributes, differs) in existing_dirs {
+        if folder_needs_attributes(differs, touched.contains(path.as_str()), options) {
             decided
                 .actions
                 .push(Action::SetAttributes(SetAttributesAction {

@@ -1,6 +1,9 @@
-//! The listing layer: one listing call per directory, run concurrently with
-//! a bound, cached as a flat tree of statuses the diff reads from. Single
-//! files are never stat'ed.
+//! The listing layer: one listing call per directory. [`classify`] sorts
+//! one folder's entries into what a walk takes, what it leaves out and
+//! why, and hsync's own leftovers; [`walk`] lists a whole subtree that way,
+//! concurrently with a bound, into a flat [`Tree`] (for the subtrees a
+//! snapshot diff creates); the planner's streaming walk lists folder by
+//! folder instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,25 +37,23 @@ pub struct Tree {
 }
 
 impl Tree {
-    /// Notes an entry of `parent` that is left alone, and why.
-    fn skip(&mut self, parent: &str, entry: &Entry, reason: SkipReason) {
-        // The bytes of a name that is not UTF-8, from its lossless spelling.
-        let bytes = match entry.name_not_utf8 {
-            true => hsync_storage::parse_display(&entry.name),
-            false => None,
-        };
-        let name = bytes.as_deref().unwrap_or(entry.name.as_bytes());
-        let path = match parent {
-            "" => name.to_vec(),
-            _ => [parent.as_bytes(), b"/", name].concat(),
-        };
-        self.skipped.insert(path, (entry.kind, reason));
-        self.partly_listed.insert(parent.to_string());
-    }
-
     /// The path below the root to read an entry from.
     pub fn source_path<'a>(&'a self, relative: &'a str) -> &'a str {
         self.resolved.get(relative).map_or(relative, String::as_str)
+    }
+}
+
+/// The path below the root of an entry `parent` holds, as bytes: the bytes
+/// of a name that is not UTF-8 come from its lossless spelling.
+pub fn skipped_path(parent: &str, entry: &Entry) -> Vec<u8> {
+    let bytes = match entry.name_not_utf8 {
+        true => hsync_storage::parse_display(&entry.name),
+        false => None,
+    };
+    let name = bytes.as_deref().unwrap_or(entry.name.as_bytes());
+    match parent {
+        "" => name.to_vec(),
+        _ => [parent.as_bytes(), b"/", name].concat(),
     }
 }
 
@@ -80,27 +81,198 @@ impl ListingStats {
     pub fn entries(&self) -> u64 {
         self.entries.load(Ordering::Relaxed)
     }
+
+    fn count(&self, listed: &[Entry]) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.entries
+            .fetch_add(listed.len() as u64, Ordering::Relaxed);
+    }
 }
 
 /// A folder to list: its path in the tree, where it really is (differs
 /// below a followed link), and the real folders the walk followed links
 /// out of on its way there.
-struct Pending {
-    relative: String,
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    pub relative: String,
     /// `None` where it is `relative` (always, unless a link was followed).
-    real: Option<String>,
-    hops: Arc<Vec<String>>,
+    pub real: Option<String>,
+    pub hops: Arc<Vec<String>>,
 }
 
 impl Pending {
-    fn real(&self) -> &str {
+    pub fn real(&self) -> &str {
         self.real.as_deref().unwrap_or(&self.relative)
+    }
+
+    /// The folder `listed` (a folder this one holds) to list next.
+    pub fn child(&self, listed: &Listed) -> Pending {
+        let hops = if listed.followed {
+            let mut hops = (*self.hops).clone();
+            hops.push(self.real().to_string());
+            Arc::new(hops)
+        } else {
+            Arc::clone(&self.hops)
+        };
+        Pending {
+            relative: join_relative(&self.relative, &listed.entry.name),
+            real: listed.real.clone(),
+            hops,
+        }
     }
 }
 
+/// How a side is walked: which side, the job's `symlinks`, and for
+/// `follow` the root's real path (links are followed only inside it).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub side: Side,
+    pub symlinks: Symlinks,
+    pub root_real: String,
+}
+
+impl Policy {
+    pub async fn new(
+        storage: &Arc<dyn Storage>,
+        root: &str,
+        side: Side,
+        symlinks: Symlinks,
+    ) -> Result<Policy, StorageError> {
+        let root_real = match side == Side::Source && symlinks == Symlinks::Follow {
+            true => storage
+                .real_path(root)
+                .await?
+                .unwrap_or_else(|| root.to_string()),
+            false => String::new(),
+        };
+        Ok(Policy {
+            side,
+            symlinks,
+            root_real,
+        })
+    }
+}
+
+/// One entry a walk takes.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its status; for a followed link, the status of what it leads to
+    /// under the link's name.
+    pub entry: Entry,
+    /// Where it really is below the root, when that is not its own path.
+    pub real: Option<String>,
+    /// A link was followed to reach it.
+    pub followed: bool,
+    /// `symlinks = "copy"`: the link's text.
+    pub link: Option<String>,
+}
+
+/// One folder's listing, classified.
+#[derive(Debug, Default)]
+pub struct Folder {
+    /// What the walk takes, by name.
+    pub entries: Vec<Listed>,
+    /// Taken by the filter but left alone, and why.
+    pub skipped: Vec<(Entry, SkipReason)>,
+    /// hsync's temporary files and staging folders of interrupted applies.
+    pub leftovers: Vec<Entry>,
+    /// Something here was left out: the folder is never empty.
+    pub partly: bool,
+}
+
+/// Lists one folder, counted in `stats`.
+pub async fn fetch(
+    storage: &Arc<dyn Storage>,
+    path: &str,
+    stats: &ListingStats,
+) -> Result<Vec<Entry>, StorageError> {
+    let listed = storage.list_dir(path).await?;
+    stats.count(&listed);
+    Ok(listed)
+}
+
+/// Sorts the entries `listed` of folder `dir` (below `root`) by name into
+/// what the walk takes (those `admit` lets through, by relative path),
+/// leaves out or skips, and hsync's leftovers. hsync's own temporary files
+/// are never taken.
+pub async fn classify(
+    storage: &Arc<dyn Storage>,
+    root: &str,
+    dir: &Pending,
+    mut listed: Vec<Entry>,
+    admit: impl Fn(&str, &Entry) -> bool,
+    policy: &Policy,
+) -> Result<Folder, StorageError> {
+    listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    let mut folder = Folder::default();
+    let (side, symlinks) = (policy.side, policy.symlinks);
+    for mut entry in listed {
+        let relative = join_relative(&dir.relative, &entry.name);
+        let ours = is_temp_name(&entry.name);
+        if ours && entry.kind != EntryKind::Symlink && !is_lock_name(&entry.name) {
+            folder.leftovers.push(entry);
+            continue;
+        }
+        if ours || !admit(&relative, &entry) {
+            folder.partly = true;
+            continue;
+        }
+        let mut skip = |entry: Entry, reason| {
+            folder.skipped.push((entry, reason));
+            folder.partly = true;
+        };
+        if entry.name_not_utf8 {
+            skip(entry, SkipReason::NameNotUtf8);
+            continue;
+        }
+        // Where the entry really is, below a followed link.
+        let mut real = dir.real.as_ref().map(|r| join_relative(r, &entry.name));
+        let mut followed = false;
+        let mut link = None;
+        match (side, entry.kind, symlinks) {
+            (Side::Source, EntryKind::Symlink, Symlinks::Skip) => {
+                skip(entry, SkipReason::Symlink);
+                continue;
+            }
+            (Side::Source, EntryKind::Symlink, Symlinks::Follow) => {
+                let at = real.as_deref().unwrap_or(&relative);
+                match follow_link(storage, root, &policy.root_real, at, dir).await? {
+                    Err(reason) => {
+                        skip(entry, reason);
+                        continue;
+                    }
+                    Ok((target_real, target)) => {
+                        entry = Entry {
+                            name: entry.name,
+                            ..target
+                        };
+                        (real, followed) = (Some(target_real), true);
+                    }
+                }
+            }
+            (_, EntryKind::Symlink, Symlinks::Copy) => {
+                let at = real.as_deref().unwrap_or(&relative);
+                link = Some(storage.read_link(&join(root, at)).await?);
+            }
+            _ => {}
+        }
+        if side == Side::Source && entry.kind.is_special() {
+            skip(entry, SkipReason::SpecialFile);
+            continue;
+        }
+        folder.entries.push(Listed {
+            entry,
+            real,
+            followed,
+            link,
+        });
+    }
+    Ok(folder)
+}
+
 /// Lists `root` and the directories below it that `admit` lets through,
-/// at most `concurrency` listings at a time. hsync's own temporary files
-/// are never part of a tree; the folders of what is left out are noted.
+/// at most `concurrency` listings at a time, into a [`Tree`]; the folders
+/// of what is left out are noted.
 pub async fn walk(
     storage: &Arc<dyn Storage>,
     root: &str,
@@ -110,107 +282,46 @@ pub async fn walk(
     stats: &ListingStats,
 ) -> Result<Tree, StorageError> {
     let mut tree = Tree::default();
-    let follow = side == Side::Source && symlinks == Symlinks::Follow;
-    let root_real = match follow {
-        true => storage
-            .real_path(root)
-            .await?
-            .unwrap_or_else(|| root.to_string()),
-        false => String::new(),
-    };
-    let mut pending = vec![Pending {
-        relative: String::new(),
-        real: None,
-        hops: Arc::default(),
-    }];
+    let policy = Policy::new(storage, root, side, symlinks).await?;
+    let mut pending = vec![Pending::default()];
     let mut in_flight = FuturesUnordered::new();
     loop {
         while in_flight.len() < concurrency {
             let Some(dir) = pending.pop() else { break };
-            let storage = Arc::clone(storage);
             let path = join(root, dir.real());
             in_flight.push(async move {
-                let listed = storage.list_dir(&path).await;
+                let listed = fetch(storage, &path, stats).await;
                 (dir, listed)
             });
         }
         let Some((dir, listed)) = in_flight.next().await else {
             break;
         };
-        stats.calls.fetch_add(1, Ordering::Relaxed);
-        let listed = listed?;
-        stats
-            .entries
-            .fetch_add(listed.len() as u64, Ordering::Relaxed);
+        let folder = classify(storage, root, &dir, listed?, &admit, &policy).await?;
         let parent = &dir.relative;
-        for mut entry in listed {
-            let relative = join_relative(parent, &entry.name);
-            let ours = is_temp_name(&entry.name);
-            if ours && entry.kind != EntryKind::Symlink && !is_lock_name(&entry.name) {
-                tree.leftovers.insert(relative, entry);
-                continue;
-            }
-            if ours || !admit(&relative, &entry) {
-                tree.partly_listed.insert(parent.clone());
-                continue;
-            }
-            if entry.name_not_utf8 {
-                tree.skip(parent, &entry, SkipReason::NameNotUtf8);
-                continue;
-            }
-            // Where the entry really is, below a followed link.
-            let mut real = dir.real.as_ref().map(|r| join_relative(r, &entry.name));
-            let mut followed = false;
-            match (side, entry.kind, symlinks) {
-                (Side::Source, EntryKind::Symlink, Symlinks::Skip) => {
-                    tree.skip(parent, &entry, SkipReason::Symlink);
-                    continue;
-                }
-                (Side::Source, EntryKind::Symlink, Symlinks::Follow) => {
-                    let at = real.as_deref().unwrap_or(&relative);
-                    match follow_link(storage, root, &root_real, at, &dir).await? {
-                        Err(reason) => {
-                            tree.skip(parent, &entry, reason);
-                            continue;
-                        }
-                        Ok((target_real, target)) => {
-                            entry = Entry {
-                                name: entry.name,
-                                ..target
-                            };
-                            (real, followed) = (Some(target_real), true);
-                        }
-                    }
-                }
-                (_, EntryKind::Symlink, Symlinks::Copy) => {
-                    let at = real.as_deref().unwrap_or(&relative);
-                    let text = storage.read_link(&join(root, at)).await?;
-                    tree.links.insert(relative.clone(), text);
-                }
-                _ => {}
-            }
-            if side == Side::Source && entry.kind.is_special() {
-                tree.skip(parent, &entry, SkipReason::SpecialFile);
-                continue;
-            }
-            if let Some(real) = &real {
+        if folder.partly {
+            tree.partly_listed.insert(parent.clone());
+        }
+        for (entry, reason) in folder.skipped {
+            tree.skipped
+                .insert(skipped_path(parent, &entry), (entry.kind, reason));
+        }
+        for entry in folder.leftovers {
+            tree.leftovers
+                .insert(join_relative(parent, &entry.name), entry);
+        }
+        for listed in folder.entries {
+            let relative = join_relative(parent, &listed.entry.name);
+            if let Some(real) = &listed.real {
                 tree.resolved.insert(relative.clone(), real.clone());
             }
-            if entry.kind == EntryKind::Dir {
-                let hops = if followed {
-                    let mut hops = (*dir.hops).clone();
-                    hops.push(dir.real().to_string());
-                    Arc::new(hops)
-                } else {
-                    Arc::clone(&dir.hops)
-                };
-                pending.push(Pending {
-                    relative: relative.clone(),
-                    real,
-                    hops,
-                });
+            if let Some(link) = &listed.link {
+                tree.links.insert(relative.clone(), link.clone());
             }
-            tree.entries.insert(relative, entry);
+            if listed.entry.kind == EntryKind::Dir {
+                pending.push(dir.child(&listed));
+            }
+            tree.entries.insert(relative, listed.entry);
         }
     }
     Ok(tree)
@@ -230,10 +341,7 @@ pub async fn staging_leftovers(
         Err(e) if e.is_not_found() => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    stats.calls.fetch_add(1, Ordering::Relaxed);
-    stats
-        .entries
-        .fetch_add(listed.len() as u64, Ordering::Relaxed);
+    stats.count(&listed);
     let mut tags: Vec<String> = listed
         .iter()
         .filter(|entry| entry.kind == EntryKind::Dir)
