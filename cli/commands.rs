@@ -1,11 +1,12 @@
 //! One function per subcommand; each returns the process exit code.
 
+use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hsync_executor::{ApplyOptions, Interrupt, RunOutcome, Summary};
-use hsync_plan::{LoadError, Outline, Plan, PlanFile};
+use hsync_plan::{LoadError, Outline, Plan, PlanFile, PlanReader, PlanWriter, Record};
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
 use hsync_storage::lock::{self, Liveness};
@@ -15,7 +16,7 @@ use miette::{miette, Context, IntoDiagnostic, Result};
 use crate::args::{Command, ViewArgs};
 use crate::progress;
 use crate::view::listing::Length;
-use crate::view::plan::{Totals, View};
+use crate::view::plan::{JobView, Totals, View};
 use crate::view::style::Palette;
 use crate::view::{self, units};
 
@@ -143,7 +144,31 @@ async fn plan(
     let out = options.out;
     let manifest = Manifest::load(path)?;
     let connections = Connections::default();
-    let (plan, warnings) = hsync_planner::plan(&manifest, &connections, options).await?;
+    let destination = out.map_or_else(|| "stdout".to_string(), |out| out.display().to_string());
+    let cannot_write = || format!("cannot write the plan to {destination}");
+    // Written to a scratch file first, as the walks decide it: a plan that
+    // fails writes nothing, and `-o` replaces its file only whole.
+    // Readable as a file `-o` creates would be (the umask applies).
+    let mut scratch = tempfile::Builder::new();
+    scratch
+        .prefix(".hsync-plan-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let scratch = match out.and_then(Path::parent) {
+        Some(folder) if folder.as_os_str().is_empty() => scratch.tempfile_in("."),
+        Some(folder) => scratch.tempfile_in(folder),
+        None => scratch.tempfile(),
+    }
+    .into_diagnostic()
+    .wrap_err_with(cannot_write)?;
+    let manifest_ref = hsync_planner::manifest_ref(&manifest);
+    let mut writer = PlanWriter::new(BufWriter::new(scratch.as_file()), &manifest_ref)
+        .into_diagnostic()
+        .wrap_err_with(cannot_write)?;
+    let warnings = hsync_planner::plan(&manifest, &connections, options, &mut writer).await?;
+    writer
+        .finish()
+        .into_diagnostic()
+        .wrap_err_with(cannot_write)?;
     for warning in warnings {
         eprintln!("warning: {warning}");
     }
@@ -152,29 +177,106 @@ async fn plan(
         None => "`hsync plan --all` prints every line".to_string(),
     };
     let view = view_of(args, Palette::for_stream(&std::io::stderr()), see_all);
-    let diffs = args.diff.then_some(&connections);
-    print_plan(&plan, &view, diffs, &mut BufWriter::new(std::io::stderr())).await;
+    let stderr = &mut BufWriter::new(std::io::stderr());
+    let read = PlanReader::open(scratch.path()).map_err(refused)?;
+    let seen = match args.diff {
+        // The diffs read the files each action names: the plan is held.
+        true => {
+            let plan = Plan::from_reader(read).map_err(refused)?;
+            print_plan(&plan, &view, Some(&connections), stderr).await;
+            Seen::of(&plan)
+        }
+        false => print_stream(read, &view, stderr).map_err(refused)?,
+    };
     tracing::info!(
-        listing_calls = plan
-            .jobs
-            .iter()
-            .map(|j| j.end.listed.directories)
-            .sum::<u64>(),
-        entries = plan.jobs.iter().map(|j| j.end.listed.entries).sum::<u64>(),
+        listing_calls = seen.directories,
+        entries = seen.entries,
         "listed"
     );
     let written = match out {
-        Some(out) => std::fs::File::create(out).and_then(|file| plan.write(BufWriter::new(file))),
-        None => plan.write(BufWriter::new(std::io::stdout().lock())),
+        Some(out) => scratch.persist(out).map(drop).map_err(|e| e.error),
+        None => std::fs::File::open(scratch.path())
+            .and_then(|mut plan| std::io::copy(&mut plan, &mut std::io::stdout().lock()))
+            .map(drop),
     };
-    let shown = out.map_or_else(|| "stdout".to_string(), |out| out.display().to_string());
-    written
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot write the plan to {shown}"))?;
-    Ok(match (detailed_exitcode, plan.has_changes()) {
+    written.into_diagnostic().wrap_err_with(cannot_write)?;
+    Ok(match (detailed_exitcode, seen.changes) {
         (true, true) => ExitCode::from(2),
         _ => ExitCode::SUCCESS,
     })
+}
+
+/// What the plan view saw of a plan: whether it changes anything, and what
+/// planning listed.
+#[derive(Default)]
+struct Seen {
+    changes: bool,
+    directories: u64,
+    entries: u64,
+}
+
+impl Seen {
+    fn of(plan: &Plan) -> Seen {
+        Seen {
+            changes: plan.has_changes(),
+            directories: plan.jobs.iter().map(|j| j.end.listed.directories).sum(),
+            entries: plan.jobs.iter().map(|j| j.end.listed.entries).sum(),
+        }
+    }
+}
+
+/// The plan view of a plan read record by record, never held whole.
+/// A failed write (a closed pipe) only cuts the view short.
+fn print_stream<R: std::io::BufRead>(
+    records: PlanReader<R>,
+    view: &View,
+    out: &mut impl Write,
+) -> Result<Seen, LoadError> {
+    let mut totals = Totals::default();
+    let mut seen = Seen::default();
+    let mut block: Option<JobView> = None;
+    let mut shown = true;
+    for record in records {
+        let result = match record? {
+            Record::Job(job) => {
+                seen.changes |= job.has_changes_besides_actions();
+                JobView::begin(*job, view, out).map(|begun| block = Some(begun))
+            }
+            Record::Action(action) => {
+                seen.changes = true;
+                match &mut block {
+                    Some(block) => block.action(Cow::Owned(action), &mut totals, out),
+                    None => Ok(()),
+                }
+            }
+            Record::Skipped(skipped) => match &mut block {
+                Some(block) => block.skipped(Cow::Owned(skipped), &mut totals, out),
+                None => Ok(()),
+            },
+            Record::End(end) => {
+                seen.directories += end.listed.directories;
+                seen.entries += end.listed.entries;
+                match block.take() {
+                    Some(block) => block
+                        .end(&end, &mut totals, out)
+                        .and_then(|()| writeln!(out)),
+                    None => Ok(()),
+                }
+            }
+        };
+        // Past a failed write the plan is still read, for what it changes.
+        if result.is_err() {
+            shown = false;
+        }
+        if !shown {
+            block = None;
+        }
+    }
+    if shown {
+        let _ = totals.write(out);
+        let _ = out.flush();
+    }
+    Ok(seen)
 }
 
 async fn show(path: &Path, new: Option<&Path>, json: bool, args: &ViewArgs) -> Result<ExitCode> {

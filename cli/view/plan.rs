@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::io::{self, Write};
 
-use hsync_plan::{Action, Compared, JobOptions, JobPlan, Listed, Reason, SkipReason, Skipped};
+use hsync_plan::{
+    Action, Compared, JobEnd, JobHeader, JobOptions, JobPlan, Listed, Reason, SkipReason, Skipped,
+};
 use hsync_storage::{display, one_line, EntryKind};
 
 use super::listing::{Length, Listing, Row};
@@ -49,53 +51,87 @@ const COLUMNS: &[Column] = &[
 
 /// One job's block, without the blank line that ends it.
 pub fn job(job: &JobPlan, totals: &mut Totals, view: &View, out: &mut dyn Write) -> io::Result<()> {
-    header(job, out)?;
-    // Beside the root, so named by their whole path.
-    let staging = job.leftover_staging_paths().map(|path| format!("{path}/"));
-    body(
-        job.actions.iter(),
-        staging,
-        job.skipped.iter(),
-        totals,
-        view,
-        out,
-    )?;
-    if job.snapshot.is_some() && job.has_changes() {
-        totals.snapshots += 1;
+    let mut block = JobView::begin(job.header.clone(), view, out)?;
+    for action in &job.actions {
+        block.action(Cow::Borrowed(action), totals, out)?;
     }
-    end(
-        &job.end.unchanged,
-        &job.end.listed,
-        &job.end.compared,
-        totals,
-        out,
-    )
+    for skipped in &job.skipped {
+        block.skipped(Cow::Borrowed(skipped), totals, out)?;
+    }
+    block.end(&job.end, totals, out)
 }
 
-/// A job's lines as its actions, leftover staging folders and skipped
-/// entries come: each line, or past [`super::listing::THRESHOLD`] a rollup.
-pub fn body<'a>(
-    actions: impl Iterator<Item = &'a Action>,
-    staging: impl Iterator<Item = String>,
-    skipped: impl Iterator<Item = &'a Skipped>,
-    totals: &mut Totals,
-    view: &View,
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let mut listing = Listing::new(COLUMNS, view.length, view.palette);
-    for action in actions {
-        totals.count(action);
-        listing.push(out, PlanRow::Action(action))?;
+/// One job's block as its records come: its header, then each line (or
+/// past [`super::listing::THRESHOLD`] a rollup) of its actions, leftover
+/// staging folders and skipped entries, then what it leaves alone.
+pub struct JobView<'a, 'v> {
+    header: JobHeader,
+    view: &'v View,
+    listing: Listing<PlanRow<'a>>,
+    /// The leftover staging folders are shown after the actions.
+    staging_shown: bool,
+    changes: bool,
+}
+
+impl<'a, 'v> JobView<'a, 'v> {
+    pub fn begin(
+        header: JobHeader,
+        view: &'v View,
+        out: &mut dyn Write,
+    ) -> io::Result<JobView<'a, 'v>> {
+        self::header(&header, out)?;
+        Ok(JobView {
+            changes: header.has_changes_besides_actions(),
+            header,
+            view,
+            listing: Listing::new(COLUMNS, view.length, view.palette),
+            staging_shown: false,
+        })
     }
-    for staging in staging {
-        totals.delete += 1;
-        listing.push(out, PlanRow::Staging(staging))?;
+
+    pub fn action(
+        &mut self,
+        action: Cow<'a, Action>,
+        totals: &mut Totals,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        totals.count(&action);
+        self.changes = true;
+        self.listing.push(out, PlanRow::Action(action))
     }
-    for skipped in skipped {
+
+    pub fn skipped(
+        &mut self,
+        skipped: Cow<'a, Skipped>,
+        totals: &mut Totals,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.staging(totals, out)?;
         totals.skipped += 1;
-        listing.push(out, PlanRow::Skipped(skipped))?;
+        self.listing.push(out, PlanRow::Skipped(skipped))
     }
-    listing.finish(out, &view.see_all)
+
+    fn staging(&mut self, totals: &mut Totals, out: &mut dyn Write) -> io::Result<()> {
+        if std::mem::replace(&mut self.staging_shown, true) {
+            return Ok(());
+        }
+        // Beside the root, so named by their whole path.
+        for path in self.header.leftover_staging_paths() {
+            totals.delete += 1;
+            self.listing
+                .push(out, PlanRow::Staging(format!("{path}/")))?;
+        }
+        Ok(())
+    }
+
+    pub fn end(mut self, end: &JobEnd, totals: &mut Totals, out: &mut dyn Write) -> io::Result<()> {
+        self.staging(totals, out)?;
+        self.listing.finish(out, &self.view.see_all)?;
+        if self.header.snapshot.is_some() && self.changes {
+            totals.snapshots += 1;
+        }
+        self::end(&end.unchanged, &end.listed, &end.compared, totals, out)
+    }
 }
 
 /// What a job leaves alone and what planning read.
@@ -126,7 +162,7 @@ pub fn end(
 }
 
 /// Who, from where to where, and every option that changes what apply does.
-pub fn header(job: &JobPlan, out: &mut dyn Write) -> io::Result<()> {
+pub fn header(job: &JobHeader, out: &mut dyn Write) -> io::Result<()> {
     let options = &job.options;
     let sources: Vec<Cow<str>> = job.source_roots.iter().map(display).collect();
     writeln!(
@@ -204,10 +240,10 @@ fn settings(options: &JobOptions) -> String {
 
 /// A line of the plan view.
 enum PlanRow<'a> {
-    Action(&'a Action),
+    Action(Cow<'a, Action>),
     /// An atomic job's staging folder left by an interrupted apply.
     Staging(String),
-    Skipped(&'a Skipped),
+    Skipped(Cow<'a, Skipped>),
 }
 
 impl Row for PlanRow<'_> {

@@ -108,9 +108,19 @@ fn parse(text: &str) -> Result<Line<Box<JobHeader>, Skipped, JobEnd>, serde_json
         .or_else(|e| serde_json::from_str(text).map(Line::Action).map_err(|_| e))
 }
 
-/// Writes a plan as the planner decides it. Call [`PlanWriter::job`], then
-/// the job's records, then [`PlanWriter::end_job`], for every job; then
-/// [`PlanWriter::finish`], which writes the trailer.
+/// Where a planner puts a plan as it decides it, record by record: the
+/// plan file ([`PlanWriter`]), or anything that reads plans as they come.
+/// Call [`PlanSink::job`], then the job's records, then
+/// [`PlanSink::end_job`], for every job.
+pub trait PlanSink {
+    fn job(&mut self, header: &JobHeader) -> std::io::Result<()>;
+    fn action(&mut self, action: &Action) -> std::io::Result<()>;
+    fn skipped(&mut self, skipped: &Skipped) -> std::io::Result<()>;
+    fn end_job(&mut self, end: &JobEnd) -> std::io::Result<()>;
+}
+
+/// Writes a plan file as the planner decides it (see [`PlanSink`]); then
+/// [`PlanWriter::finish`] writes the trailer.
 pub struct PlanWriter<W: Write> {
     out: W,
     hasher: blake3::Hasher,
@@ -131,22 +141,6 @@ impl<W: Write> PlanWriter<W> {
         Ok(writer)
     }
 
-    pub fn job(&mut self, header: &JobHeader) -> std::io::Result<()> {
-        self.write(&Line::<_, (), ()>::Job(header))
-    }
-
-    pub fn action(&mut self, action: &Action) -> std::io::Result<()> {
-        self.write(action)
-    }
-
-    pub fn skipped(&mut self, skipped: &Skipped) -> std::io::Result<()> {
-        self.write(&Line::<(), _, ()>::Skipped(skipped))
-    }
-
-    pub fn end_job(&mut self, end: &JobEnd) -> std::io::Result<()> {
-        self.write(&Line::<(), (), _>::End(end))
-    }
-
     /// Writes the trailer and returns the plan's fingerprint with the output.
     pub fn finish(mut self) -> std::io::Result<(String, W)> {
         let fingerprint = self.hasher.finalize().to_hex().to_string();
@@ -163,6 +157,24 @@ impl<W: Write> PlanWriter<W> {
         self.line.push(b'\n');
         self.hasher.update(&self.line);
         self.out.write_all(&self.line)
+    }
+}
+
+impl<W: Write> PlanSink for PlanWriter<W> {
+    fn job(&mut self, header: &JobHeader) -> std::io::Result<()> {
+        self.write(&Line::<_, (), ()>::Job(header))
+    }
+
+    fn action(&mut self, action: &Action) -> std::io::Result<()> {
+        self.write(action)
+    }
+
+    fn skipped(&mut self, skipped: &Skipped) -> std::io::Result<()> {
+        self.write(&Line::<(), _, ()>::Skipped(skipped))
+    }
+
+    fn end_job(&mut self, end: &JobEnd) -> std::io::Result<()> {
+        self.write(&Line::<(), (), _>::End(end))
     }
 }
 

@@ -10,7 +10,8 @@ pub mod order;
 mod schema;
 
 pub use file::{
-    JobOutline, LoadError, Outline, PlanFile, PlanReader, PlanWriter, Record, FORMAT_VERSION,
+    JobOutline, LoadError, Outline, PlanFile, PlanReader, PlanSink, PlanWriter, Record,
+    FORMAT_VERSION,
 };
 pub use hsync_fs_model::Preserve;
 pub use schema::{

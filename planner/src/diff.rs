@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hsync_plan::{
     Action, Compare, CopyAction, DeleteAction, JobOptions, Layout, MkdirAction, Mode, Preserve,
-    Reason, Seen, SetAttributesAction, SkipReason, Skipped, SourceRef, SymlinkAction, Totals,
+    Reason, Seen, SetAttributesAction, SourceRef, SymlinkAction, Totals,
 };
 use hsync_storage::{Attributes, Entry, EntryKind};
 
@@ -118,57 +118,6 @@ pub fn wanted<'a>(
     Ok(wanted)
 }
 
-/// The entries the walks left alone, sorted: each source one at the path it
-/// would have landed on (as [`wanted`] maps it), then the target's own.
-/// A path that is not UTF-8 is given by its escaped spelling.
-pub fn skipped(sources: &[SourceSide<'_>], layout: Layout, target: &Tree) -> Vec<Skipped> {
-    let spell = |bytes: Vec<u8>| {
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| hsync_storage::display(e.as_bytes()).into_owned())
-    };
-    let mut skipped = Vec::new();
-    for (index, side) in sources.iter().enumerate() {
-        let name = side.root_entry.name.as_bytes();
-        let source = |path: &[u8]| {
-            Some(SourceRef {
-                root: index,
-                path: spell(path.to_vec()),
-            })
-        };
-        if side.root_entry.kind.is_special() {
-            skipped.push(Skipped {
-                path: spell(name.to_vec()),
-                source: source(b""),
-                entry: side.root_entry.kind,
-                reason: SkipReason::SpecialFile,
-            });
-        }
-        let nested = layout == Layout::Nested && side.root_entry.kind == EntryKind::Dir;
-        for (relative, (kind, reason)) in &side.tree.skipped {
-            let path = match nested {
-                true => [name, b"/", relative].concat(),
-                false => relative.clone(),
-            };
-            skipped.push(Skipped {
-                path: spell(path),
-                source: source(relative),
-                entry: *kind,
-                reason: *reason,
-            });
-        }
-    }
-    for (relative, (kind, reason)) in &target.skipped {
-        skipped.push(Skipped {
-            path: spell(relative.clone()),
-            source: None,
-            entry: *kind,
-            reason: *reason,
-        });
-    }
-    skipped.sort();
-    skipped
-}
-
 /// Whether a target path is governed by the job's filter, and so may be
 /// deleted when extraneous: paths the filter does not take, or that lie
 /// below a folder it does not take, are left alone.
@@ -190,38 +139,9 @@ pub fn in_scope(target_relative: &str, layout: Layout, filter: &PathFilter) -> b
 pub struct Decided {
     pub actions: Vec<Action>,
     pub unchanged: Totals,
-    /// Same-size files to compare by content; each is [settled](Self::settle).
+    /// Same-size files to compare by content (the streaming walk compares
+    /// them; a snapshot diff's new subtrees have none).
     pub to_checksum: Vec<CopyAction>,
-    /// With times preserved: existing folders with nothing changed in them
-    /// yet, and the attributes they get should a checksum find a change.
-    quiet_folders: BTreeMap<String, Attributes>,
-    /// Checksum candidates whose preserved attributes differ at the target:
-    /// set should the contents be equal (a copy brings them otherwise).
-    drifted: BTreeMap<String, SetAttributesAction>,
-}
-
-impl Decided {
-    /// Settles a checksum candidate: a copy if the contents differ (its
-    /// folder then gets its times set again), unchanged otherwise.
-    pub fn settle(&mut self, copy: CopyAction, differs: bool) {
-        let drifted = self.drifted.remove(&copy.path);
-        if !differs {
-            self.unchanged.files += 1;
-            self.unchanged.bytes += copy.size;
-            self.actions.extend(drifted.map(Action::SetAttributes));
-            return;
-        }
-        let parent = hsync_storage::parent_and_name(&copy.path).0;
-        if let Some((path, attributes)) = self.quiet_folders.remove_entry(parent) {
-            let set = SetAttributesAction {
-                path,
-                entry: EntryKind::Dir,
-                attributes,
-            };
-            self.actions.push(Action::SetAttributes(set));
-        }
-        self.actions.push(Action::Copy(copy));
-    }
 }
 
 /// What one wanted entry asks for, against what the target holds there.
@@ -377,12 +297,7 @@ pub fn decide(
                 attributes,
                 differs,
             } => existing_dirs.push((path, attributes, differs)),
-            EntryDecision::CompareContent { copy, drifted } => {
-                decided
-                    .drifted
-                    .extend(drifted.map(|set| (path.clone(), set)));
-                decided.to_checksum.push(copy);
-            }
+            EntryDecision::CompareContent { copy, .. } => decided.to_checksum.push(copy),
         }
     }
     if options.delete {
@@ -417,7 +332,6 @@ pub fn decide(
         .filter(|action| !matches!(action, Action::SetAttributes(_)))
         .map(|action| hsync_storage::parent_and_name(action.path()).0.to_string())
         .collect();
-    let times = options.preserve.contains(&Preserve::Times);
     for (path, attributes, differs) in existing_dirs {
         if folder_needs_attributes(differs, touched.contains(path.as_str()), options) {
             decided
@@ -427,8 +341,6 @@ pub fn decide(
                     entry: EntryKind::Dir,
                     attributes,
                 }));
-        } else if times {
-            decided.quiet_folders.insert(path.clone(), attributes);
         }
     }
     Ok(decided)

@@ -11,6 +11,7 @@ mod incremental;
 mod listing;
 pub mod manifest;
 mod overlap;
+mod walk;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,8 +19,8 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt, TryStreamExt};
 use hsync_plan::{
-    Action, Compared, CopyAction, Fallback, FallbackReason, JobEnd, JobHeader, JobPlan, Listed,
-    ManifestRef, Plan, Totals, FORMAT_VERSION,
+    Action, Compared, CopyAction, Fallback, FallbackReason, JobEnd, JobHeader, Listed, ManifestRef,
+    PlanSink, Totals,
 };
 use hsync_storage::{
     display, join, ChecksumMode, Connections, Entry, EntryKind, Storage, StorageError,
@@ -153,6 +154,10 @@ pub enum PlanError {
     #[error("job `{job}`: {error}")]
     #[diagnostic(code(hsync::plan::storage))]
     Storage { job: String, error: StorageError },
+    /// The plan (or the planner's scratch file) could not be written.
+    #[error("cannot write the plan: {source}")]
+    #[diagnostic(code(hsync::plan::write))]
+    Write { source: std::io::Error },
     /// The manifest, a source list or the plan file could not be resolved.
     #[error("a file the plan is made from or written to: {source}")]
     #[diagnostic(code(hsync::plan::storage))]
@@ -169,32 +174,29 @@ impl PlanError {
     }
 }
 
-/// Plans every job of a manifest; also returns warnings for the user (a
-/// target locked by an apply that may still run).
+/// The manifest a plan is made from, as its file records it.
+pub fn manifest_ref(manifest: &Manifest) -> ManifestRef {
+    ManifestRef {
+        path: manifest.path.display().to_string(),
+        digest: manifest.digest.clone(),
+    }
+}
+
+/// Plans every job of a manifest into `sink`, record by record as the
+/// walks decide them; returns warnings for the user (a target locked by an
+/// apply that may still run).
 pub async fn plan(
     manifest: &Manifest,
     connections: &Connections,
     options: PlanOptions<'_>,
-) -> Result<(Plan, Vec<String>), PlanError> {
+    sink: &mut dyn PlanSink,
+) -> Result<Vec<String>, PlanError> {
     refuse_overlaps(manifest, connections, options.out).await?;
-    let mut jobs = Vec::with_capacity(manifest.jobs.len());
     let mut warnings = Vec::new();
     for job in &manifest.jobs {
-        let (planned, warning) = plan_job(job, connections, options).await?;
-        jobs.push(planned);
-        warnings.extend(warning);
+        warnings.extend(plan_job(job, connections, options, sink).await?);
     }
-    let plan = Plan {
-        format_version: FORMAT_VERSION,
-        manifest: ManifestRef {
-            path: manifest.path.display().to_string(),
-            digest: manifest.digest.clone(),
-        },
-        jobs,
-        fingerprint: String::new(),
-    }
-    .seal();
-    Ok((plan, warnings))
+    Ok(warnings)
 }
 
 /// The manifest's checks of overlapping roots, again on the real paths
@@ -297,32 +299,39 @@ async fn plan_job(
     job: &Job,
     connections: &Connections,
     options: PlanOptions<'_>,
-) -> Result<(JobPlan, Option<String>), PlanError> {
+    sink: &mut dyn PlanSink,
+) -> Result<Option<String>, PlanError> {
     let stats = &ListingStats::default();
     let storage_error = PlanError::storage(&job.name);
+    let written = |source| PlanError::Write { source };
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
     let target_fs = connections.get(&job.target_fs).map_err(storage_error)?;
     let lock = job.options.lock_placement().path(&job.target);
     let holder = hsync_storage::lock::live_holder(&target_fs, &lock)
         .await
         .map_err(storage_error)?;
-    let (source_roots, snapshot, mut planned) = match job.options.incremental {
-        None => {
-            let planned = compare_trees(job, &job.sources, &source_fs, &target_fs, stats).await?;
-            (planned.source_roots.clone(), None, planned)
-        }
+    let (basis, snapshot) = match job.options.incremental {
+        None => (Basis::Compare(job.sources.clone()), None),
         Some(_) => {
             let incremental =
                 incremental::plan(job, &source_fs, &target_fs, options.full, stats).await?;
-            let roots = vec![hsync_storage::namenode::snapshot_path(
-                &incremental.cycle.source_dir,
-                &incremental.cycle.name,
-            )];
-            (roots, Some(incremental.cycle), incremental.planned)
+            (incremental.basis, Some(incremental.cycle))
         }
     };
-    // The order apply relies on: moves, the walk depth-first, deletes last.
-    planned.actions.sort_by(hsync_plan::order::cmp);
+    let (roots, target) = match &basis {
+        Basis::Compare(sources) => {
+            let roots = source_roots(job, sources, &source_fs).await?;
+            (roots, target_root(job, &target_fs).await?)
+        }
+        Basis::Replay(_) => (Vec::new(), true),
+    };
+    let source_roots = match &snapshot {
+        Some(cycle) => vec![hsync_storage::namenode::snapshot_path(
+            &cycle.source_dir,
+            &cycle.name,
+        )],
+        None => roots.iter().map(|root| root.path.clone()).collect(),
+    };
     let mut leftover_staging = match job.options.commit {
         hsync_plan::Commit::Atomic => listing::staging_leftovers(&target_fs, &job.target, stats)
             .await
@@ -330,47 +339,78 @@ async fn plan_job(
         hsync_plan::Commit::File => Vec::new(),
     };
     // An apply that may still run owns its temporary files and staging.
-    let warning = holder.map(|holder| {
-        let theirs = |tag: Option<&str>| holder.tag().is_none() || tag == holder.tag();
-        planned.actions.retain(|action| match action {
-            Action::Delete(delete) if delete.leftover => !theirs(hsync_storage::temp_tag(
-                hsync_storage::parent_and_name(&delete.path).1,
-            )),
-            _ => true,
-        });
-        leftover_staging.retain(|tag| !theirs(Some(tag)));
+    let theirs = |tag: Option<&str>| {
+        holder
+            .as_ref()
+            .is_some_and(|holder| holder.tag().is_none() || tag == holder.tag())
+    };
+    leftover_staging.retain(|tag| !theirs(Some(tag)));
+    let keep = |delete: &hsync_plan::DeleteAction| {
+        let name = hsync_storage::parent_and_name(&delete.path).1;
+        !delete.leftover || !theirs(hsync_storage::temp_tag(name))
+    };
+    let warning = holder.as_ref().map(|holder| {
         format!(
             "job `{}`: the target {} is locked by {holder}, an apply that may still be running; \
              its temporary files are left alone (plan again once it is done)",
             job.name, job.target
         )
     });
-    let planned_job = JobPlan {
-        header: JobHeader {
-            name: job.name.clone(),
-            source_fs: job.source_fs.clone(),
-            source_roots,
-            target_fs: job.target_fs.clone(),
-            target_root: job.target.clone(),
-            options: job.options.clone(),
-            snapshot,
-            leftover_staging,
-        },
-        actions: planned.actions,
-        skipped: planned.skipped,
-        end: JobEnd {
-            unchanged: planned.unchanged,
-            listed: Listed {
-                directories: stats.calls(),
-                entries: stats.entries(),
-            },
-            compared: planned.compared,
-        },
+    let header = JobHeader {
+        name: job.name.clone(),
+        source_fs: job.source_fs.clone(),
+        source_roots,
+        target_fs: job.target_fs.clone(),
+        target_root: job.target.clone(),
+        options: job.options.clone(),
+        snapshot,
+        leftover_staging,
     };
-    Ok((planned_job, warning))
+    sink.job(&header).map_err(written)?;
+    let (unchanged, compared) = match basis {
+        Basis::Compare(_) => {
+            let fs = (&source_fs, &target_fs);
+            let walked = walk::compare(job, &roots, target, fs, stats, &keep, sink).await?;
+            (walked.unchanged, walked.compared)
+        }
+        Basis::Replay(mut planned) => {
+            // The order apply relies on: moves, the walk depth-first, deletes last.
+            planned.actions.sort_by(hsync_plan::order::cmp);
+            for action in &planned.actions {
+                let ours = match action {
+                    Action::Delete(delete) => keep(delete),
+                    _ => true,
+                };
+                if ours {
+                    sink.action(action).map_err(written)?;
+                }
+            }
+            for skipped in &planned.skipped {
+                sink.skipped(skipped).map_err(written)?;
+            }
+            (planned.unchanged, planned.compared)
+        }
+    };
+    let end = JobEnd {
+        unchanged,
+        listed: Listed {
+            directories: stats.calls(),
+            entries: stats.entries(),
+        },
+        compared,
+    };
+    sink.end_job(&end).map_err(written)?;
+    Ok(warning)
 }
 
-/// The actions of one job and what it leaves alone.
+/// What a job's actions come from: the whole trees compared (from these
+/// sources), or a snapshot diff replayed.
+pub(crate) enum Basis {
+    Compare(Vec<String>),
+    Replay(Planned),
+}
+
+/// The actions of a replayed snapshot diff and what it leaves alone.
 #[derive(Debug, Default)]
 pub(crate) struct Planned {
     pub actions: Vec<Action>,
@@ -379,108 +419,46 @@ pub(crate) struct Planned {
     pub compared: Compared,
     /// What the listings left alone.
     pub skipped: Vec<hsync_plan::Skipped>,
-    /// The source roots as read: a root that is a symlink, resolved.
-    pub source_roots: Vec<String>,
 }
 
-/// Lists the `sources` and the target whole and decides by DistCp's rules.
-pub(crate) async fn compare_trees(
+/// The job's source roots as read; a missing one is refused. The roots
+/// are the only paths stat'ed; everything below is listed.
+async fn source_roots(
     job: &Job,
     sources: &[String],
     source_fs: &Arc<dyn Storage>,
-    target_fs: &Arc<dyn Storage>,
-    stats: &ListingStats,
-) -> Result<Planned, PlanError> {
-    let storage_error = PlanError::storage(&job.name);
-    // The roots are the only paths stat'ed; everything below is listed.
-    let mut source_roots = Vec::with_capacity(sources.len());
-    let mut root_entries = Vec::with_capacity(sources.len());
+) -> Result<Vec<walk::SourceRoot>, PlanError> {
+    let mut roots = Vec::with_capacity(sources.len());
     for root in sources {
-        let found = stat_root(source_fs, root).await.map_err(storage_error)?;
-        let (real, entry) = found.ok_or_else(|| PlanError::MissingSource {
+        let found = stat_root(source_fs, root)
+            .await
+            .map_err(PlanError::storage(&job.name))?;
+        let (path, entry) = found.ok_or_else(|| PlanError::MissingSource {
             job: job.name.clone(),
             path: root.clone(),
         })?;
-        source_roots.push(real);
-        root_entries.push(entry);
+        roots.push(walk::SourceRoot { path, entry });
     }
-    let mut trees = Vec::with_capacity(sources.len());
-    for (root, entry) in source_roots.iter().zip(&root_entries) {
-        let tree = match entry.kind {
-            EntryKind::Dir => {
-                let admit = |relative: &str, _: &Entry| job.filter.admits(relative);
-                let policy = (listing::Side::Source, job.options.symlinks);
-                listing::walk(source_fs, root, admit, policy, LISTING_CONCURRENCY, stats)
-                    .await
-                    .map_err(storage_error)?
-            }
-            _ => listing::Tree::default(),
-        };
-        trees.push(tree);
-    }
-    let sides: Vec<diff::SourceSide> = source_roots
-        .iter()
-        .zip(root_entries.iter().zip(&trees))
-        .map(|(root, (root_entry, tree))| diff::SourceSide {
-            root,
-            root_entry,
-            tree,
-        })
-        .collect();
-    let wanted = diff::wanted(&sides, job.options.layout, &job.filter)?;
+    Ok(roots)
+}
 
-    let target_tree = match target_fs.stat(&job.target).await.map_err(storage_error)? {
-        None => listing::Tree::default(),
-        Some(entry) if entry.kind != EntryKind::Dir => {
-            return Err(PlanError::TargetNotDir {
-                job: job.name.clone(),
-                path: job.target.clone(),
-            })
-        }
+/// Whether the target root exists (a folder), as the job may write it.
+async fn target_root(job: &Job, target_fs: &Arc<dyn Storage>) -> Result<bool, PlanError> {
+    let stat = target_fs.stat(&job.target).await;
+    match stat.map_err(PlanError::storage(&job.name))? {
+        None => Ok(false),
+        Some(entry) if entry.kind != EntryKind::Dir => Err(PlanError::TargetNotDir {
+            job: job.name.clone(),
+            path: job.target.clone(),
+        }),
         Some(_) if job.options.commit == hsync_plan::Commit::Atomic => {
-            return Err(PlanError::AtomicTargetExists {
+            Err(PlanError::AtomicTargetExists {
                 job: job.name.clone(),
                 path: job.target.clone(),
             })
         }
-        Some(_) => {
-            // Only what the sources want is listed, unless deletes need the rest.
-            let admit = |relative: &str, _: &Entry| {
-                wanted.contains_key(relative)
-                    || (job.options.delete
-                        && diff::in_scope(relative, job.options.layout, &job.filter))
-            };
-            let policy = (listing::Side::Target, job.options.symlinks);
-            listing::walk(
-                target_fs,
-                &job.target,
-                admit,
-                policy,
-                LISTING_CONCURRENCY,
-                stats,
-            )
-            .await
-            .map_err(storage_error)?
-        }
-    };
-
-    let skipped = diff::skipped(&sides, job.options.layout, &target_tree);
-    let mut decided = diff::decide(&wanted, &target_tree, &job.options, &job.filter)?;
-    let candidates = std::mem::take(&mut decided.to_checksum);
-    let comparisons = compare_contents(job, &source_roots, candidates, source_fs, target_fs)
-        .await
-        .map_err(storage_error)?;
-    let compared = tally(&comparisons);
-    for (copy, differs, _) in comparisons {
-        decided.settle(copy, differs);
+        Some(_) => Ok(true),
     }
-    Ok(Planned {
-        actions: decided.actions,
-        unchanged: decided.unchanged,
-        compared,
-        skipped,
-        source_roots,
-    })
 }
 
 /// A source root's status, and the path to read it by. The manifest names
@@ -512,11 +490,11 @@ async fn stat_root(
 }
 
 /// One candidate compared: whether the contents differ, and what decided.
-type Comparison = (CopyAction, bool, Decider);
+pub(crate) type Comparison = (CopyAction, bool, Decider);
 
 /// What decided a comparison: one kind of native checksum, or reading both
 /// sides, and why.
-enum Decider {
+pub(crate) enum Decider {
     Checksum(ChecksumMode),
     Read(FallbackKey),
 }
@@ -529,7 +507,7 @@ type FallbackKey = (FallbackReason, Option<String>, Option<String>);
 /// algorithm, which reads no data — `COMPOSITE_CRC` first (any block size or
 /// layout), then `MD5MD5CRC32` (for HDFS, the same block size and CRC
 /// settings); otherwise by a blake3 of both sides, read concurrently.
-async fn compare_contents(
+pub(crate) async fn compare_contents(
     job: &Job,
     sources: &[String],
     candidates: Vec<CopyAction>,
@@ -573,37 +551,55 @@ async fn compare_contents(
 
 /// Counts the comparisons for the plan: fallbacks grouped and sorted by
 /// reason and algorithms, each with its first path.
-fn tally(comparisons: &[Comparison]) -> Compared {
-    let mut compared = Compared::default();
-    let mut fallbacks: BTreeMap<&FallbackKey, (u64, &str)> = BTreeMap::new();
-    for (copy, _, decider) in comparisons {
-        let key = match decider {
-            Decider::Checksum(ChecksumMode::CompositeCrc) => {
-                compared.composite_crc += 1;
-                continue;
+#[derive(Default)]
+pub(crate) struct Tally {
+    compared: Compared,
+    fallbacks: BTreeMap<FallbackKey, (u64, String)>,
+}
+
+impl Tally {
+    pub fn add(&mut self, comparisons: &[Comparison]) {
+        for (copy, _, decider) in comparisons {
+            let key = match decider {
+                Decider::Checksum(ChecksumMode::CompositeCrc) => {
+                    self.compared.composite_crc += 1;
+                    continue;
+                }
+                Decider::Checksum(ChecksumMode::Md5Md5Crc32) => {
+                    self.compared.md5_crc += 1;
+                    continue;
+                }
+                Decider::Read(key) => key,
+            };
+            self.compared.read += 1;
+            let (files, example) = self
+                .fallbacks
+                .entry(key.clone())
+                .or_insert((0, copy.path.clone()));
+            *files += 1;
+            if copy.path < *example {
+                example.clone_from(&copy.path);
             }
-            Decider::Checksum(ChecksumMode::Md5Md5Crc32) => {
-                compared.md5_crc += 1;
-                continue;
-            }
-            Decider::Read(key) => key,
-        };
-        compared.read += 1;
-        let (files, example) = fallbacks.entry(key).or_insert((0, &copy.path));
-        *files += 1;
-        *example = (*example).min(&copy.path);
+        }
     }
-    compared.fallbacks = fallbacks
-        .into_iter()
-        .map(|((reason, source, target), (files, example))| Fallback {
-            reason: *reason,
-            source_algorithm: source.clone(),
-            target_algorithm: target.clone(),
-            files,
-            example: example.to_string(),
-        })
-        .collect();
-    compared
+
+    pub fn finish(self) -> Compared {
+        let fallbacks = self
+            .fallbacks
+            .into_iter()
+            .map(|((reason, source, target), (files, example))| Fallback {
+                reason,
+                source_algorithm: source,
+                target_algorithm: target,
+                files,
+                example,
+            })
+            .collect();
+        Compared {
+            fallbacks,
+            ..self.compared
+        }
+    }
 }
 
 async fn digest(storage: &Arc<dyn Storage>, path: &str) -> Result<blake3::Hash, StorageError> {

@@ -1,5 +1,5 @@
 use super::{is_normal_relative, LoadError, PlanFile, PlanReader, Record};
-use crate::{Action, JobEnd, JobHeader, ManifestRef, Outline, Plan, PlanWriter};
+use crate::{Action, JobEnd, JobHeader, ManifestRef, Outline, Plan, PlanSink, PlanWriter};
 use proptest::prelude::*;
 
 const HEADER: &str = r#"{ "name": "j", "source_fs": { "kind": "local" }, "source_roots": ["/src"],

@@ -591,41 +591,6 @@ fn checksum_compare_defers_equal_size_files_to_content() {
 }
 
 #[test]
-fn a_folder_gets_its_times_set_again_only_once_a_checksum_finds_a_change() {
-    let source = source_dir("/source", Listing::default().file("a/1", 32));
-    let target = Listing::default().file("a/1", 32);
-    let options = JobOptions {
-        compare: vec![Compare::Checksum],
-        preserve: vec![Preserve::Times],
-        ..options(Mode::Update)
-    };
-    // The content is still to be compared: nothing has changed in a/ yet.
-    let decided = diff(&[source], target, &options, &no_filter()).unwrap();
-    assert_eq!(lines(&decided), Vec::<String>::new());
-    assert_eq!(decided.to_checksum.len(), 1);
-
-    let mut same = diff_again_with_checksum(&options);
-    let candidate = same.to_checksum.pop().unwrap();
-    same.settle(candidate, false);
-    assert_eq!(lines(&same), Vec::<String>::new());
-    assert_eq!((same.unchanged.files, same.unchanged.bytes), (1, 32));
-
-    let mut differs = diff_again_with_checksum(&options);
-    let candidate = differs.to_checksum.pop().unwrap();
-    differs.settle(candidate, true);
-    assert_eq!(
-        lines(&differs),
-        ["set-attributes a", "copy a/1 (ChecksumDiffers)"]
-    );
-}
-
-fn diff_again_with_checksum(options: &JobOptions) -> Decided {
-    let source = source_dir("/source", Listing::default().file("a/1", 32));
-    let target = Listing::default().file("a/1", 32);
-    diff(&[source], target, options, &no_filter()).unwrap()
-}
-
-#[test]
 fn type_conflict_between_file_and_directory_is_an_error() {
     let file_over_dir = diff(
         &[source_dir("/source", Listing::default().file("x", 1))],
@@ -760,80 +725,6 @@ fn an_extraneous_fifo_in_the_target_is_deleted_as_a_fifo() {
 }
 
 #[test]
-fn skipped_entries_are_listed_where_they_would_have_landed_then_sorted() {
-    use hsync_plan::{SkipReason, Skipped, SourceRef};
-    let mut first = Listing::default().dir("d").0;
-    first.skipped.insert(
-        b"d/pipe".to_vec(),
-        (EntryKind::Fifo, SkipReason::SpecialFile),
-    );
-    first.skipped.insert(
-        b"bad\xff".to_vec(),
-        (EntryKind::File, SkipReason::NameNotUtf8),
-    );
-    let sources = [
-        Source {
-            root: "/src/first".into(),
-            entry: entry("first", EntryKind::Dir, 0),
-            tree: first,
-        },
-        Source {
-            root: "/src/sock".into(),
-            entry: entry("sock", EntryKind::Socket, 0),
-            tree: Tree::default(),
-        },
-    ];
-    let mut target = Tree::default();
-    target.skipped.insert(
-        b"first/old\xfe".to_vec(),
-        (EntryKind::Dir, SkipReason::NameNotUtf8),
-    );
-
-    let skipped = super::skipped(&sides(&sources), Layout::Nested, &target);
-    let source = |root, path: &str| {
-        Some(SourceRef {
-            root,
-            path: path.into(),
-        })
-    };
-    let row = |path: &str, source, entry, reason| Skipped {
-        path: path.into(),
-        source,
-        entry,
-        reason,
-    };
-    assert_eq!(
-        skipped,
-        [
-            row(
-                r#""first/bad\xff""#,
-                source(0, r#""bad\xff""#),
-                EntryKind::File,
-                SkipReason::NameNotUtf8
-            ),
-            row(
-                r#""first/old\xfe""#,
-                None,
-                EntryKind::Dir,
-                SkipReason::NameNotUtf8
-            ),
-            row(
-                "first/d/pipe",
-                source(0, "d/pipe"),
-                EntryKind::Fifo,
-                SkipReason::SpecialFile
-            ),
-            row(
-                "sock",
-                source(1, ""),
-                EntryKind::Socket,
-                SkipReason::SpecialFile
-            ),
-        ]
-    );
-}
-
-#[test]
 fn preserving_replication_of_an_erasure_coded_file_is_refused_unless_it_is_unchanged() {
     let ec = |listing: Listing| listing.with("big", |e| e.ec_policy = Some("RS-3-2-1024k".into()));
     let preserving = JobOptions {
@@ -915,22 +806,6 @@ fn a_file_left_in_place_still_gets_the_preserved_attributes_as_in_distcp() {
         .insert("source/1", file_with_mode("source/1", 16, 0o600));
     let decided = diff(&[source], target, &skip, &no_filter()).unwrap();
     assert_eq!(lines(&decided), ["set-attributes source/1"]);
-}
-
-#[test]
-fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
-    let source = source_dir("/source", Listing::default().file("1", 32));
-    let target = Listing::default().insert("1", file_with_mode("1", 32, 0o600));
-    let options = JobOptions {
-        compare: vec![Compare::Checksum],
-        preserve: vec![Preserve::Permission],
-        ..options(Mode::Update)
-    };
-    let mut same = diff(&[source], target, &options, &no_filter()).unwrap();
-    assert_eq!(lines(&same), Vec::<String>::new());
-    let candidate = same.to_checksum.pop().unwrap();
-    same.settle(candidate, false);
-    assert_eq!(lines(&same), ["set-attributes 1"]);
 }
 
 #[test]

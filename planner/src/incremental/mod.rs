@@ -22,12 +22,12 @@ use hsync_storage::{ErrorKind, HdfsStorage, Storage};
 
 use crate::listing::ListingStats;
 use crate::manifest::Job;
-use crate::{compare_trees, PlanError, Planned};
+use crate::{Basis, PlanError};
 
-/// What an incremental plan reads and does.
+/// What an incremental plan reads, and what its actions come from.
 pub(crate) struct IncrementalPlan {
     pub cycle: SnapshotCycle,
-    pub planned: Planned,
+    pub basis: Basis,
 }
 
 pub(crate) async fn plan(
@@ -86,8 +86,8 @@ pub(crate) async fn plan(
         }
     };
     let snapshot_root = snapshot_path(dir, &name);
-    let planned = match &base {
-        None => compare_trees(job, &[snapshot_root], source_fs, target_fs, stats).await?,
+    let basis = match &base {
+        None => Basis::Compare(vec![snapshot_root]),
         Some(base) => {
             let diff = match base == &name {
                 true => Vec::new(),
@@ -102,7 +102,7 @@ pub(crate) async fn plan(
                 snapshot: snapshot_root,
                 stats,
             };
-            replay::replay(&diff, &sides).await?
+            Basis::Replay(replay::replay(&diff, &sides).await?)
         }
     };
     let cycle = SnapshotCycle {
@@ -111,7 +111,7 @@ pub(crate) async fn plan(
         name,
         base,
     };
-    Ok(IncrementalPlan { cycle, planned })
+    Ok(IncrementalPlan { cycle, basis })
 }
 
 /// The job's hsync snapshots of `dir`, by number.
