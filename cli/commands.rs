@@ -153,7 +153,13 @@ async fn plan(
     scratch
         .prefix(".hsync-plan-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let scratch = match out.and_then(Path::parent) {
+    // A plan file is renamed into place; anything else `-o` names (a
+    // device such as /dev/null, a pipe) is written to, never replaced.
+    let replaced = out.filter(|out| match std::fs::metadata(out) {
+        Ok(meta) => meta.is_file(),
+        Err(_) => true,
+    });
+    let scratch = match replaced.and_then(Path::parent) {
         Some(folder) if folder.as_os_str().is_empty() => scratch.tempfile_in("."),
         Some(folder) => scratch.tempfile_in(folder),
         None => scratch.tempfile(),
@@ -193,11 +199,18 @@ async fn plan(
         entries = seen.entries,
         "listed"
     );
-    let written = match out {
-        Some(out) => scratch.persist(out).map(drop).map_err(|e| e.error),
-        None => std::fs::File::open(scratch.path())
-            .and_then(|mut plan| std::io::copy(&mut plan, &mut std::io::stdout().lock()))
-            .map(drop),
+    let copy = |to: &mut dyn Write| {
+        std::fs::File::open(scratch.path())
+            .and_then(|mut plan| std::io::copy(&mut plan, to))
+            .map(drop)
+    };
+    let written = match (replaced, out) {
+        (Some(out), _) => scratch.persist(out).map(drop).map_err(|e| e.error),
+        (None, Some(out)) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(out)
+            .and_then(|mut to| copy(&mut to)),
+        (None, None) => copy(&mut std::io::stdout().lock()),
     };
     written.into_diagnostic().wrap_err_with(cannot_write)?;
     Ok(match (detailed_exitcode, seen.changes) {

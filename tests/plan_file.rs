@@ -339,3 +339,31 @@ fn a_plan_whose_actions_are_out_of_order_is_refused_before_anything_is_applied()
     assert!(!dir.exists("target"), "a refused plan touched the target");
     assert!(!dir.exists(".hsync"), "no journal for a refused plan");
 }
+
+#[test]
+fn a_plan_written_to_a_device_leaves_the_device_in_place() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = Dir::new();
+    reports(&dir, "[]");
+
+    dir.hsync(["plan", "-o", "/dev/null"]).ok();
+    let null = std::fs::metadata("/dev/null").expect("/dev/null");
+    assert!(null.file_type().is_char_device(), "/dev/null was replaced");
+}
+
+#[test]
+fn a_failed_plan_leaves_the_plan_file_as_it_was() {
+    let dir = Dir::new();
+    reports(&dir, "[]");
+    dir.create("plan.json", "an earlier plan\n");
+    std::fs::remove_dir_all(dir.path().join("source/second")).unwrap();
+
+    dir.hsync(["plan", "-o", "plan.json"]).code(1);
+    assert_eq!(dir.read_to_string("plan.json"), "an earlier plan\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.starts_with(".hsync-plan-"))
+        .collect();
+    assert!(leftovers.is_empty(), "scratch files left: {leftovers:?}");
+}
