@@ -885,8 +885,8 @@ class Bench:
             log(f"synthetic: hsync plan of a {files:,}-file pair")
             run, bad = self.bounded(f"synthetic-plan-{files}",
                                     [HSYNC, "plan", "-m", m, "-o", "/dev/null"])
-            listed = re.search(r"\((\d+) directories listed, (\d+) entries\)", run.stderr())
-            entries = int(listed[2]) if listed else 0
+            listed = re.search(r"\(([\d,]+) director(?:y|ies) listed, ([\d,]+) entr(?:y|ies)\)", run.stderr())
+            entries = int(listed[2].replace(",", "")) if listed else 0
             per_s = entries / max(run.wall, 0.01)
             check = bad or "; ".join([
                 f"RSS {'ok' if run.rss <= TARGET_RSS_MIB else 'OVER'} (<= {TARGET_RSS_MIB} MiB)",

@@ -6,7 +6,13 @@ pub fn join(root: &str, relative: &str) -> String {
     match (root.trim_end_matches('/'), relative) {
         ("", "") => "/".to_string(),
         (root, "") => root.to_string(),
-        (root, rel) => format!("{root}/{rel}"),
+        (root, rel) => {
+            let mut path = String::with_capacity(root.len() + 1 + rel.len());
+            path.push_str(root);
+            path.push('/');
+            path.push_str(rel);
+            path
+        }
     }
 }
 

@@ -48,6 +48,15 @@ impl PathFilter {
         }
     }
 
+    /// [`PathFilter::admits`] for the entry `name` of the folder `parent`:
+    /// with no filter, without spelling out its path.
+    pub fn admits_entry(&self, parent: &str, name: &str) -> bool {
+        if self.include.is_empty() && self.exclude.is_empty() {
+            return true;
+        }
+        self.admits(&crate::listing::join_relative(parent, name))
+    }
+
     /// Whether a directory at `relative` only leads towards deeper matches
     /// (it is above the last include depth), so it is worth creating only if
     /// something below it is taken.

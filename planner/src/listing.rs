@@ -192,7 +192,7 @@ pub async fn fetch(
 }
 
 /// Sorts the entries `listed` of folder `dir` (below `root`) by name into
-/// what the walk takes (those `admit` lets through, by relative path),
+/// what the walk takes (those `admit` lets through),
 /// leaves out or skips, and hsync's leftovers. hsync's own temporary files
 /// are never taken.
 pub async fn classify(
@@ -200,20 +200,19 @@ pub async fn classify(
     root: &str,
     dir: &Pending,
     mut listed: Vec<Entry>,
-    admit: impl Fn(&str, &Entry) -> bool,
+    admit: impl Fn(&Pending, &Entry) -> bool,
     policy: &Policy,
 ) -> Result<Folder, StorageError> {
     listed.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     let mut folder = Folder::default();
     let (side, symlinks) = (policy.side, policy.symlinks);
     for mut entry in listed {
-        let relative = join_relative(&dir.relative, &entry.name);
         let ours = is_temp_name(&entry.name);
         if ours && entry.kind != EntryKind::Symlink && !is_lock_name(&entry.name) {
             folder.leftovers.push(entry);
             continue;
         }
-        if ours || !admit(&relative, &entry) {
+        if ours || !admit(dir, &entry) {
             folder.partly = true;
             continue;
         }
@@ -235,6 +234,7 @@ pub async fn classify(
                 continue;
             }
             (Side::Source, EntryKind::Symlink, Symlinks::Follow) => {
+                let relative = join_relative(&dir.relative, &entry.name);
                 let at = real.as_deref().unwrap_or(&relative);
                 match follow_link(storage, root, &policy.root_real, at, dir).await? {
                     Err(reason) => {
@@ -251,6 +251,7 @@ pub async fn classify(
                 }
             }
             (_, EntryKind::Symlink, Symlinks::Copy) => {
+                let relative = join_relative(&dir.relative, &entry.name);
                 let at = real.as_deref().unwrap_or(&relative);
                 link = Some(storage.read_link(&join(root, at)).await?);
             }
@@ -297,7 +298,9 @@ pub async fn walk(
         let Some((dir, listed)) = in_flight.next().await else {
             break;
         };
-        let folder = classify(storage, root, &dir, listed?, &admit, &policy).await?;
+        let by_path =
+            |dir: &Pending, entry: &Entry| admit(&join_relative(&dir.relative, &entry.name), entry);
+        let folder = classify(storage, root, &dir, listed?, by_path, &policy).await?;
         let parent = &dir.relative;
         if folder.partly {
             tree.partly_listed.insert(parent.clone());
@@ -390,10 +393,13 @@ async fn follow_link(
 
 pub fn join_relative(parent: &str, name: &str) -> String {
     if parent.is_empty() {
-        name.to_string()
-    } else {
-        format!("{parent}/{name}")
+        return name.to_string();
     }
+    let mut path = String::with_capacity(parent.len() + 1 + name.len());
+    path.push_str(parent);
+    path.push('/');
+    path.push_str(name);
+    path
 }
 
 #[cfg(test)]

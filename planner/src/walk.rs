@@ -15,6 +15,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, BufRead, BufReader, Seek, Write};
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::sync::Arc;
 
 use futures::future::LocalBoxFuture;
@@ -153,6 +154,29 @@ enum Child {
     Delete(DeleteAction),
 }
 
+/// What one folder's names come to, in order; whether the folder stays
+/// (something in it was left out); and the same-size files to compare.
+type Merged = (
+    Vec<Child>,
+    bool,
+    Vec<(CopyAction, Option<SetAttributesAction>)>,
+);
+
+/// An entry of a target folder: listed, or hsync's leftover.
+enum Found {
+    Listed(Listed),
+    Leftover(Entry),
+}
+
+impl Found {
+    fn name(&self) -> &str {
+        match self {
+            Found::Listed(listed) => &listed.entry.name,
+            Found::Leftover(entry) => &entry.name,
+        }
+    }
+}
+
 /// One source entry that wants a target path.
 struct Candidate {
     root: usize,
@@ -165,6 +189,10 @@ struct Candidate {
 }
 
 impl Candidate {
+    fn name(&self) -> &str {
+        &self.listed.entry.name
+    }
+
     fn wanted(&self) -> Wanted<'_> {
         Wanted {
             source: SourceRef {
@@ -243,7 +271,7 @@ impl<'a> Walk<'a> {
             let (children, mut kept, compares) = self.merge(&node.path, sources, target).await?;
             let results = self.compare(compares).await?;
             // A folder's times change with what it holds, attributes aside.
-            let touched = children.values().any(|child| match child {
+            let touched = children.iter().any(|child| match child {
                 Child::Record(action) => !matches!(action, Action::SetAttributes(_)),
                 Child::Unchanged(..) => false,
                 Child::Compare(at) => results[*at].1,
@@ -252,7 +280,7 @@ impl<'a> Walk<'a> {
             });
             self.record(&node, touched, &children, sink).await?;
             let mut results = results.into_iter().map(Some).collect::<Vec<_>>();
-            for (_, child) in children {
+            for child in children {
                 match child {
                     Child::Record(action) => sink.action(&action).map_err(written)?,
                     Child::Unchanged(bytes, set) => self.unchanged_one(bytes, set, sink)?,
@@ -305,7 +333,7 @@ impl<'a> Walk<'a> {
         &mut self,
         node: &Node,
         touched: bool,
-        children: &BTreeMap<String, Child>,
+        children: &[Child],
         sink: &mut dyn PlanSink,
     ) -> Result<(), PlanError> {
         let options = &self.job.options;
@@ -318,7 +346,7 @@ impl<'a> Walk<'a> {
             } => {
                 let mut touched = touched;
                 if !touched && !differs && self.times {
-                    for child in children.values() {
+                    for child in children {
                         if let Child::Folder(folder) = child {
                             if matches!(folder.own, Own::TargetOnly(_))
                                 && !self.stays(folder).await?
@@ -356,7 +384,9 @@ impl<'a> Walk<'a> {
                 relative,
                 ..Pending::default()
             };
-            let admit = |relative: &str, _: &Entry| self.in_scope(relative);
+            let admit = |dir: &Pending, entry: &Entry| {
+                self.in_scope(&join_relative(&dir.relative, &entry.name))
+            };
             let folder = listing::classify(
                 self.target_fs,
                 &self.job.target,
@@ -411,28 +441,21 @@ impl<'a> Walk<'a> {
 
     /// Lists the node's folders on both sides and decides each name in
     /// it: its children in order, whether the folder stays for what was
-    /// left out, and the same-size files to compare.
-    #[allow(clippy::type_complexity)]
+    /// left out, and the same-size files to compare. Each side's listing
+    /// comes sorted by name, so the sides are merged as they are.
     async fn merge(
         &mut self,
         path: &str,
         sources: Vec<SourceDir>,
         target: Option<Listing>,
-    ) -> Result<
-        (
-            BTreeMap<String, Child>,
-            bool,
-            Vec<(CopyAction, Option<SetAttributesAction>)>,
-        ),
-        PlanError,
-    > {
+    ) -> Result<Merged, PlanError> {
         let storage_error = PlanError::storage(&self.job.name);
         let mut skipped = Vec::new();
-        // Every source entry by the name it takes here, roots in order.
-        let mut candidates: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+        let mut candidates: Vec<Candidate> = Vec::new();
         if path.is_empty() {
             self.root_candidates(&mut candidates, &mut skipped);
         }
+        let several = sources.len() + candidates.len() > 1;
         for source in sources {
             let folder = match source.listing {
                 Listing::Ready(folder) => folder,
@@ -441,43 +464,54 @@ impl<'a> Walk<'a> {
             let at = (source.root, &source.dir);
             self.add_candidates(at, folder, &mut candidates, &mut skipped, path);
         }
+        if several {
+            // Stable: the roots stay in order within a name.
+            candidates.sort_by(|a, b| a.name().cmp(b.name()));
+        }
         // The first source of a name is the one taken; a second one
         // collides unless both are folders, whose contents merge.
-        let mut wanted: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-        for (name, list) in candidates {
-            let path = join_relative(path, &name);
-            if let [first, rest @ ..] = list.as_slice() {
-                for second in rest {
-                    let both_dirs = first.listed.entry.kind == EntryKind::Dir
-                        && second.listed.entry.kind == EntryKind::Dir;
-                    if !both_dirs {
-                        return Err(PlanError::Collision {
-                            target: path,
-                            first: self.full_path(first),
-                            second: self.full_path(second),
-                        });
-                    }
+        let mut groups: Vec<Range<usize>> = Vec::with_capacity(candidates.len());
+        let mut start = 0;
+        while start < candidates.len() {
+            let name = candidates[start].name();
+            let len = candidates[start..]
+                .iter()
+                .take_while(|c| c.name() == name)
+                .count();
+            let group = &candidates[start..start + len];
+            for second in &group[1..] {
+                let both_dirs = group[0].listed.entry.kind == EntryKind::Dir
+                    && second.listed.entry.kind == EntryKind::Dir;
+                if !both_dirs {
+                    return Err(PlanError::Collision {
+                        target: join_relative(path, name),
+                        first: self.full_path(&group[0]),
+                        second: self.full_path(second),
+                    });
                 }
             }
-            if list[0].partial && !self.needed(&list, &mut skipped).await? {
-                continue;
+            if !group[0].partial || self.needed(group, &mut skipped).await? {
+                groups.push(start..start + len);
             }
-            wanted.insert(name, list);
+            start += len;
         }
         // The target: what the sources want, and, for deletes, the rest of
         // what the filter governs.
         let mut kept = false;
-        let mut target_entries = BTreeMap::new();
-        let mut leftovers = Vec::new();
+        let mut found = Vec::new();
         if let Some(Listing::Ticket(ticket)) = target {
             let dir = Pending {
                 relative: path.to_string(),
                 ..Pending::default()
             };
             let listed = self.prefetch.take(ticket).await;
-            let admit = |relative: &str, _: &Entry| {
-                let name = relative.rsplit('/').next().unwrap_or(relative);
-                wanted.contains_key(name) || self.in_scope(relative)
+            let wanted = |name: &str| {
+                groups
+                    .binary_search_by(|g| candidates[g.start].name().cmp(name))
+                    .is_ok()
+            };
+            let admit = |dir: &Pending, entry: &Entry| {
+                wanted(&entry.name) || self.in_scope(&join_relative(&dir.relative, &entry.name))
             };
             let folder = listing::classify(
                 self.target_fs,
@@ -498,32 +532,40 @@ impl<'a> Walk<'a> {
                     reason,
                 });
             }
-            leftovers = folder.leftovers;
-            for listed in folder.entries {
-                target_entries.insert(listed.entry.name.clone(), listed);
-            }
+            found.extend(folder.entries.into_iter().map(Found::Listed));
+            found.extend(folder.leftovers.into_iter().map(Found::Leftover));
+            // Two sorted runs: merged in one pass.
+            found.sort_by(|a, b| a.name().cmp(b.name()));
         }
         skipped.sort();
         for skipped in &skipped {
             self.skipped.push(skipped)?;
         }
 
-        let mut children = BTreeMap::new();
+        let mut children = Vec::with_capacity(groups.len() + found.len());
         let mut compares = Vec::new();
-        for (name, list) in wanted {
-            let path = join_relative(path, &name);
-            let existing = target_entries.remove(&name);
-            let want = list[0].wanted();
+        let mut found = found.into_iter().peekable();
+        for group in groups {
+            let list = &candidates[group];
+            let name = list[0].name();
+            while let Some(only) = found.next_if(|f| f.name() < name) {
+                children.extend(self.target_only(path, only));
+            }
+            let existing = match found.next_if(|f| f.name() == name) {
+                Some(Found::Listed(listed)) => Some(listed),
+                _ => None,
+            };
+            let path = join_relative(path, name);
             let decision = diff::decide_entry(
                 &path,
-                &want,
+                &list[0].wanted(),
                 existing.as_ref().map(|e| &e.entry),
                 existing.as_ref().and_then(|e| e.link.as_deref()),
                 &self.job.options,
             )?;
-            let child = match decision {
+            children.push(match decision {
                 EntryDecision::Do(Action::Mkdir(mkdir)) => {
-                    self.folder(path.clone(), Own::Mkdir(Action::Mkdir(mkdir)), &list, None)
+                    self.folder(path, Own::Mkdir(Action::Mkdir(mkdir)), list, false)
                 }
                 EntryDecision::ExistingDir {
                     attributes,
@@ -533,7 +575,7 @@ impl<'a> Walk<'a> {
                         attributes,
                         differs,
                     };
-                    self.folder(path.clone(), own, &list, Some(&path))
+                    self.folder(path, own, list, true)
                 }
                 EntryDecision::Do(action) => Child::Record(action),
                 EntryDecision::Unchanged { bytes, set } => Child::Unchanged(bytes, set),
@@ -541,48 +583,43 @@ impl<'a> Walk<'a> {
                     compares.push((copy, drifted));
                     Child::Compare(compares.len() - 1)
                 }
-            };
-            children.insert(name, child);
+            });
         }
-        // What only the target has is extraneous: the listing admitted it
-        // for deletes.
-        for (name, listed) in target_entries {
-            let path = join_relative(path, &name);
-            let child = match listed.entry.kind {
-                EntryKind::Dir => {
-                    let own = Own::TargetOnly(listed.entry);
-                    self.folder(path.clone(), own, &[], Some(&path))
-                }
-                _ => Child::Delete(diff::delete_of(path, &listed.entry, false)),
-            };
-            children.insert(name, child);
-        }
-        for entry in leftovers {
-            let delete = diff::delete_of(join_relative(path, &entry.name), &entry, true);
-            if (self.keep)(&delete) {
-                children.insert(entry.name.clone(), Child::Delete(delete));
-            }
+        for only in found {
+            children.extend(self.target_only(path, only));
         }
         Ok((children, kept, compares))
     }
 
+    /// An entry only the target has: extraneous (the listing admitted it
+    /// for deletes), or hsync's leftover, removed unless a live apply owns it.
+    fn target_only(&mut self, parent: &str, found: Found) -> Option<Child> {
+        match found {
+            Found::Listed(listed) => {
+                let path = join_relative(parent, &listed.entry.name);
+                Some(match listed.entry.kind {
+                    EntryKind::Dir => self.folder(path, Own::TargetOnly(listed.entry), &[], true),
+                    _ => Child::Delete(diff::delete_of(path, &listed.entry, false)),
+                })
+            }
+            Found::Leftover(entry) => {
+                let delete = diff::delete_of(join_relative(parent, &entry.name), &entry, true);
+                (self.keep)(&delete).then_some(Child::Delete(delete))
+            }
+        }
+    }
+
     /// A folder child: the source folders of `list` merged in it, and the
-    /// target's at `target` if it has one.
-    fn folder(
-        &mut self,
-        path: String,
-        own: Own,
-        list: &[Candidate],
-        target: Option<&str>,
-    ) -> Child {
+    /// target's if it has one.
+    fn folder(&mut self, path: String, own: Own, list: &[Candidate], target: bool) -> Child {
         let sources = list
             .iter()
             .filter_map(|c| c.dir.clone().map(|dir| (c.root, dir)))
             .map(|(root, dir)| self.source_dir(root, dir))
             .collect();
-        let target = target.map(|relative| {
-            let path = join(&self.job.target, relative);
-            Listing::Ticket(self.prefetch.request(None, path))
+        let target = target.then(|| {
+            let at = join(&self.job.target, &path);
+            Listing::Ticket(self.prefetch.request(None, at))
         });
         Child::Folder(Box::new(Node {
             path,
@@ -594,11 +631,7 @@ impl<'a> Walk<'a> {
 
     /// The roots themselves as entries of the target root: a file root
     /// lands under its name in both layouts, a folder root in `nested`.
-    fn root_candidates(
-        &self,
-        candidates: &mut BTreeMap<String, Vec<Candidate>>,
-        skipped: &mut Vec<Skipped>,
-    ) {
+    fn root_candidates(&self, candidates: &mut Vec<Candidate>, skipped: &mut Vec<Skipped>) {
         for (index, root) in self.roots.iter().enumerate() {
             let entry = &root.entry;
             if entry.kind.is_special() {
@@ -629,10 +662,7 @@ impl<'a> Walk<'a> {
                 dir: dir.then(Pending::default),
                 partial: false,
             };
-            candidates
-                .entry(entry.name.clone())
-                .or_default()
-                .push(candidate);
+            candidates.push(candidate);
         }
     }
 
@@ -646,7 +676,7 @@ impl<'a> Walk<'a> {
         let listed = self.prefetch.take(ticket).await;
         let root = source.root;
         let filter = &self.job.filter;
-        let admit = |relative: &str, _: &Entry| filter.admits(relative);
+        let admit = |dir: &Pending, entry: &Entry| filter.admits_entry(&dir.relative, &entry.name);
         listing::classify(
             self.source_fs,
             &self.roots[root].path,
@@ -665,7 +695,7 @@ impl<'a> Walk<'a> {
         &self,
         (root, dir): (usize, &Pending),
         folder: Folder,
-        candidates: &mut BTreeMap<String, Vec<Candidate>>,
+        candidates: &mut Vec<Candidate>,
         skipped: &mut Vec<Skipped>,
         target_path: &str,
     ) {
@@ -697,10 +727,7 @@ impl<'a> Walk<'a> {
                 partial: is_dir && self.job.filter.is_partial(&relative),
                 listed,
             };
-            candidates
-                .entry(candidate.listed.entry.name.clone())
-                .or_default()
-                .push(candidate);
+            candidates.push(candidate);
         }
     }
 
@@ -731,7 +758,9 @@ impl<'a> Walk<'a> {
                             .await
                             .map_err(storage_error)?;
                         let filter = &self.job.filter;
-                        let admit = |relative: &str, _: &Entry| filter.admits(relative);
+                        let admit = |dir: &Pending, entry: &Entry| {
+                            filter.admits_entry(&dir.relative, &entry.name)
+                        };
                         listing::classify(
                             self.source_fs,
                             &self.roots[root].path,
@@ -798,7 +827,7 @@ impl<'a> Walk<'a> {
                         relative: key.1,
                         ..Pending::default()
                     };
-                    let mut ignored = BTreeMap::new();
+                    let mut ignored = Vec::new();
                     self.add_candidates((root, &dir), folder, &mut ignored, skipped, &landing);
                 }
             }
