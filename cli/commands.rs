@@ -293,30 +293,44 @@ fn print_stream<R: std::io::BufRead>(
 }
 
 async fn show(path: &Path, new: Option<&Path>, json: bool, args: &ViewArgs) -> Result<ExitCode> {
-    let plan = load_plan(path)?;
     let palette = Palette::for_stream(&std::io::stdout());
     let mut stdout = BufWriter::new(std::io::stdout());
-    if json {
-        plan.write(stdout).into_diagnostic()?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    match new {
-        Some(new) => {
-            let replan = load_plan(new)?;
-            let see_all = format!(
-                "`hsync show --all {} {}` prints every line",
-                shown(path),
-                shown(new)
-            );
-            let view = view_of(args, palette, see_all);
+    let see_all = match new {
+        Some(new) => format!(
+            "`hsync show --all {} {}` prints every line",
+            shown(path),
+            shown(new)
+        ),
+        None => format!("`hsync show --all {}` prints every line", shown(path)),
+    };
+    let view = view_of(args, palette, see_all);
+    match (new, args.diff) {
+        // Both plans, or the files the diffs read, are held.
+        (Some(new), _) => {
+            let (plan, replan) = (load_plan(path)?, load_plan(new)?);
             view::compare::plans(&plan, &replan, &shown(path), &view, &mut stdout);
         }
-        None => {
-            let see_all = format!("`hsync show --all {}` prints every line", shown(path));
-            let view = view_of(args, palette, see_all);
-            let connections = Connections::default();
-            let diffs = args.diff.then_some(&connections);
-            print_plan(&plan, &view, diffs, &mut stdout).await;
+        (None, true) if !json => {
+            let plan = load_plan(path)?;
+            print_plan(&plan, &view, Some(&Connections::default()), &mut stdout).await;
+        }
+        // Otherwise read twice as a stream: checked whole, then shown.
+        (None, _) => {
+            let file = PlanFile::open(path).map_err(refused)?;
+            let records = file.records().map_err(refused)?;
+            match json {
+                true => {
+                    let mut plan =
+                        PlanWriter::new(&mut stdout, records.manifest()).into_diagnostic()?;
+                    for record in records {
+                        record.map_err(refused)?.send(&mut plan).into_diagnostic()?;
+                    }
+                    plan.finish().into_diagnostic()?;
+                }
+                false => {
+                    print_stream(records, &view, &mut stdout).map_err(refused)?;
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -38,6 +38,18 @@ pub enum Record {
     End(JobEnd),
 }
 
+impl Record {
+    /// Hands the record to `sink`, as a planner would.
+    pub fn send(&self, sink: &mut dyn PlanSink) -> std::io::Result<()> {
+        match self {
+            Record::Job(header) => sink.job(header),
+            Record::Action(action) => sink.action(action),
+            Record::Skipped(skipped) => sink.skipped(skipped),
+            Record::End(end) => sink.end_job(end),
+        }
+    }
+}
+
 /// Why a plan file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -575,30 +587,6 @@ impl Plan {
             jobs,
             fingerprint: reader.fingerprint().unwrap_or_default().to_string(),
         })
-    }
-
-    /// Writes the plan file, and returns its fingerprint.
-    pub fn write(&self, out: impl Write) -> std::io::Result<String> {
-        let mut writer = PlanWriter::new(out, &self.manifest)?;
-        for job in &self.jobs {
-            writer.job(&job.header)?;
-            for action in &job.actions {
-                writer.action(action)?;
-            }
-            for skipped in &job.skipped {
-                writer.skipped(skipped)?;
-            }
-            writer.end_job(&job.end)?;
-        }
-        Ok(writer.finish()?.0)
-    }
-
-    /// Seals the plan: computes and stores the fingerprint its file has.
-    pub fn seal(mut self) -> Plan {
-        self.fingerprint = self
-            .write(std::io::sink())
-            .expect("writing to nothing never fails");
-        self
     }
 }
 
