@@ -1,7 +1,7 @@
 //! Which paths a job takes: DistCp+'s per-depth `include`, `exclude`
 //! regexes, and `delete`, which never reaches past them.
 
-use crate::util::{actions, one_job, Dir};
+use crate::util::{actions, one_job, Dir, MTIME};
 
 /// `logs/{server1,server2,server3}/{today,yesterday,lastweek}/app.log`.
 fn logs(dir: &Dir) {
@@ -190,4 +190,49 @@ fn delete_keeps_a_folder_that_still_holds_paths_outside_the_filter() {
         dir.read_to_string("target/server2/lastweek/app.log"),
         "outside the filter"
     );
+}
+
+#[test]
+fn a_target_folder_kept_for_what_the_filter_leaves_out_does_not_touch_its_folders_times() {
+    let dir = Dir::new();
+    dir.create_at("source/a/f", "abcd", MTIME);
+    dir.set_mtime("source/a", MTIME);
+    dir.create_at("target/a/f", "abcd", MTIME);
+    dir.create_at("target/a/extra/keep.tmp", "scratch", MTIME);
+    dir.set_mtime("target/a/extra", MTIME);
+    dir.set_mtime("target/a", MTIME);
+    let options = "mode = \"update\"\ndelete = true\nexclude = ['\\.tmp$']\npreserve = [\"times\"]";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    // a/extra stays for keep.tmp, so a's times are as they were: no change.
+    dir.hsync(["plan", "--detailed-exitcode", "-o", "plan.json"])
+        .code(0);
+    // Once extra holds something to delete, a's times are still its own:
+    // extra stays.
+    dir.create_at("target/a/extra/old", "old", MTIME);
+    dir.set_mtime("target/a/extra", MTIME);
+    let plan = dir.plan();
+    assert_eq!(actions(&plan, 0), ["delete a/extra/old"]);
+}
+
+#[test]
+fn a_target_folder_deleted_whole_touches_its_folders_times() {
+    let dir = Dir::new();
+    dir.create_at("source/a/f", "abcd", MTIME);
+    dir.set_mtime("source/a", MTIME);
+    dir.create_at("target/a/f", "abcd", MTIME);
+    dir.create_at("target/a/extra/old", "old", MTIME);
+    dir.set_mtime("target/a/extra", MTIME);
+    dir.set_mtime("target/a", MTIME);
+    let options = "mode = \"update\"\ndelete = true\npreserve = [\"times\"]";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    let plan = dir.plan();
+    assert_eq!(
+        actions(&plan, 0),
+        ["set-attributes a", "delete a/extra/old", "delete a/extra"]
+    );
+    dir.apply();
+    dir.hsync(["plan", "--detailed-exitcode", "-o", "plan.json"])
+        .code(0);
 }

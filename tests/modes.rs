@@ -228,6 +228,53 @@ fn update_with_checksum_compare_rewrites_same_size_files_whose_content_differs()
 }
 
 #[test]
+fn a_folder_gets_its_times_set_again_only_once_a_checksum_finds_a_change() {
+    let dir = Dir::new();
+    for folder in ["same", "differs"] {
+        dir.create_at(&format!("source/{folder}/f"), "abcd", MTIME);
+        dir.set_mtime(&format!("source/{folder}"), MTIME);
+        let content = if folder == "same" { "abcd" } else { "abcX" };
+        dir.create_at(&format!("target/{folder}/f"), content, MTIME);
+        dir.set_mtime(&format!("target/{folder}"), MTIME);
+    }
+    let options = "mode = \"update\"\ncompare = [\"checksum\"]\npreserve = [\"times\"]";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    let plan = dir.plan();
+    assert_eq!(
+        actions(&plan, 0),
+        ["set-attributes differs", "copy differs/f checksum-differs"]
+    );
+}
+
+#[test]
+fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
+    let dir = Dir::new();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &str| {
+        std::fs::metadata(dir.join(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let set_mode = |path: &str, mode| {
+        std::fs::set_permissions(dir.join(path), std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    dir.create_at("source/f", "abcd", MTIME);
+    dir.create_at("target/f", "abcd", MTIME);
+    set_mode("source/f", 0o640);
+    set_mode("target/f", 0o644);
+    let options = "mode = \"update\"\ncompare = [\"checksum\"]\npreserve = [\"permission\"]";
+    dir.manifest(&one_job(&["source"], "target", options));
+
+    let plan = dir.plan();
+    assert_eq!(actions(&plan, 0), ["set-attributes f"]);
+    dir.apply();
+    assert_eq!(mode("target/f"), 0o640);
+}
+
+#[test]
 fn checksum_compare_of_local_files_reads_both_sides_and_the_plan_says_why() {
     let dir = Dir::new();
     for name in ["b", "a"] {
