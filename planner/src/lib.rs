@@ -301,7 +301,8 @@ async fn plan_job(
     options: PlanOptions<'_>,
     sink: &mut dyn PlanSink,
 ) -> Result<Option<String>, PlanError> {
-    let stats = &ListingStats::default();
+    let counted = Arc::new(ListingStats::default());
+    let stats = &*counted;
     let storage_error = PlanError::storage(&job.name);
     let written = |source| PlanError::Write { source };
     let source_fs = connections.get(&job.source_fs).map_err(storage_error)?;
@@ -370,7 +371,7 @@ async fn plan_job(
     let (unchanged, compared) = match basis {
         Basis::Compare(_) => {
             let fs = (&source_fs, &target_fs);
-            let walked = walk::compare(job, &roots, target, fs, stats, &keep, sink).await?;
+            let walked = walk::compare(job, &roots, target, fs, &counted, &keep, sink).await?;
             (walked.unchanged, walked.compared)
         }
         Basis::Replay(mut planned) => {

@@ -19,13 +19,13 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use futures::future::LocalBoxFuture;
-use futures::stream::{FuturesUnordered, StreamExt};
 use hsync_plan::{
     Action, CopyAction, DeleteAction, Layout, PlanSink, Preserve, SetAttributesAction, SkipReason,
     Skipped, SourceRef, Totals,
 };
 use hsync_storage::{display, join, Entry, EntryKind, Storage, StorageError};
 use serde::{de::DeserializeOwned, Serialize};
+use tokio::task::JoinSet;
 
 use crate::diff::{self, EntryDecision, Wanted};
 use crate::listing::{self, join_relative, Folder, Listed, ListingStats, Pending, Policy, Side};
@@ -56,7 +56,7 @@ pub async fn compare(
     roots: &[SourceRoot],
     target: bool,
     (source_fs, target_fs): (&Arc<dyn Storage>, &Arc<dyn Storage>),
-    stats: &ListingStats,
+    stats: &Arc<ListingStats>,
     keep: &dyn Fn(&DeleteAction) -> bool,
     sink: &mut dyn PlanSink,
 ) -> Result<Walked, PlanError> {
@@ -213,7 +213,7 @@ struct Walk<'a> {
     target_policy: Policy,
     source_fs: &'a Arc<dyn Storage>,
     target_fs: &'a Arc<dyn Storage>,
-    prefetch: Prefetch<'a>,
+    prefetch: Prefetch,
     /// Source folders the look ahead classified, by root and path, until
     /// the walk reaches them.
     ahead: BTreeMap<(usize, String), Folder>,
@@ -377,7 +377,7 @@ impl<'a> Walk<'a> {
         let mut pending = vec![folder.path.clone()];
         while let Some(relative) = pending.pop() {
             let path = join(&self.job.target, &relative);
-            let listed = listing::fetch(self.target_fs, &path, self.prefetch.stats)
+            let listed = listing::fetch(self.target_fs, &path, &self.prefetch.stats)
                 .await
                 .map_err(storage_error)?;
             let dir = Pending {
@@ -754,7 +754,7 @@ impl<'a> Walk<'a> {
                     Some(folder) => folder,
                     None => {
                         let path = join(&self.roots[root].path, dir.real());
-                        let listed = listing::fetch(self.source_fs, &path, self.prefetch.stats)
+                        let listed = listing::fetch(self.source_fs, &path, &self.prefetch.stats)
                             .await
                             .map_err(storage_error)?;
                         let filter = &self.job.filter;
@@ -844,16 +844,19 @@ fn spell(bytes: Vec<u8>) -> String {
 /// Listings fetched ahead of the walk, at most [`LISTING_CONCURRENCY`] at
 /// a time, in the order the walk will want them: depth first, a folder's
 /// subfolders asked for together as the walk enters it, the first on top.
-struct Prefetch<'a> {
-    source_fs: &'a Arc<dyn Storage>,
-    target_fs: &'a Arc<dyn Storage>,
-    stats: &'a ListingStats,
+/// Each is a task of its own, so listing (a synthetic tree's, or a local
+/// one's) runs beside the walk's merging.
+struct Prefetch {
+    source_fs: Arc<dyn Storage>,
+    target_fs: Arc<dyn Storage>,
+    stats: Arc<ListingStats>,
     next: u64,
     /// Asked for since the last fetch, in order.
     group: Vec<Ask>,
     /// Asked for, not yet fetched: a stack, the next one on top.
     waiting: Vec<Ask>,
-    in_flight: FuturesUnordered<LocalBoxFuture<'a, (u64, Fetched)>>,
+    /// Aborted when the walk stops.
+    in_flight: JoinSet<(u64, Fetched)>,
     fetched: HashMap<u64, Fetched>,
 }
 
@@ -866,20 +869,20 @@ type Fetched = Result<Vec<Entry>, StorageError>;
 /// what the walk waits for is fetched.
 const FETCHED_AHEAD: usize = 4 * LISTING_CONCURRENCY;
 
-impl<'a> Prefetch<'a> {
+impl Prefetch {
     fn new(
-        source_fs: &'a Arc<dyn Storage>,
-        target_fs: &'a Arc<dyn Storage>,
-        stats: &'a ListingStats,
-    ) -> Prefetch<'a> {
+        source_fs: &Arc<dyn Storage>,
+        target_fs: &Arc<dyn Storage>,
+        stats: &Arc<ListingStats>,
+    ) -> Prefetch {
         Prefetch {
-            source_fs,
-            target_fs,
-            stats,
+            source_fs: Arc::clone(source_fs),
+            target_fs: Arc::clone(target_fs),
+            stats: Arc::clone(stats),
             next: 1,
             group: Vec::new(),
             waiting: Vec::new(),
-            in_flight: FuturesUnordered::new(),
+            in_flight: JoinSet::new(),
             fetched: HashMap::new(),
         }
     }
@@ -907,24 +910,23 @@ impl<'a> Prefetch<'a> {
                 let Some(ask) = self.waiting.pop() else { break };
                 self.start(ask);
             }
-            let (done, listed) = self
-                .in_flight
-                .next()
-                .await
-                .expect("the ticket is in flight");
+            let joined = self.in_flight.join_next().await;
+            let (done, listed) = match joined.expect("the ticket is in flight") {
+                Ok(fetched) => fetched,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            };
             self.fetched.insert(done, listed);
         }
     }
 
     fn start(&mut self, (ticket, source, path): Ask) {
         let storage = match source {
-            true => self.source_fs,
-            false => self.target_fs,
+            true => Arc::clone(&self.source_fs),
+            false => Arc::clone(&self.target_fs),
         };
-        let stats = self.stats;
-        self.in_flight.push(Box::pin(async move {
-            (ticket, listing::fetch(storage, &path, stats).await)
-        }));
+        let stats = Arc::clone(&self.stats);
+        self.in_flight
+            .spawn(async move { (ticket, listing::fetch(&storage, &path, &stats).await) });
     }
 }
 
