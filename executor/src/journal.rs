@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hsync_plan::Outline;
 use serde::{Deserialize, Serialize};
@@ -438,9 +439,12 @@ mod finished {
 type Request = (Vec<Record>, bool, oneshot::Sender<std::io::Result<()>>);
 
 /// How long a batch of records that may wait gathers more before its
-/// fsync: the copies of one `syncfs` group wake together, and one fsync
-/// then covers them all instead of one each.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// fsync, while more keep coming at most this far apart: the copies of one
+/// `syncfs` group wake together, and one fsync then covers them all
+/// instead of one each.
+const LINGER: Duration = Duration::from_millis(2);
+/// The longest a batch gathers.
+const LINGER_MAX: Duration = Duration::from_millis(10);
 
 /// A handle to the journal writer; cheap to clone.
 #[derive(Debug, Clone)]
@@ -524,10 +528,15 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
-        if batch.iter().all(|(_, grouped, _)| *grouped) {
+        let end = Instant::now() + LINGER_MAX;
+        while batch.iter().all(|(_, grouped, _)| *grouped) && Instant::now() < end {
             std::thread::sleep(LINGER);
+            let before = batch.len();
             while let Ok(next) = receiver.try_recv() {
                 batch.push(next);
+            }
+            if batch.len() == before {
+                break;
             }
         }
         let mut text = String::new();

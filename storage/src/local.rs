@@ -467,6 +467,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_whole_file_copy_replaces_a_link_at_its_name_and_never_writes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, temp, elsewhere) = (
+            dir.path().join("source"),
+            dir.path().join("temp"),
+            dir.path().join("elsewhere"),
+        );
+        fs::write(&source, "new data").unwrap();
+        fs::write(&elsewhere, "kept").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &temp).unwrap();
+        let (source, temp) = (source.to_str().unwrap(), temp.to_str().unwrap());
+
+        let (copied, file) = LocalStorage.copy_new(source, temp, 8).await.unwrap();
+        file.durable().await.unwrap();
+        assert_eq!(copied, 8);
+        assert_eq!(fs::read_to_string(temp).unwrap(), "new data");
+        assert!(!fs::symlink_metadata(temp).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "kept");
+    }
+
+    #[tokio::test]
+    async fn a_whole_file_copy_reads_one_byte_past_the_planned_size_to_see_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("source");
+        fs::write(&source, "0123456789").unwrap();
+        let temp = dir.path().join("temp");
+        let (source, temp) = (source.to_str().unwrap(), temp.to_str().unwrap());
+
+        let (copied, _) = LocalStorage.copy_new(source, temp, 4).await.unwrap();
+        assert_eq!(copied, 5);
+    }
+
+    #[tokio::test]
     async fn special_files_are_listed_as_what_they_are_with_size_0() {
         let dir = tempfile::tempdir().unwrap();
         let made = std::process::Command::new("mkfifo")

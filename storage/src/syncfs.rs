@@ -15,8 +15,9 @@ use crate::{Result, StorageError};
 
 /// A group is synced once it has this many files...
 const GROUP: usize = 256;
-/// ...or this long after its first file arrived, whichever comes first.
-const GATHER: Duration = Duration::from_millis(20);
+/// ...or this long after its first file arrived, whichever comes first
+/// (files that arrived during the last group's sync wait no longer).
+const GATHER: Duration = Duration::from_millis(5);
 
 /// A file written whole and closed for writing, whose data is not yet
 /// durable: it must go through [`Unsynced::durable`] before it is renamed
@@ -72,6 +73,8 @@ struct Waiting {
 
 #[derive(Default)]
 struct Group {
+    /// When its first file arrived.
+    since: Option<Instant>,
     waiting: Vec<Waiting>,
     /// One open file on each filesystem the group has files on.
     filesystems: Vec<(u64, fs::File)>,
@@ -104,6 +107,7 @@ impl Syncer {
         if pending.filesystems.iter().all(|(d, _)| *d != device) {
             pending.filesystems.push((device, file.file));
         }
+        pending.since.get_or_insert_with(Instant::now);
         pending.waiting.push(Waiting { device, done });
         // The thread needs waking only to start a group or to end one early.
         if matches!(pending.waiting.len(), 1 | GROUP) {
@@ -131,7 +135,7 @@ impl Syncer {
         while pending.waiting.is_empty() {
             pending = self.arrived.wait(pending).expect("sync queue poisoned");
         }
-        let deadline = Instant::now() + GATHER;
+        let deadline = pending.since.unwrap_or_else(Instant::now) + GATHER;
         while pending.waiting.len() < GROUP {
             let now = Instant::now();
             if now >= deadline {
