@@ -44,7 +44,7 @@ local: BENCH_LOCAL_FILES files of 4-64 KiB (100 per folder) in a local temporary
   (sync) before each; checked (file count and bytes). Against issue 12's targets:
   hsync's files/s >= rsync's, peak RSS <= 64 MiB. hsync renames a file into place
   only once its data is durable (a `syncfs` per group of files); rsync and rclone
-  never sync.
+  never sync, so `rsync -a; sync -f` is timed too (its data on disk at the end).
 mem: peak RSS of `hsync plan` over a local tree of empty files (1,000 per
   directory) into an empty local target, i.e. a plan of that many copies; with
   planner/examples/plan_memory.rs present, also of the planner alone over a
@@ -1005,7 +1005,10 @@ class Bench:
         runs = [("hsync (plan + apply)", measured("hsync plan + apply", "hsync", hsync)),
                 ("hsync apply", measured("hsync apply alone", "hsync-apply", apply_alone)),
                 ("rsync -a", measured("rsync -a", "rsync",
-                                      lambda t: ["rsync", "-a", f"{src}/", f"{t}/"]))]
+                                      lambda t: ["rsync", "-a", f"{src}/", f"{t}/"])),
+                # What rsync costs with its data on disk too, as hsync's is.
+                ("rsync -a; sync", measured("rsync -a; sync", "rsync-sync", lambda t: [
+                    "sh", "-c", 'rsync -a "$0/" "$1/" && exec sync -f "$1"', src, t]))]
         if shutil.which("rclone"):
             runs.append(("rclone sync", measured("rclone sync", "rclone", lambda t: [
                 "rclone", "--config", "/dev/null", "sync", "--transfers", str(PARALLEL),

@@ -17,7 +17,7 @@ use crate::{Result, StorageError};
 const GROUP: usize = 256;
 /// ...or this long after its first file arrived, whichever comes first
 /// (files that arrived during the last group's sync wait no longer).
-const GATHER: Duration = Duration::from_millis(5);
+const GATHER: Duration = Duration::from_millis(20);
 
 /// A file written whole and closed for writing, whose data is not yet
 /// durable: it must go through [`Unsynced::durable`] before it is renamed
