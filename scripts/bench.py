@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark hsync against rclone and DistCp on the two test clusters of scripts/hdfs,
-and hsync alone on synthetic trees.
+against rsync and rclone on the local filesystem, and hsync alone on synthetic trees.
 
-  scripts/bench [large] [small] [plan] [cap] [mem] [incremental] [synthetic] [sink]
+  scripts/bench [large] [small] [plan] [cap] [mem] [incremental] [synthetic] [sink] [local]
                                                                      default: large small
 
 scripts/bench starts what this measures (the clusters if none is up, the release
-build, rclone and hdfs-cli), then runs this script; run alone, it expects all that
-done and HSYNC_HADOOP plus `scripts/hdfs env` exported. `synthetic` and `sink` need
-no cluster: asked for alone, no cluster is started or contacted.
+build, rclone and hdfs-cli; rsync and rclone for `local`), then runs this script; run
+alone, it expects all that done and HSYNC_HADOOP plus `scripts/hdfs env` exported.
+`synthetic`, `sink` and `local` need no cluster: asked for alone, no cluster is
+started or contacted.
 
 large, small: generated once on cluster a (/hsync-bench/PID/<workload>), then copied
   a -> b by hsync, by rclone and by DistCp with the same parallelism, each into a
@@ -36,6 +37,14 @@ synthetic: peak RSS and entries/s of `hsync plan` over a synthetic pair (no file
 sink: peak RSS of `hsync apply` of a plan of BENCH_SINK_FILES copies (a synthetic
   source of 4-64 KiB files into an empty synthetic sink, which discards what it is
   given): the executor alone, against the target (<= 256 MiB).
+local: BENCH_LOCAL_FILES files of 4-64 KiB (100 per folder) in a local temporary
+  tree, copied local -> local into a fresh target by hsync (plan + apply, and the
+  apply alone), by `rsync -a` and by `rclone sync` (if installed; --transfers and
+  --checkers BENCH_PARALLEL), the page cache dropped of nothing but written out
+  (sync) before each; checked (file count and bytes). Against issue 12's targets:
+  hsync's files/s >= rsync's, peak RSS <= 64 MiB. hsync renames a file into place
+  only once its data is durable (a `syncfs` per group of files); rsync and rclone
+  never sync, so `rsync -a; sync -f` is timed too (its data on disk at the end).
 mem: peak RSS of `hsync plan` over a local tree of empty files (1,000 per
   directory) into an empty local target, i.e. a plan of that many copies; with
   planner/examples/plan_memory.rs present, also of the planner alone over a
@@ -62,6 +71,7 @@ copies, so its default checksum check after each copy can pass).
   BENCH_SYNTH_FILES=1000000,10000000        synthetic: tree sizes planned (add 100000000
                                             for the 100 M point)
   BENCH_SINK_FILES=1000000                  sink: copies in the applied plan
+  BENCH_LOCAL_FILES=20000                   local: files of 4-64 KiB in the copied tree
   BENCH_MAX_RSS_MIB=8192                    synthetic, sink: a run is stopped (and said
                                             so) once its RSS passes this
   BENCH_PARALLEL=8                          hsync parallel, rclone --transfers/--checkers,
@@ -87,9 +97,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink"]
+WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink", "local"]
 # Workloads that need no cluster.
-LOCAL_ONLY = {"synthetic", "sink"}
+LOCAL_ONLY = {"synthetic", "sink", "local"}
 ROOT = Path(__file__).resolve().parent.parent
 HSYNC = str(ROOT / "target/release/hsync")
 HDFS = str(ROOT / "scripts/hdfs")
@@ -107,6 +117,8 @@ MEM_FILES = knob("MEM_FILES", 1000000)
 INC_FILES = knob("INC_FILES", 100000)
 SYNTH_FILES = [int(n) for n in os.environ.get("BENCH_SYNTH_FILES", "1000000,10000000").split(",")]
 SINK_FILES = knob("SINK_FILES", 1000000)
+LOCAL_FILES = knob("LOCAL_FILES", 20000)
+LOCAL_RSS_MIB = 64  # issue 12: a local copy in little memory
 MAX_RSS_MIB = knob("MAX_RSS_MIB", 8192)
 TARGET_RSS_MIB = 256  # issue 12: plan and apply in flat memory
 PARALLEL = knob("PARALLEL", 8)
@@ -364,6 +376,16 @@ def plan_tree(root, files, change=False):
         (root / folders[i % len(folders)] / f"f{i}").write_bytes(os.urandom(size))
         written += 1
     return written
+
+
+def tree_count(root):
+    """(files, bytes) under a local folder."""
+    files = nbytes = 0
+    for folder, _, names in os.walk(root):
+        for name in names:
+            files += 1
+            nbytes += os.lstat(os.path.join(folder, name)).st_size
+    return files, nbytes
 
 
 def mem_tree(root, files):
@@ -934,6 +956,78 @@ class Bench:
                  f"{s.get('dirs_created', 0):,} dirs")
         shutil.rmtree(self.tmp / ".hsync", ignore_errors=True)
 
+    # -- local --
+
+    def bench_local(self):
+        """A local tree of small files copied local -> local by hsync, rsync -a and
+        rclone sync, each into a fresh target."""
+        src = self.tmp / "src-local"
+        log(f"local: generating {LOCAL_FILES:,} files of 4-64 KiB in {src}")
+        for i in range(LOCAL_FILES):
+            if i % 100 == 0:
+                folder = src / f"d{i // 100:04}"
+                folder.mkdir(parents=True)
+            (folder / f"f{i:06}").write_bytes(os.urandom(random.randint(4, 64) * 1024))
+        want = tree_count(src)
+        log(f"local: source {want[0]:,} files, {want[1]:,} bytes")
+
+        def measured(tool, name, cmd):
+            target = self.tmp / f"dst-local-{name}"
+            shutil.rmtree(target, ignore_errors=True)
+            os.sync()  # nothing the seed or an earlier run wrote is paid for here
+            log(f"local: {tool}")
+            run = self.run(f"local-{name}", cmd(target))
+            got = tree_count(target)
+            run.check = "ok" if got == want else f"BAD {got[0]}f/{got[1]}B"
+            if run.rc:
+                run.check = f"rc={run.rc}: {run.first('(?i)error|fail') or run.tail(1)}"
+            shutil.rmtree(target, ignore_errors=True)
+            return run
+
+        m = self.tmp / "local.toml"
+        p = self.tmp / "local.json"
+
+        def manifest(target):
+            m.write_text(f'[[job]]\nname = "bench-local"\nsources = ["{src}"]\n'
+                         f'target = "{target}"\nmode = "update"\nparallel = {PARALLEL}\n')
+            return m
+
+        def hsync(target):
+            return ["sh", "-c", '"$0" plan -m "$1" -o "$2" && exec "$0" apply "$2"',
+                    HSYNC, manifest(target), p]
+
+        def apply_alone(target):
+            """The plan made beforehand (unmeasured); the apply alone timed."""
+            subprocess.run([HSYNC, "plan", "-m", manifest(target), "-o", p], check=True,
+                           stderr=subprocess.DEVNULL)
+            return [HSYNC, "apply", p]
+
+        runs = [("hsync (plan + apply)", measured("hsync plan + apply", "hsync", hsync)),
+                ("hsync apply", measured("hsync apply alone", "hsync-apply", apply_alone)),
+                ("rsync -a", measured("rsync -a", "rsync",
+                                      lambda t: ["rsync", "-a", f"{src}/", f"{t}/"])),
+                # What rsync costs with its data on disk too, as hsync's is.
+                ("rsync -a; sync", measured("rsync -a; sync", "rsync-sync", lambda t: [
+                    "sh", "-c", 'rsync -a "$0/" "$1/" && exec sync -f "$1"', src, t]))]
+        if shutil.which("rclone"):
+            runs.append(("rclone sync", measured("rclone sync", "rclone", lambda t: [
+                "rclone", "--config", "/dev/null", "sync", "--transfers", str(PARALLEL),
+                "--checkers", str(PARALLEL), str(src), str(t)])))
+        else:
+            log("local: rclone is not installed; left out")
+        rsync = runs[2][1]
+        for tool, run in runs:
+            check = run.check
+            if tool.startswith("hsync"):
+                faster = run.wall <= rsync.wall
+                small = run.rss <= LOCAL_RSS_MIB
+                check += (f"; files/s {'ok' if faster else 'SLOW'} (>= rsync's), RSS "
+                          f"{'ok' if small else 'OVER'} (<= {LOCAL_RSS_MIB} MiB)")
+            self.row("local", tool, f"{run.wall:.2f}", rate("local", 0, want[0], run.wall),
+                     run.rss, "-", "-", check, f"vs rsync {ratio(run.wall, rsync.wall)}")
+        shutil.rmtree(src)
+        shutil.rmtree(self.tmp / ".hsync", ignore_errors=True)
+
     # -- mem --
 
     def bench_mem(self):
@@ -993,12 +1087,17 @@ class Bench:
                          + ", ".join(f"{n:,}" for n in SYNTH_FILES)
                          + " files (fanout 100, 4-64 KiB), the target with 1% differing",
             "sink": f"sink: `hsync apply` of {SINK_FILES:,} copies into a synthetic sink",
+            "local": f"local: {LOCAL_FILES:,} local files of 4-64 KiB (100 per dir) copied "
+                     "local -> local",
         }[w]
 
     def report(self, partial=False):
         peers = " and ".join(p for p in ("rclone", "DistCp") if p.lower() in PEERS) or "nobody"
+        alone = [text for text, ws in (("hsync alone on synthetic trees", {"synthetic", "sink"}),
+                                       ("hsync vs rsync and rclone, local -> local", {"local"}))
+                 if ws & set(self.workloads)]
         where = (f"hsync vs {peers}, Hadoop {os.environ.get('HSYNC_HADOOP', '2.7.3')}, cluster a "
-                 f"({A.url}) -> b ({B.url})" if A else "hsync alone, synthetic trees (no cluster)")
+                 f"({A.url}) -> b ({B.url})" if A else f"{'; '.join(alone)} (no cluster)")
         print(f"\n{where}, parallel {PARALLEL} ({os.cpu_count()} cores)"
               + (" -- PARTIAL, the bench stopped early" if partial else ""))
         for w in self.workloads:

@@ -207,7 +207,9 @@ fn a_lock_that_cannot_be_created_names_its_path_and_what_is_needed() {
 }
 
 /// Starts a throttled apply of `options` and returns once hsync's
-/// temporary files (or staging folder) show up beside `watch`'s entries.
+/// temporary files (or staging folder) show up beside `watch`'s entries:
+/// not the lock, nor the lock being written (under a `writing-` name until
+/// it is renamed into place, which a loaded machine can delay).
 fn running_apply(dir: &Dir, target: &str, watch: &str, options: &str) -> std::process::Child {
     for i in 0..8 {
         dir.create(&format!("source/f{i}"), crate::util::noise(256 << 10, i));
@@ -219,7 +221,7 @@ fn running_apply(dir: &Dir, target: &str, watch: &str, options: &str) -> std::pr
     while dir
         .temp_leftovers(watch)
         .iter()
-        .all(|t| t.ends_with(".lock"))
+        .all(|t| t.ends_with(".lock") || t.contains(".hsync-tmp.writing-"))
     {
         assert!(
             child.try_wait().unwrap().is_none(),

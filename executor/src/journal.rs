@@ -22,6 +22,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hsync_plan::Outline;
 use serde::{Deserialize, Serialize};
@@ -434,7 +435,16 @@ mod finished {
 }
 
 /// Records to append, and whom to tell once they are durable.
-type Request = (Vec<Record>, oneshot::Sender<std::io::Result<()>>);
+/// Records to make durable; whether they may wait for others ([`LINGER`]).
+type Request = (Vec<Record>, bool, oneshot::Sender<std::io::Result<()>>);
+
+/// How long a batch of records that may wait gathers more before its
+/// fsync, while more keep coming at most this far apart: the copies of one
+/// `syncfs` group wake together, and one fsync then covers them all
+/// instead of one each.
+const LINGER: Duration = Duration::from_millis(2);
+/// The longest a batch gathers.
+const LINGER_MAX: Duration = Duration::from_millis(10);
 
 /// A handle to the journal writer; cheap to clone.
 #[derive(Debug, Clone)]
@@ -464,7 +474,13 @@ impl Journal {
     /// Records a mark and returns once it is durable, with every mark
     /// noted before it.
     pub async fn record(&self, step: &str, mark: Mark) -> std::io::Result<()> {
-        self.durable(Some(record(step, mark))).await
+        self.durable(Some(record(step, mark)), false).await
+    }
+
+    /// As [`Journal::record`], for a mark that comes with many others at
+    /// once: its fsync waits a little for them.
+    pub async fn record_grouped(&self, step: &str, mark: Mark) -> std::io::Result<()> {
+        self.durable(Some(record(step, mark)), true).await
     }
 
     /// Notes a mark without writing it: it goes out with the next durable
@@ -478,10 +494,10 @@ impl Journal {
 
     /// Returns once every mark noted so far is durable.
     pub async fn flush(&self) -> std::io::Result<()> {
-        self.durable(None).await
+        self.durable(None, false).await
     }
 
-    async fn durable(&self, record: Option<Record>) -> std::io::Result<()> {
+    async fn durable(&self, record: Option<Record>, grouped: bool) -> std::io::Result<()> {
         let mut records = std::mem::take(&mut *self.notes.lock().expect("journal notes"));
         records.extend(record);
         if records.is_empty() {
@@ -490,7 +506,9 @@ impl Journal {
         }
         let (ack, done) = oneshot::channel();
         let closed = || std::io::Error::other("the journal writer stopped");
-        self.sender.send((records, ack)).map_err(|_| closed())?;
+        self.sender
+            .send((records, grouped, ack))
+            .map_err(|_| closed())?;
         done.await.map_err(|_| closed())?
     }
 }
@@ -502,23 +520,34 @@ fn record(step: &str, mark: Mark) -> Record {
     }
 }
 
-/// Group commit: take every waiting request, write their records, fsync
-/// once, ack all.
+/// Group commit: take every waiting request (after [`LINGER`] if all may
+/// wait), write their records, fsync once, ack all.
 fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
+        let end = Instant::now() + LINGER_MAX;
+        while batch.iter().all(|(_, grouped, _)| *grouped) && Instant::now() < end {
+            std::thread::sleep(LINGER);
+            let before = batch.len();
+            while let Ok(next) = receiver.try_recv() {
+                batch.push(next);
+            }
+            if batch.len() == before {
+                break;
+            }
+        }
         let mut text = String::new();
-        for record in batch.iter().flat_map(|(records, _)| records) {
+        for record in batch.iter().flat_map(|(records, _, _)| records) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
         let result = file
             .write_all(text.as_bytes())
             .and_then(|()| file.sync_data());
-        for (_, ack) in batch {
+        for (_, _, ack) in batch {
             let _ = ack.send(
                 result
                     .as_ref()

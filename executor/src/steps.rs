@@ -9,13 +9,13 @@ use hsync_plan::{Action, CopyAction, JobHeader};
 use hsync_storage::{join, temp_sibling, Attributes, ErrorKind, Storage, XAttr};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::guards::{inside, source_unchanged, target_unchanged};
+use crate::guards::{inside, source_unchanged, target_unchanged, Contained};
 use crate::journal::{Journal, Mark, Recovered};
 use crate::moves;
 use crate::report::{Event, Observer, Outcome, INTERRUPTED, STOPPED};
 use crate::step::Step;
 use crate::throttle::Throttle;
-use crate::transfer::{CopyError, Transfer};
+use crate::transfer::{CopyError, Landed, Transfer};
 use crate::Interrupt;
 
 /// Metadata calls (mkdir, attributes, deletes) in flight at once.
@@ -55,6 +55,9 @@ pub(crate) struct JobContext {
     /// Files whose data is written and whose close is waiting on the NameNode.
     closing: Semaphore,
     throttle: Option<Throttle>,
+    /// Folders found inside the source roots and the target root.
+    source_folders: Contained,
+    target_folders: Contained,
 }
 
 impl JobContext {
@@ -73,6 +76,8 @@ impl JobContext {
             root,
             transfers: Semaphore::new(parallel),
             closing: Semaphore::new(parallel * CLOSES_PER_TRANSFER),
+            source_folders: Contained::default(),
+            target_folders: Contained::default(),
         }
     }
 }
@@ -183,7 +188,13 @@ impl Context {
         let at = |path: &str| join(&context.root, path);
         let action = payload.action();
         if let Some(action) = action {
-            inside(target, &context.root, &at(action.path())).await?;
+            inside(
+                target,
+                &context.root,
+                &at(action.path()),
+                &context.target_folders,
+            )
+            .await?;
         }
         Ok(match (step, action) {
             (Step::Root, _) => {
@@ -361,8 +372,20 @@ impl Context {
         // No check of the source before the read: the one after it catches
         // any change since the plan, and a vanished source fails its open.
         let source_root = &plan.source_roots[copy.source.root];
-        inside(&context.source, source_root, &source).await?;
-        inside(&context.target, &context.root, &target).await?;
+        inside(
+            &context.source,
+            source_root,
+            &source,
+            &context.source_folders,
+        )
+        .await?;
+        inside(
+            &context.target,
+            &context.root,
+            &target,
+            &context.target_folders,
+        )
+        .await?;
         target_unchanged(&target, copy, plan, context).await?;
 
         self.observer.event(&Event::Started {
@@ -370,6 +393,15 @@ impl Context {
             size: copy.size,
         });
         let on_bytes = |n| self.observer.event(&Event::Bytes(n));
+        let transfer = Transfer {
+            source_fs: &context.source,
+            source: &source,
+            target_fs: &context.target,
+            temp: &temp,
+            copy,
+            chunk_size: self.buffer_size,
+            throttle: context.throttle.as_ref(),
+        };
         let mut attempt = 1;
         let mut slot = Some(slot);
         let landing = async {
@@ -378,22 +410,19 @@ impl Context {
                     Some(slot) => slot,
                     None => context.transfers.acquire().await.expect("semaphore open"),
                 };
-                let transfer = Transfer {
-                    source_fs: &context.source,
-                    source: &source,
-                    target_fs: &context.target,
-                    temp: &temp,
-                    copy,
-                    chunk_size: self.buffer_size,
-                    throttle: context.throttle.as_ref(),
-                };
                 let result = async {
-                    let writer = transfer.write_temp(&on_bytes).await?;
+                    let landed = transfer.land(&on_bytes).await?;
                     // The close waits on the NameNode, not on bandwidth: the next
-                    // file gets the transfer slot meanwhile.
-                    let _closing = context.closing.acquire().await.expect("semaphore open");
+                    // file gets the transfer slot meanwhile. A whole local file
+                    // waits for its group's sync, which is bounded by the window.
+                    let _closing = match landed {
+                        Landed::Writer(_) => {
+                            Some(context.closing.acquire().await.expect("semaphore open"))
+                        }
+                        Landed::Whole(_) => None,
+                    };
                     drop(held);
-                    writer.close().await.map_err(CopyError::from)
+                    landed.close().await
                 }
                 .await;
                 match result {
@@ -409,10 +438,15 @@ impl Context {
             }
         };
         // An interrupt rolls back a file whose data is in flight; once the
-        // data is complete, the file commits.
-        let landed = tokio::select! {
-            landed = landing => landed,
-            () = self.interrupt.wait() => Err(CopyError::Interrupted),
+        // data is complete, the file commits. A whole-file copy is one
+        // blocking call that cannot be stopped: it is waited for, so that
+        // its temporary file is never removed before it is made.
+        let landed = match transfer.whole_file() {
+            Some(_) => landing.await,
+            None => tokio::select! {
+                landed = landing => landed,
+                () = self.interrupt.wait() => Err(CopyError::Interrupted),
+            },
         };
         // The source must not have moved on since the plan; a snapshot cannot.
         let landed = match landed {
@@ -425,10 +459,11 @@ impl Context {
             let _ = context.target.remove_file(&temp).await;
             return Err(e);
         }
-        self.journal
-            .record(&key, Mark::Committing)
-            .await
-            .map_err(CopyError::Journal)?;
+        let committing = match transfer.whole_file() {
+            Some(_) => self.journal.record_grouped(&key, Mark::Committing).await,
+            None => self.journal.record(&key, Mark::Committing).await,
+        };
+        committing.map_err(CopyError::Journal)?;
         context.target.rename(&temp, &target).await?;
         self.journal.note(&key, Mark::Done);
         Ok(Outcome::Copied { bytes: copy.size })

@@ -1,18 +1,25 @@
 //! Moving one file's bytes: read and write run concurrently through a small
-//! queue of chunks; the file lands under a temporary name and is renamed into
-//! place only when complete and the source proved unchanged.
+//! queue of chunks (a small local file is copied in one blocking call); the
+//! file lands under a temporary name and is renamed into place only when
+//! complete, durable and the source proved unchanged.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use hsync_plan::CopyAction;
-use hsync_storage::{CreateOptions, ErrorKind, FileWriter, Storage, StorageError};
+use hsync_storage::{
+    CreateOptions, ErrorKind, FileWriter, LocalStorage, Storage, StorageError, Unsynced,
+};
 use tokio::sync::mpsc;
 
 use crate::throttle::Throttle;
 
 /// Chunks buffered between the reader and the writer.
 const READ_AHEAD: usize = 4;
+/// Local files up to this size are copied to a local target in one
+/// blocking call; larger ones stream, so that progress shows and an
+/// interrupt stops them between chunks.
+const WHOLE_FILE_MAX: u64 = 8 << 20;
 
 /// Why one file was not copied.
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +54,54 @@ pub struct Transfer<'a> {
     pub throttle: Option<&'a Throttle>,
 }
 
+/// A file complete under its temporary name, not yet durable.
+pub enum Landed {
+    /// Still open: its close may wait on the NameNode.
+    Writer(Box<dyn FileWriter>),
+    /// Written whole by a local copy, durable with the next group's `syncfs`.
+    Whole(Unsynced),
+}
+
+impl Landed {
+    /// Returns once the data is durable.
+    pub async fn close(self) -> Result<(), CopyError> {
+        match self {
+            Landed::Writer(writer) => writer.close().await?,
+            Landed::Whole(file) => file.durable().await?,
+        }
+        Ok(())
+    }
+}
+
 impl Transfer<'_> {
+    /// The local target, when the file is copied in one blocking call.
+    pub fn whole_file(&self) -> Option<&LocalStorage> {
+        let small = self.copy.size <= WHOLE_FILE_MAX && self.source_fs.as_local().is_some();
+        self.target_fs.as_local().filter(|_| small)
+    }
+
     /// Copies the source to the temporary name, checking the planned size,
-    /// and reports progress through `on_bytes`. Returns the writer still
-    /// open: closing it is the caller's, as it may wait on the NameNode.
-    pub async fn write_temp(
+    /// and reports progress through `on_bytes`. Making it durable is the
+    /// caller's ([`Landed::close`]), as it may wait on the NameNode.
+    pub async fn land(&self, on_bytes: &(dyn Fn(u64) + Sync)) -> Result<Landed, CopyError> {
+        let Some(local) = self.whole_file() else {
+            return self.stream(on_bytes).await.map(Landed::Writer);
+        };
+        let (source, planned) = (self.source, self.copy.size);
+        if let Some(throttle) = self.throttle {
+            throttle.take(planned as usize).await;
+        }
+        let (total, file) =
+            (local.copy_new(source, self.temp, planned).await).map_err(|e| match e.kind {
+                ErrorKind::NotFound if e.path == source => vanished(source),
+                _ => e.into(),
+            })?;
+        as_planned(source, total, planned)?;
+        on_bytes(total);
+        Ok(Landed::Whole(file))
+    }
+
+    async fn stream(
         &self,
         on_bytes: &(dyn Fn(u64) + Sync),
     ) -> Result<Box<dyn FileWriter>, CopyError> {
@@ -104,14 +154,18 @@ impl Transfer<'_> {
         };
         let (read, write) = tokio::join!(read, write);
         let writer = write?;
-        let total = read?;
-        if total != copy.size {
-            return Err(CopyError::Stale(format!(
-                "{source}: read {total} bytes but the plan saw {}; the source changed, plan again",
-                copy.size
-            )));
-        }
+        as_planned(source, read?, copy.size)?;
         Ok(writer)
+    }
+}
+
+fn as_planned(source: &str, total: u64, planned: u64) -> Result<(), CopyError> {
+    match total {
+        _ if total > planned => Err(grew(source, planned)),
+        _ if total < planned => Err(CopyError::Stale(format!(
+            "{source}: read {total} bytes but the plan saw {planned}; the source changed, plan again"
+        ))),
+        _ => Ok(()),
     }
 }
 

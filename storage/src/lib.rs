@@ -11,6 +11,7 @@ mod hdfs;
 mod local;
 pub mod lock;
 pub mod namenode;
+mod syncfs;
 mod synthetic;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub use hsync_fs_model::{
     Entry, EntryKind, FsSpec, HdfsSpec, Preserve, SyntheticSpec, XAttr, XAttrNamespace,
 };
 pub use local::LocalStorage;
+pub use syncfs::Unsynced;
 pub use synthetic::{Shape, SyntheticStorage, UrlError, SCHEME as SYNTHETIC_SCHEME};
 
 /// What a create call should do beyond writing bytes.
@@ -142,6 +144,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// The HDFS client behind this storage, for the NameNode calls outside
     /// the trait (snapshots, in [`namenode`]); `None` for other backends.
     fn as_hdfs(&self) -> Option<&HdfsStorage> {
+        None
+    }
+
+    /// The local filesystem behind this storage, for its whole-file copy
+    /// and grouped durability ([`LocalStorage::copy_new`]); `None` for
+    /// other backends.
+    fn as_local(&self) -> Option<&LocalStorage> {
         None
     }
 }

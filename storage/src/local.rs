@@ -16,11 +16,59 @@ use filetime::FileTime;
 
 use crate::{
     Attributes, ChecksumMode, CreateOptions, Entry, EntryKind, FileChecksum, FileReader,
-    FileWriter, Result, Storage, StorageError, XAttr,
+    FileWriter, Result, Storage, StorageError, Unsynced, XAttr,
 };
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LocalStorage;
+
+impl LocalStorage {
+    /// Copies the local file `from` to the new file `to` in one blocking
+    /// call (`copy_file_range` where the kernel has it), reading at most
+    /// `limit + 1` bytes so that a file grown past `limit` shows it. Returns
+    /// the bytes copied and the new file, closed for writing but not yet
+    /// durable. A file already at `to` (a temporary name an earlier run
+    /// left) is replaced, never written through.
+    pub async fn copy_new(&self, from: &str, to: &str, limit: u64) -> Result<(u64, Unsynced)> {
+        let (f, t) = (from.to_string(), to.to_string());
+        let copied = tokio::task::spawn_blocking(move || {
+            let source = fs::File::open(&f).map_err(|e| StorageError::from_io("open", &f, e))?;
+            let target = create_new(&t).map_err(|e| StorageError::from_io("create", &t, e))?;
+            let copied = std::io::copy(&mut (&source).take(limit.saturating_add(1)), &mut &target)
+                .map_err(|e| StorageError::from_io("copy", &f, e))?;
+            let device = (target.metadata().map(|m| m.dev()))
+                .map_err(|e| StorageError::from_io("stat", &t, e))?;
+            Ok((copied, Unsynced::new(target, device, &t)))
+        })
+        .await;
+        copied.unwrap_or_else(|join| {
+            Err(StorageError::new(
+                "copy",
+                from,
+                crate::ErrorKind::Other,
+                join,
+            ))
+        })
+    }
+}
+
+/// A new file; `O_EXCL` also refuses to open a symlink in its place, so
+/// whatever is there is removed (a link itself, not what it points to).
+fn create_new(path: &str) -> std::io::Result<fs::File> {
+    let open = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+    };
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            fs::remove_file(path)?;
+            open()
+        }
+        other => other,
+    }
+}
 
 async fn blocking<T: Send + 'static>(
     op: &'static str,
@@ -78,6 +126,10 @@ fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
 
 #[async_trait]
 impl Storage for LocalStorage {
+    fn as_local(&self) -> Option<&LocalStorage> {
+        Some(self)
+    }
+
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
         let p = path.to_string();
         blocking("stat", path, move || match fs::symlink_metadata(&p) {
@@ -412,6 +464,39 @@ mod tests {
         let meta = fs::metadata(&file).unwrap();
         assert_eq!(meta.mode() & 0o777, 0o644);
         assert_ne!(meta.mtime(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_whole_file_copy_replaces_a_link_at_its_name_and_never_writes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (source, temp, elsewhere) = (
+            dir.path().join("source"),
+            dir.path().join("temp"),
+            dir.path().join("elsewhere"),
+        );
+        fs::write(&source, "new data").unwrap();
+        fs::write(&elsewhere, "kept").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &temp).unwrap();
+        let (source, temp) = (source.to_str().unwrap(), temp.to_str().unwrap());
+
+        let (copied, file) = LocalStorage.copy_new(source, temp, 8).await.unwrap();
+        file.durable().await.unwrap();
+        assert_eq!(copied, 8);
+        assert_eq!(fs::read_to_string(temp).unwrap(), "new data");
+        assert!(!fs::symlink_metadata(temp).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&elsewhere).unwrap(), "kept");
+    }
+
+    #[tokio::test]
+    async fn a_whole_file_copy_reads_one_byte_past_the_planned_size_to_see_growth() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("source");
+        fs::write(&source, "0123456789").unwrap();
+        let temp = dir.path().join("temp");
+        let (source, temp) = (source.to_str().unwrap(), temp.to_str().unwrap());
+
+        let (copied, _) = LocalStorage.copy_new(source, temp, 4).await.unwrap();
+        assert_eq!(copied, 5);
     }
 
     #[tokio::test]
