@@ -935,10 +935,10 @@ class Bench:
         p = self.tmp / "sink.json"
         log(f"sink: hsync plan of {SINK_FILES:,} copies into an empty sink")
         plan, bad = self.bounded("sink-plan", [HSYNC, "plan", "-m", m, "-o", p])
-        copies = re.search(r"(?m)^Plan: (\d+) files? to copy", plan.stderr())
+        copies = re.search(r"(?m)^Plan: ([\d,]+) files? to copy", plan.stderr())
         self.row("sink", "hsync plan (into an empty sink)", f"{plan.wall:.2f}",
                  rate("sink", 0, SINK_FILES, plan.wall), plan.rss, "-", "-", bad or "ok",
-                 f"{int(copies[1]) if copies else 0:,} copies; plan file "
+                 f"{int(copies[1].replace(',', '')) if copies else 0:,} copies; plan file "
                  f"{p.stat().st_size / 1048576 if p.exists() else 0:.0f} MiB")
         if bad:
             return
@@ -1041,8 +1041,8 @@ class Bench:
         run = self.run("mem-plan", [HSYNC, "plan", "-m", m, "-o", "/dev/null"],
                        env=dict(os.environ, HSYNC_LOG="info"))
         err = run.stderr()
-        copies = re.search(r"(?m)^Plan: (\d+) files? to copy", err)
-        copies = int(copies[1]) if copies else 0
+        copies = re.search(r"(?m)^Plan: ([\d,]+) files? to copy", err)
+        copies = int(copies[1].replace(",", "")) if copies else 0
         listed = re.search(r" listed listing_calls=(\d+) entries=(\d+)", err)
         check = "ok: <= 1 GiB" if run.rss <= 1024 else "OVER 1 GiB"
         if run.rc or copies != MEM_FILES:
