@@ -325,9 +325,9 @@ fn bears(entry: &Entry, attributes: &Attributes) -> bool {
         group,
         replication,
     } = attributes;
-    mtime_ms.map_or(true, |m| m == entry.mtime_ms)
-        && permission.map_or(true, |p| p == entry.permission)
-        && owner.as_ref().map_or(true, |o| *o == entry.owner)
-        && group.as_ref().map_or(true, |g| *g == entry.group)
-        && replication.map_or(true, |r| r == entry.replication)
+    mtime_ms.is_none_or(|m| m == entry.mtime_ms)
+        && permission.is_none_or(|p| p == entry.permission)
+        && owner.as_ref().is_none_or(|o| *o == entry.owner)
+        && group.as_ref().is_none_or(|g| *g == entry.group)
+        && replication.is_none_or(|r| r == entry.replication)
 }
