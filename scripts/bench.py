@@ -3,13 +3,13 @@
 against rsync and rclone on the local filesystem, and hsync alone on synthetic trees.
 
   scripts/bench [large] [small] [plan] [cap] [mem] [incremental] [synthetic] [sink] [local]
-                                                                     default: large small
+                [million]                                            default: large small
 
 scripts/bench starts what this measures (the clusters if none is up, the release
 build, rclone and hdfs-cli; rsync and rclone for `local`), then runs this script; run
 alone, it expects all that done and HSYNC_HADOOP plus `scripts/hdfs env` exported.
-`synthetic`, `sink` and `local` need no cluster: asked for alone, no cluster is
-started or contacted.
+`synthetic`, `sink`, `local` and `million` need no cluster: asked for alone, no
+cluster is started or contacted.
 
 large, small: generated once on cluster a (/hsync-bench/PID/<workload>), then copied
   a -> b by hsync, by rclone and by DistCp with the same parallelism, each into a
@@ -45,6 +45,12 @@ local: BENCH_LOCAL_FILES files of 4-64 KiB (100 per folder) in a local temporary
   hsync's files/s >= rsync's, peak RSS <= 64 MiB. hsync renames a file into place
   only once its data is durable (a `syncfs` per group of files); rsync and rclone
   never sync, so `rsync -a; sync -f` is timed too (its data on disk at the end).
+million: BENCH_MILLION_FILES real local files of 0-1 KiB (1,000 per folder), planned into
+  an empty local target (wall, peak RSS), applied and killed with SIGKILL once the
+  target holds 30% of the folders, applied again (the resume: its copies must be fewer
+  than the plan's, and with the files the killed run left, all of them), then planned
+  again, which must say "No changes": its wall against `rclone sync --dry-run` of the
+  same trees (target: hsync <= 0.3x rclone's time), if rclone is installed.
 mem: peak RSS of `hsync plan` over a local tree of empty files (1,000 per
   directory) into an empty local target, i.e. a plan of that many copies; with
   planner/examples/plan_memory.rs present, also of the planner alone over a
@@ -72,6 +78,7 @@ copies, so its default checksum check after each copy can pass).
                                             for the 100 M point)
   BENCH_SINK_FILES=1000000                  sink: copies in the applied plan
   BENCH_LOCAL_FILES=20000                   local: files of 4-64 KiB in the copied tree
+  BENCH_MILLION_FILES=1000000               million: local files planned, applied, resumed
   BENCH_MAX_RSS_MIB=8192                    synthetic, sink: a run is stopped (and said
                                             so) once its RSS passes this
   BENCH_PARALLEL=8                          hsync parallel, rclone --transfers/--checkers,
@@ -97,9 +104,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from pathlib import Path
 
-WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink", "local"]
+WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink", "local",
+             "million"]
 # Workloads that need no cluster.
-LOCAL_ONLY = {"synthetic", "sink", "local"}
+LOCAL_ONLY = {"synthetic", "sink", "local", "million"}
 ROOT = Path(__file__).resolve().parent.parent
 HSYNC = str(ROOT / "target/release/hsync")
 HDFS = str(ROOT / "scripts/hdfs")
@@ -119,6 +127,9 @@ SYNTH_FILES = [int(n) for n in os.environ.get("BENCH_SYNTH_FILES", "1000000,1000
 SINK_FILES = knob("SINK_FILES", 1000000)
 LOCAL_FILES = knob("LOCAL_FILES", 20000)
 LOCAL_RSS_MIB = 64  # issue 12: a local copy in little memory
+MILLION_FILES = knob("MILLION_FILES", 1000000)
+MILLION_KILL_AT = 0.3  # million: the share of the target's folders made when the apply is killed
+NOOP_VS_RCLONE = 0.3  # million: the no-op plan's target, as a share of rclone's dry run
 MAX_RSS_MIB = knob("MAX_RSS_MIB", 8192)
 TARGET_RSS_MIB = 256  # issue 12: plan and apply in flat memory
 PARALLEL = knob("PARALLEL", 8)
@@ -267,11 +278,12 @@ def settle():
 
 
 class Run:
-    """One process, timed: wall s, peak RSS MiB, exit code, its output files."""
+    """One process, timed: wall s, peak RSS MiB, exit code, its output files. KILL_WHEN,
+    polled every 0.2 s while it runs, kills it with SIGKILL once true (then `killed`)."""
 
-    def __init__(self, tmp, name, cmd, env=None, feed=None, max_rss_mib=None):
+    def __init__(self, tmp, name, cmd, env=None, feed=None, max_rss_mib=None, kill_when=None):
         self.out, self.err = tmp / f"{name}.out", tmp / f"{name}.log"
-        self.over_rss = False
+        self.over_rss = self.killed = False
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.started = time.time()
             t0 = time.monotonic()
@@ -279,6 +291,8 @@ class Run:
                                  stdin=subprocess.PIPE if feed else subprocess.DEVNULL)
             if max_rss_mib:
                 threading.Thread(target=self.watch, args=(p.pid, max_rss_mib), daemon=True).start()
+            if kill_when:
+                threading.Thread(target=self.kill_when, args=(p.pid, kill_when), daemon=True).start()
             if feed:
                 feed(p.stdin)
                 p.stdin.close()
@@ -303,6 +317,23 @@ class Run:
                 os.kill(pid, signal.SIGKILL)
                 return
             time.sleep(0.2)
+
+    def kill_when(self, pid, ready):
+        """As `watch`, with READY() instead of a memory bound."""
+        while "State:\tZ" not in self.status(pid):
+            if ready():
+                self.killed = True
+                os.kill(pid, signal.SIGKILL)
+                return
+            time.sleep(0.2)
+
+    @staticmethod
+    def status(pid):
+        """/proc/PID/status; that of a zombie once it is gone."""
+        try:
+            return Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return "State:\tZ"
 
     def stdout(self):
         return self.out.read_text(errors="replace")
@@ -386,6 +417,20 @@ def tree_count(root):
             files += 1
             nbytes += os.lstat(os.path.join(folder, name)).st_size
     return files, nbytes
+
+
+def million_tree(root, files):
+    """FILES files of 0-1 KiB, 1,000 per folder, with random contents."""
+    rnd = random.Random(12)
+    for i in range(files):
+        if i % 1000 == 0:
+            folder = root / f"d{i // 1000:04}"
+            folder.mkdir(parents=True)
+        (folder / f"f{i % 1000:03}").write_bytes(rnd.randbytes(rnd.randint(0, 1024)))
+
+
+def count_files(root):
+    return sum(len(files) for _, _, files in os.walk(root))
 
 
 def mem_tree(root, files):
@@ -1026,6 +1071,93 @@ class Bench:
             self.row("local", tool, f"{run.wall:.2f}", rate("local", 0, want[0], run.wall),
                      run.rss, "-", "-", check, f"vs rsync {ratio(run.wall, rsync.wall)}")
         shutil.rmtree(src)
+
+    # -- million --
+
+    def bench_million(self):
+        """Plan, apply killed partway, resumed apply and no-op re-plan of
+        BENCH_MILLION_FILES real local files into an empty local target."""
+        src, dst = self.tmp / "src-million", self.tmp / "dst-million"
+        folders = (MILLION_FILES + 999) // 1000
+        log(f"million: creating {MILLION_FILES:,} files of 0-1 KiB in {folders:,} local folders")
+        t0 = time.monotonic()
+        million_tree(src, MILLION_FILES)
+        log(f"million: created in {time.monotonic() - t0:.0f} s")
+        m = self.synthetic_manifest("million", src, dst, 'preserve = ["times"]')
+        p = self.tmp / "million.json"
+        log("million: hsync plan")
+        plan, bad = self.bounded("million-plan", [HSYNC, "plan", "-m", m, "-o", p])
+        copies = re.search(r"(?m)^Plan: ([\d,]+) files? to copy", plan.stderr())
+        copies = int(copies[1].replace(",", "")) if copies else 0
+        if not bad and copies != MILLION_FILES:
+            bad = f"BAD {copies:,} copies planned"
+        self.row("million", "hsync plan (local -> empty)", f"{plan.wall:.2f}",
+                 rate("million", 0, MILLION_FILES, plan.wall), plan.rss, "-", "-", bad or "ok",
+                 f"{copies:,} copies; plan file "
+                 f"{p.stat().st_size / 1048576 if p.exists() else 0:.0f} MiB")
+        if bad:
+            return
+
+        def far_enough():
+            try:
+                return len(os.listdir(dst)) >= folders * MILLION_KILL_AT
+            except OSError:
+                return False
+
+        log(f"million: hsync apply, killed once {MILLION_KILL_AT:.0%} of the folders are made")
+        killed = self.run("million-apply-killed", [HSYNC, "apply", p], kill_when=far_enough)
+        landed = count_files(dst)
+        check = "ok" if killed.killed else f"BAD not killed (exit {killed.rc})"
+        self.row("million", "hsync apply, SIGKILL partway", f"{killed.wall:.2f}",
+                 rate("million", 0, landed, killed.wall), killed.rss, "-", "-", check,
+                 f"{landed:,} files in the target when killed "
+                 f"({landed / MILLION_FILES:.0%})")
+        if not killed.killed:
+            return
+
+        log("million: hsync apply again (the resume)")
+        resumed, bad = self.bounded("million-apply-resumed", [HSYNC, "apply", p])
+        s = json.loads(resumed.stdout() or "{}")
+        copied, done = s.get("files_copied", 0), s.get("files_already_done", 0)
+        in_place = count_files(dst)
+        if not bad:
+            wrong = [w for w, is_wrong in [
+                (f"redid work: {copied:,} copies of {MILLION_FILES:,}", copied >= MILLION_FILES),
+                (f"{in_place:,} files in the target", in_place != MILLION_FILES),
+                (f"{copied + landed:,} copies + landed < {MILLION_FILES:,}",
+                 copied + landed < MILLION_FILES)] if is_wrong]
+            bad = "BAD " + "; ".join(wrong) if wrong else ""
+        self.row("million", "hsync apply, resumed", f"{resumed.wall:.2f}",
+                 rate("million", 0, copied, resumed.wall), resumed.rss, "-", "-", bad or "ok",
+                 f"{copied:,} copied, {done:,} already done, journal check "
+                 f"{(s.get('journal_check') or {}).get('checked', 0):,} claims in "
+                 f"{(s.get('journal_check') or {}).get('listings', 0):,} listings")
+        if bad:
+            return
+
+        log("million: hsync plan again (no changes)")
+        noop, bad = self.bounded("million-replan", [HSYNC, "plan", "-m", m, "-o", "/dev/null"])
+        said = noop.first("^Plan:|^No changes")
+        if not bad and not said.startswith("No changes"):
+            bad = f"BAD {said[:60]}"
+        rclone = None
+        if shutil.which("rclone"):
+            log("million: rclone sync --dry-run of the same trees")
+            rclone = self.run("million-rclone", ["rclone", "sync", "--dry-run",
+                                                 "--checkers", str(PARALLEL), src, dst])
+            if rclone.rc:
+                rclone = None
+        share = noop.wall / max(rclone.wall, 0.01) if rclone else None
+        check = bad or ("ok" if share is None else
+                        f"{share:.2f}x rclone's time: {'ok' if share <= NOOP_VS_RCLONE else 'SLOW'}"
+                        f" (<= {NOOP_VS_RCLONE}x)")
+        self.row("million", "hsync plan, in sync", f"{noop.wall:.2f}",
+                 rate("million", 0, MILLION_FILES, noop.wall), noop.rss,
+                 ratio(noop.wall, rclone.wall if rclone else None), "-", check,
+                 (said[:70] + (f"; rclone --dry-run {rclone.wall:.2f} s, {rclone.rss} MiB"
+                               if rclone else "; no rclone")))
+        shutil.rmtree(src)
+        shutil.rmtree(dst)
         shutil.rmtree(self.tmp / ".hsync", ignore_errors=True)
 
     # -- mem --
@@ -1089,12 +1221,15 @@ class Bench:
             "sink": f"sink: `hsync apply` of {SINK_FILES:,} copies into a synthetic sink",
             "local": f"local: {LOCAL_FILES:,} local files of 4-64 KiB (100 per dir) copied "
                      "local -> local",
+            "million": f"million: {MILLION_FILES:,} local files of 0-1 KiB, 1,000 per dir: plan, "
+                       "apply killed partway, resumed, re-planned",
         }[w]
 
     def report(self, partial=False):
         peers = " and ".join(p for p in ("rclone", "DistCp") if p.lower() in PEERS) or "nobody"
         alone = [text for text, ws in (("hsync alone on synthetic trees", {"synthetic", "sink"}),
-                                       ("hsync vs rsync and rclone, local -> local", {"local"}))
+                                       ("hsync vs rsync and rclone, local -> local", {"local"}),
+                                       ("hsync on 1 M real local files", {"million"}))
                  if ws & set(self.workloads)]
         where = (f"hsync vs {peers}, Hadoop {os.environ.get('HSYNC_HADOOP', '2.7.3')}, cluster a "
                  f"({A.url}) -> b ({B.url})" if A else f"{'; '.join(alone)} (no cluster)")

@@ -354,3 +354,39 @@ fn a_finished_runs_journal_is_pruned_to_one_line_that_applying_again_trusts_only
     );
     assert!(!dir.exists(&format!(".hsync/{fingerprint}")));
 }
+
+/// The model test's case: a plan made again of trees that look the same is
+/// the same plan, which `finished.jsonl` says was applied; a file left in
+/// place (skip mode) touched in the target since must still get the
+/// source's times back, and a folder its own.
+#[test]
+fn a_finished_plan_applied_again_sets_again_the_attributes_changed_since() {
+    let dir = Dir::new();
+    dir.create_at("source/sub/a", "a", 1_700_000_000);
+    dir.manifest(&one_job(
+        &["source"],
+        "target",
+        "mode = \"skip\"\npreserve = [\"times\"]",
+    ));
+    dir.plan();
+    dir.apply();
+    dir.set_mtime("source/sub/a", 1_700_000_100);
+    dir.set_mtime("source/sub", 1_700_000_200);
+    let plan = dir.plan();
+    dir.apply();
+    assert_eq!(dir.mtime_ms("target/source/sub/a"), 1_700_000_100_000);
+
+    dir.set_mtime("target/source/sub/a", 1_700_000_050);
+    dir.set_mtime("target/source/sub", 1_700_000_060);
+    assert_eq!(
+        dir.plan()["fingerprint"],
+        plan["fingerprint"],
+        "the same plan"
+    );
+    let summary = dir.apply();
+    assert_eq!(summary["journal_check"]["missing"], 2, "{summary}");
+    assert_eq!(dir.mtime_ms("target/source/sub/a"), 1_700_000_100_000);
+    assert_eq!(dir.mtime_ms("target/source/sub"), 1_700_000_200_000);
+    dir.hsync(["plan", "--detailed-exitcode", "-o", "again.json"])
+        .code(0);
+}

@@ -217,6 +217,12 @@ impl Recovered {
             || self.committing.get(&job).is_some_and(some)
     }
 
+    /// Whether the journal says attributes of the job's folders, or of
+    /// files left in place, were set.
+    pub fn set_attributes(&self, job: usize) -> bool {
+        (self.done.get(&(job, Kind::DirAttributes))).is_some_and(|bits| bits.count() > 0)
+    }
+
     /// Folders and files of the job the journal says exist.
     pub fn claimed(&self, job: usize) -> u64 {
         let count = |kind| self.done.get(&(job, kind)).map_or(0, Bits::count);

@@ -1,7 +1,9 @@
 //! The journal never lies: before a run trusts what an earlier run of the
 //! same plan journaled (folders made, files copied or committing), it
 //! checks each against the target, with one listing per directory, never a
-//! call per file. The plan is read as a stream for it: a folder's claims
+//! call per file: attributes it set too, since a plan made again of trees
+//! that look the same is the same plan, and someone may have changed them
+//! since (a file left in place touched again, a folder's times). The plan is read as a stream for it: a folder's claims
 //! gather while the walk is inside it and are checked once the walk has
 //! left it, up to [`LISTING_CONCURRENCY`] folders at once, so what the check
 //! holds is the claims of the open folders and the listings in flight.
@@ -13,7 +15,9 @@ use std::sync::Arc;
 use futures::stream::{FuturesUnordered, StreamExt};
 use hsync_plan::order::is_inside;
 use hsync_plan::{Action, Commit, PlanFile, Record};
-use hsync_storage::{join, parent_and_name, temp_sibling, Entry, EntryKind, Storage, StorageError};
+use hsync_storage::{
+    join, parent_and_name, temp_sibling, Attributes, Entry, EntryKind, Storage, StorageError,
+};
 
 use crate::journal::{Journal, Mark, Recovered};
 use crate::report::JournalCheck;
@@ -27,12 +31,19 @@ const LISTING_CONCURRENCY: usize = 32;
 /// A directory's entries by name; `None` when it does not exist.
 type Listing = Option<HashMap<String, Entry>>;
 
-/// A folder or file the journal says exists.
+/// A folder or file the journal says exists, or attributes it says were set.
 struct Claim {
     action: u64,
     name: String,
-    /// The size of a copied file; `None` for a folder.
-    size: Option<u64>,
+    what: Claimed,
+}
+
+enum Claimed {
+    Folder,
+    /// A copied file of this size.
+    File(u64),
+    /// A set-attributes action: the entry bears its attributes.
+    Attributes(EntryKind, Attributes),
 }
 
 /// A folder of the walk the check is inside.
@@ -75,8 +86,9 @@ pub(crate) async fn check(
     let mut checking = vec![false; jobs.len()];
     for (job, context) in jobs.iter_mut().enumerate() {
         let claimed = recovered.claimed(job);
+        let attributes = recovered.set_attributes(job);
         let mut published = recovered.done(job, Step::Publish);
-        if claimed == 0 && !published {
+        if claimed == 0 && !attributes && !published {
             continue;
         }
         any = true;
@@ -103,7 +115,7 @@ pub(crate) async fn check(
             context.root = staging;
             continue;
         }
-        checking[job] = claimed > 0;
+        checking[job] = claimed > 0 || attributes;
     }
     if !checking.contains(&true) {
         return Ok(any.then_some(check));
@@ -142,10 +154,14 @@ pub(crate) async fn check(
         }
         let path = action.path();
         let claim = match &action {
-            Action::Mkdir(_) => (recovered.done(job, Step::Mkdir(at))).then_some(None),
+            Action::Mkdir(_) => (recovered.done(job, Step::Mkdir(at))).then_some(Claimed::Folder),
             Action::Copy(copy) => (recovered.done(job, Step::Copy(at))
                 || recovered.committing(job, at))
-            .then_some(Some(copy.size)),
+            .then_some(Claimed::File(copy.size)),
+            // The target root is never listed from its parent: trusted.
+            Action::SetAttributes(set) if !set.path.is_empty() => (recovered
+                .done(job, Step::DirAttributes(at)))
+            .then(|| Claimed::Attributes(set.entry, set.attributes.clone())),
             _ => None,
         };
         let folder = matches!(&action, Action::Mkdir(_))
@@ -175,11 +191,11 @@ pub(crate) async fn check(
                 claims: Vec::new(),
             });
         }
-        if let (Some(size), Some(top)) = (claim, folders.last_mut()) {
+        if let (Some(what), Some(top)) = (claim, folders.last_mut()) {
             top.claims.push(Claim {
                 action: at,
                 name: name.to_string(),
-                size,
+                what,
             });
         }
         if folder {
@@ -254,9 +270,12 @@ fn settle(
     for claim in &listed.claims {
         check.checked += 1;
         let at = claim.action;
-        let present = match claim.size {
-            None => entry(&claim.name).is_some_and(|e| e.kind == EntryKind::Dir),
-            Some(size) => {
+        let present = match &claim.what {
+            Claimed::Folder => entry(&claim.name).is_some_and(|e| e.kind == EntryKind::Dir),
+            Claimed::Attributes(kind, attributes) => {
+                entry(&claim.name).is_some_and(|e| e.kind == *kind && bears(e, attributes))
+            }
+            &Claimed::File(size) => {
                 let whole = |e: Option<&Entry>| {
                     e.is_some_and(|e| e.kind == EntryKind::File && e.size == size)
                 };
@@ -279,10 +298,15 @@ fn settle(
         }
         check.missing += 1;
         // Redone paths need their own attributes again, and so does every
-        // folder above them (its times change with its contents).
-        let (made, attributes) = match claim.size {
-            None => (Step::Mkdir(at), Step::DirAttributes(at)),
-            Some(_) => (Step::Copy(at), Step::FileAttributes(at)),
+        // folder above them (its times change with its contents); setting
+        // attributes again changes nothing else.
+        let (made, attributes) = match claim.what {
+            Claimed::Folder => (Step::Mkdir(at), Step::DirAttributes(at)),
+            Claimed::File(_) => (Step::Copy(at), Step::FileAttributes(at)),
+            Claimed::Attributes(..) => {
+                recovered.forget(job, Step::DirAttributes(at));
+                continue;
+            }
         };
         recovered.forget(job, made);
         recovered.forget(job, attributes);
@@ -290,4 +314,20 @@ fn settle(
             recovered.forget(job, Step::DirAttributes(folder));
         }
     }
+}
+
+/// Whether `entry` has every attribute that `attributes` sets.
+fn bears(entry: &Entry, attributes: &Attributes) -> bool {
+    let Attributes {
+        mtime_ms,
+        permission,
+        owner,
+        group,
+        replication,
+    } = attributes;
+    mtime_ms.is_none_or(|m| m == entry.mtime_ms)
+        && permission.is_none_or(|p| p == entry.permission)
+        && owner.as_ref().is_none_or(|o| *o == entry.owner)
+        && group.as_ref().is_none_or(|g| *g == entry.group)
+        && replication.is_none_or(|r| r == entry.replication)
 }
