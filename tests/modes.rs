@@ -251,13 +251,6 @@ fn a_folder_gets_its_times_set_again_only_once_a_checksum_finds_a_change() {
 fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
     let dir = Dir::new();
     use std::os::unix::fs::PermissionsExt;
-    let mode = |path: &str| {
-        std::fs::metadata(dir.join(path))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    };
     let set_mode = |path: &str, mode| {
         std::fs::set_permissions(dir.join(path), std::fs::Permissions::from_mode(mode)).unwrap()
     };
@@ -271,7 +264,7 @@ fn a_checksum_candidate_found_equal_gets_the_preserved_attributes() {
     let plan = dir.plan();
     assert_eq!(actions(&plan, 0), ["set-attributes f"]);
     dir.apply();
-    assert_eq!(mode("target/f"), 0o640);
+    assert_eq!(mode(&dir, "target/f"), 0o640);
 }
 
 #[test]
@@ -371,15 +364,8 @@ fn preserved_permissions_are_applied_to_files_and_folders() {
 
     dir.plan();
     dir.apply();
-    let mode = |path: &str| {
-        std::fs::metadata(dir.join(path))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o7777
-    };
-    assert_eq!(mode("target/private/key"), 0o600);
-    assert_eq!(mode("target/private"), 0o750);
+    assert_eq!(mode(&dir, "target/private/key"), 0o600);
+    assert_eq!(mode(&dir, "target/private"), 0o750);
     dir.hsync(["plan", "--detailed-exitcode"]).code(0);
 }
 
@@ -453,4 +439,14 @@ fn a_file_left_in_place_gets_the_preserved_mode_as_distcp_gives_it() {
     dir.hsync(["plan", "--detailed-exitcode"]).ok();
     let _settings = dir.snapshot_settings().bind_to_scope();
     insta::assert_snapshot!("plan_sets_the_mode_of_a_file_left_in_place", planned.stderr);
+}
+
+/// The permission bits of `path` below the test's directory.
+fn mode(dir: &Dir, path: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(dir.join(path))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777
 }
