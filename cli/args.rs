@@ -77,6 +77,15 @@ pub enum Command {
         /// Size of each read and write of a transfer, in KiB.
         #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=65536))]
         buffer_kib: u32,
+        #[command(flatten)]
+        spread: SpreadArgs,
+    },
+    /// Run chunks of a distributed apply (what an engine starts on a node;
+    /// not for people): reads chunk numbers on stdin, one per line.
+    #[command(hide = true)]
+    Worker {
+        /// The run's ticket, as the engine shipped it.
+        ticket: PathBuf,
     },
     /// Remove the lock an interrupted apply left on a target, after showing
     /// who held it. A lock whose apply still runs on this host is never
@@ -92,6 +101,32 @@ pub enum Command {
         #[arg(short, long)]
         manifest: Option<PathBuf>,
     },
+}
+
+/// Where an apply's copies run.
+#[derive(Debug, clap::Args)]
+pub struct SpreadArgs {
+    /// Spread the copies over workers: `yarn` runs them as a map-only
+    /// MapReduce job (Hadoop Streaming, through `mapred`, or the command in
+    /// HSYNC_MAPRED), `local` as processes of this machine. Without it, this
+    /// process copies.
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineName>,
+    /// Workers at once.
+    #[arg(long, requires = "engine", default_value_t = 2, value_parser = at_least_one)]
+    pub workers: usize,
+    /// Chunks the copies are cut into [default: 4 per worker].
+    #[arg(long, requires = "engine", value_parser = at_least_one)]
+    pub chunks: Option<usize>,
+    /// The YARN queue of the job.
+    #[arg(long, requires = "engine")]
+    pub queue: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EngineName {
+    Local,
+    Yarn,
 }
 
 /// How much of a plan is shown.

@@ -5,7 +5,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hsync_executor::{ApplyOptions, Interrupt, RunOutcome, Summary};
+use hsync_executor::{distributed, ApplyOptions, Interrupt, RunOutcome, Summary};
+use hsync_plan::chunks::Chunking;
 use hsync_plan::{LoadError, Outline, Plan, PlanFile, PlanReader, PlanWriter, Record};
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
@@ -13,7 +14,7 @@ use hsync_storage::lock::{self, Liveness};
 use hsync_storage::{display, Connections, FsSpec};
 use miette::{miette, Context, IntoDiagnostic, Result};
 
-use crate::args::{Command, ViewArgs};
+use crate::args::{Command, EngineName, SpreadArgs, ViewArgs};
 use crate::progress;
 use crate::view::listing::Length;
 use crate::view::plan::{JobView, Totals, View};
@@ -51,6 +52,7 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             log,
             state_dir,
             buffer_kib,
+            spread,
         } => {
             // An explicit --state-dir is checked now; the default one beside
             // the plan is made only once the plan is accepted.
@@ -64,8 +66,9 @@ pub async fn run(command: Command) -> Result<ExitCode> {
                 interrupt: Interrupt::default(),
             };
             let outputs = (summary.as_deref(), log.as_deref());
-            apply(&plan, manifest.as_deref(), &options, outputs).await
+            apply(&plan, manifest.as_deref(), &options, outputs, &spread).await
         }
+        Command::Worker { ticket } => worker(&ticket).await,
         Command::Unlock {
             target,
             manifest,
@@ -378,6 +381,7 @@ async fn apply(
     manifest: Option<&Path>,
     options: &ApplyOptions,
     (summary_file, log): (Option<&Path>, Option<&Path>),
+    spread: &SpreadArgs,
 ) -> Result<ExitCode> {
     on_signals(&options.interrupt);
     let plan = PlanFile::open(path).map_err(refused)?;
@@ -408,9 +412,22 @@ async fn apply(
     let observer = progress::observer(expected.files_expected, expected.bytes_expected, log)
         .into_diagnostic()
         .wrap_err("cannot create the --log file")?;
-    let summary = hsync_executor::apply(&plan, &Connections::default(), options, observer)
-        .await
-        .map_err(|e| miette!("{}", hsync_storage::one_line(&e.to_string())))?;
+    let connections = Connections::default();
+    let summary = match engine(spread)? {
+        None => hsync_executor::apply(&plan, &connections, options, observer).await,
+        Some(engine) => {
+            let chunks = spread.chunks.unwrap_or(4 * spread.workers);
+            let spread = distributed::Spread {
+                engine: engine.as_ref(),
+                workers: spread.workers,
+                chunking: Chunking {
+                    chunks: u32::try_from(chunks).unwrap_or(u32::MAX),
+                },
+            };
+            distributed::apply(&plan, path, &connections, options, &spread, observer).await
+        }
+    }
+    .map_err(|e| miette!("{}", hsync_storage::one_line(&e.to_string())))?;
     let json = serde_json::to_string_pretty(&summary).into_diagnostic()? + "\n";
     print!("{json}");
     if let Some(file) = summary_file {
@@ -431,6 +448,99 @@ async fn apply(
             ExitCode::from(INTERRUPTED)
         }
         RunOutcome::Partial | RunOutcome::Failed => ExitCode::FAILURE,
+    })
+}
+
+/// The engine `--engine` names, with what it needs from the environment.
+fn engine(spread: &SpreadArgs) -> Result<Option<Box<dyn distributed::Engine>>> {
+    let Some(name) = spread.engine else {
+        return Ok(None);
+    };
+    let program = std::env::current_exe()
+        .into_diagnostic()
+        .wrap_err("cannot find the hsync binary to give the workers")?;
+    Ok(Some(match name {
+        EngineName::Local => Box::new(distributed::LocalEngine {
+            program,
+            attempts: WORKER_ATTEMPTS,
+        }),
+        EngineName::Yarn => {
+            let mapred = std::env::var("HSYNC_MAPRED").unwrap_or_else(|_| "mapred".into());
+            Box::new(distributed::YarnEngine(distributed::YarnOptions {
+                mapred: mapred.split_whitespace().map(str::to_string).collect(),
+                program,
+                queue: spread.queue.clone(),
+                attempts: WORKER_ATTEMPTS,
+            }))
+        }
+    }))
+}
+
+/// Runs of a chunk's worker before its chunk is given up on (YARN's
+/// `mapreduce.map.maxattempts` default).
+const WORKER_ATTEMPTS: u32 = 4;
+
+/// `hsync worker`: the chunks named on stdin, one after the other, each
+/// reported on stdout as a JSON line and to the engine's counters on stderr
+/// (the Hadoop Streaming `reporter:` protocol, which other engines ignore).
+async fn worker(ticket: &Path) -> Result<ExitCode> {
+    let text = std::fs::read(ticket)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read the ticket {}", ticket.display()))?;
+    let ticket: distributed::Ticket = serde_json::from_slice(&text)
+        .into_diagnostic()
+        .wrap_err_with(|| "the ticket is damaged")?;
+    let scratch = tempfile::tempdir_in(".")
+        .into_diagnostic()
+        .wrap_err("cannot make a scratch folder in the working folder")?;
+    let options = ApplyOptions {
+        parallel: None,
+        ignore_failures: true,
+        state_dir: scratch.path().join("state"),
+        buffer_size: 1 << 20,
+        interrupt: Interrupt::default(),
+    };
+    on_signals(&options.interrupt);
+    let connections = Connections::default();
+    let mut interrupted = false;
+    // Hadoop Streaming gives a map its job's settings as variables.
+    let streaming = std::env::var_os("mapreduce_task_id").is_some();
+    for line in std::io::stdin().lines() {
+        let line = line.into_diagnostic()?;
+        // NLineInputFormat's maps see `OFFSET<TAB>LINE`; other engines the line.
+        let Some(chunk) = line.rsplit('\t').next().and_then(|n| n.trim().parse().ok()) else {
+            continue;
+        };
+        if streaming {
+            eprintln!("reporter:status:hsync: chunk {chunk}");
+        }
+        let observer = progress::lines();
+        let report = distributed::work(
+            ticket.clone(),
+            chunk,
+            scratch.path(),
+            &connections,
+            &options,
+            observer,
+        )
+        .await
+        .map_err(|e| miette!("chunk {chunk}: {}", hsync_storage::one_line(&e.to_string())))?;
+        if streaming {
+            for (name, value) in [
+                ("files copied", report.files_copied),
+                ("bytes copied", report.bytes_copied),
+                ("files already done", report.files_already_done),
+                ("failures", report.failures.len() as u64),
+            ] {
+                eprintln!("reporter:counter:hsync,{name},{value}");
+            }
+        }
+        println!("{}", serde_json::to_string(&report).into_diagnostic()?);
+        interrupted |= options.interrupt.is_set();
+    }
+    Ok(match interrupted {
+        true => ExitCode::from(INTERRUPTED),
+        false => ExitCode::SUCCESS,
     })
 }
 

@@ -34,6 +34,12 @@ pub fn observer(files: u64, bytes: u64, log: Option<&Path>) -> std::io::Result<A
     })
 }
 
+/// Plain log lines on stderr, whatever it is: a worker's, whose stderr is
+/// its engine's log.
+pub fn lines() -> Arc<dyn Observer> {
+    Arc::new(Log)
+}
+
 #[derive(serde::Serialize)]
 struct LogRecord<'a> {
     path: &'a str,
@@ -89,7 +95,7 @@ impl Observer for FileLog {
                 snapshot: Some(name),
                 ..record("snapshot-taken")
             },
-            Outcome::Moved(_) => return,
+            Outcome::Moved(_) | Outcome::Elsewhere => return,
             Outcome::Stale(cause) => LogRecord {
                 cause: Some(cause),
                 ..record("stale")

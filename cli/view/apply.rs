@@ -24,7 +24,7 @@ pub fn finished(path: &str, outcome: &Outcome) -> Option<String> {
         Outcome::Stale(cause) => format!("stale    {shown}: {}", one_line(cause)),
         Outcome::Failed(cause) => format!("FAILED   {shown}: {}", one_line(cause)),
         Outcome::NotDone(cause) => format!("not done {shown}: {}", one_line(cause)),
-        Outcome::AttributesSet | Outcome::Moved(_) => return None,
+        Outcome::AttributesSet | Outcome::Moved(_) | Outcome::Elsewhere => return None,
     })
 }
 

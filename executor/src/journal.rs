@@ -302,36 +302,46 @@ pub fn recover(state_dir: &Path, outline: &Outline) -> std::io::Result<Recovered
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(recovered),
         Err(e) => return Err(e),
     };
-    let mut deleting = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let Ok(record) = serde_json::from_str::<Record>(&line?) else {
-            continue;
-        };
-        let Some((job, kind, n)) = parse(&record.step) else {
-            continue;
-        };
-        if kind == Kind::WalkDone {
-            deleting.push(job);
-        }
-        match (record.mark, kind) {
-            (Mark::Committing, Kind::Copy) if !recovered.done(job, Step::Copy(n)) => {
-                recovered.committing.entry(job).or_default().set(n)
+    let lines = BufReader::new(file)
+        .lines()
+        .collect::<std::io::Result<Vec<_>>>()?;
+    recovered.read(lines.iter().map(String::as_str));
+    Ok(recovered)
+}
+
+impl Recovered {
+    /// Adds the marks of journal lines, in the order they were written.
+    pub fn read<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
+        let mut deleting = Vec::new();
+        for line in lines {
+            let Ok(record) = serde_json::from_str::<Record>(line) else {
+                continue;
+            };
+            let Some((job, kind, n)) = parse(&record.step) else {
+                continue;
+            };
+            if kind == Kind::WalkDone {
+                deleting.push(job);
             }
-            (Mark::Committing, _) => {}
-            (Mark::Done, _) => {
-                recovered.done.entry((job, kind)).or_default().set(n);
-                if kind == Kind::Copy {
-                    recovered.clear_committing(job, n);
+            match (record.mark, kind) {
+                (Mark::Committing, Kind::Copy) if !self.done(job, Step::Copy(n)) => {
+                    self.committing.entry(job).or_default().set(n)
+                }
+                (Mark::Committing, _) => {}
+                (Mark::Done, _) => {
+                    self.done.entry((job, kind)).or_default().set(n);
+                    if kind == Kind::Copy {
+                        self.clear_committing(job, n);
+                    }
                 }
             }
         }
+        // A run killed among the deletes may have changed the times of their
+        // folders after the walk set them: the walk sets them again.
+        for job in deleting {
+            self.done.remove(&(job, Kind::DirAttributes));
+        }
     }
-    // A run killed among the deletes may have changed the times of their
-    // folders after the walk set them: the walk sets them again.
-    for job in deleting {
-        recovered.done.remove(&(job, Kind::DirAttributes));
-    }
-    Ok(recovered)
 }
 
 /// The whole plan is applied: records so, now (unless `record` is false:
@@ -467,10 +477,15 @@ impl Journal {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Journal::start(LocalFile(file))
+    }
+
+    /// Starts a writer that appends each batch of records to `appender`.
+    pub(crate) fn start(appender: impl Append) -> std::io::Result<Journal> {
         let (sender, receiver) = mpsc::unbounded_channel();
         std::thread::Builder::new()
             .name("hsync-journal".into())
-            .spawn(move || write_loop(file, receiver))?;
+            .spawn(move || write_loop(appender, receiver))?;
         Ok(Journal {
             sender,
             notes: Default::default(),
@@ -526,9 +541,25 @@ fn record(step: &str, mark: Mark) -> Record {
     }
 }
 
+/// Where a journal's batches of records go: once `append` returns, the
+/// batch is durable.
+pub(crate) trait Append: Send + 'static {
+    fn append(&mut self, text: &str) -> std::io::Result<()>;
+}
+
+/// A local journal file, synced after each batch.
+struct LocalFile(File);
+
+impl Append for LocalFile {
+    fn append(&mut self, text: &str) -> std::io::Result<()> {
+        self.0.write_all(text.as_bytes())?;
+        self.0.sync_data()
+    }
+}
+
 /// Group commit: take every waiting request (after [`LINGER`] if all may
-/// wait), write their records, fsync once, ack all.
-fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
+/// wait), write their records in one durable append, ack all.
+fn write_loop(mut appender: impl Append, mut receiver: mpsc::UnboundedReceiver<Request>) {
     while let Some(first) = receiver.blocking_recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
@@ -550,9 +581,7 @@ fn write_loop(mut file: File, mut receiver: mpsc::UnboundedReceiver<Request>) {
             text.push_str(&serde_json::to_string(record).expect("records serialise"));
             text.push('\n');
         }
-        let result = file
-            .write_all(text.as_bytes())
-            .and_then(|()| file.sync_data());
+        let result = appender.append(&text);
         for (_, _, ack) in batch {
             let _ = ack.send(
                 result

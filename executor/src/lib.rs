@@ -10,9 +10,11 @@
 //! counts and says what happened. Targets are locked with
 //! [`hsync_storage::lock`] for the whole run.
 
+pub mod distributed;
 mod guards;
 pub mod journal;
 mod moves;
+mod part;
 mod report;
 mod schedule;
 mod step;
@@ -25,11 +27,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hsync_plan::{Commit, LoadError, PlanFile};
+use hsync_plan::{Commit, LoadError, Outline, PlanFile};
 use hsync_storage::{lock, temp_sibling, Connections};
 use tokio::sync::Semaphore;
 
-pub use report::{Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary};
+pub use part::{Part, Span};
+pub use report::{
+    ChunkFigures, Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary,
+};
 
 use crate::journal::Journal;
 use crate::step::Step;
@@ -94,6 +99,9 @@ pub enum ApplyError {
     /// The plan could not be read again as it was checked.
     #[error(transparent)]
     Plan(#[from] LoadError),
+    /// A distributed apply could not place or find its workers' share.
+    #[error("{0}")]
+    Distributed(String),
 }
 
 /// Runs the plan and returns its summary; failures of single paths are in
@@ -104,8 +112,22 @@ pub async fn apply(
     options: &ApplyOptions,
     observer: Arc<dyn Observer>,
 ) -> Result<Summary, ApplyError> {
+    let locks = lock_targets(plan, connections).await?;
+    let result = match Ledger::local(&options.state_dir, &plan.outline) {
+        Ok(ledger) => run(plan, connections, options, Part::Whole, ledger, observer).await,
+        Err(e) => Err(e),
+    };
+    release(locks).await?;
+    result
+}
+
+/// One writer per target: every target root of the plan locked, for the
+/// whole run.
+pub(crate) async fn lock_targets(
+    plan: &PlanFile,
+    connections: &Connections,
+) -> Result<Vec<lock::Lock>, ApplyError> {
     let outline = &plan.outline;
-    // One writer per target: every target root is locked for the whole run.
     let mut locks = Vec::new();
     let mut roots: Vec<_> = outline
         .jobs
@@ -131,27 +153,56 @@ pub async fn apply(
             }
         }
     }
-    let result = run(plan, connections, options, observer).await;
-    release(locks).await?;
-    result
+    Ok(locks)
+}
+
+/// What earlier runs of a plan journaled, and the journal this run writes.
+pub(crate) struct Ledger {
+    recovered: journal::Recovered,
+    journal: Journal,
+    /// Where the journal is, for messages.
+    place: String,
+}
+
+impl Ledger {
+    /// The plan's journal in the local state folder.
+    pub(crate) fn local(
+        state_dir: &std::path::Path,
+        outline: &Outline,
+    ) -> Result<Ledger, ApplyError> {
+        let path = journal::journal_path(state_dir, &outline.fingerprint, 0);
+        let place = path.display().to_string();
+        let error = |source| ApplyError::Journal {
+            path: place.clone(),
+            source,
+        };
+        let recovered = journal::recover(state_dir, outline).map_err(error)?;
+        let journal = Journal::open(&path).map_err(error)?;
+        Ok(Ledger {
+            recovered,
+            journal,
+            place,
+        })
+    }
 }
 
 async fn run(
     plan: &PlanFile,
     connections: &Connections,
     options: &ApplyOptions,
+    part: Part,
+    ledger: Ledger,
     observer: Arc<dyn Observer>,
 ) -> Result<Summary, ApplyError> {
     let started = Instant::now();
     let outline = &plan.outline;
     let tag = hsync_storage::plan_tag(&outline.fingerprint).to_string();
     let state_dir = &options.state_dir;
-    let path = journal::journal_path(state_dir, &outline.fingerprint, 0);
-    let journal_error = |source| ApplyError::Journal {
-        path: path.display().to_string(),
-        source,
-    };
-    let mut recovered = journal::recover(state_dir, outline).map_err(journal_error)?;
+    let Ledger {
+        mut recovered,
+        journal,
+        place,
+    } = ledger;
     let mut jobs = Vec::with_capacity(outline.jobs.len());
     for (index, job) in outline.jobs.iter().enumerate() {
         let header = &job.header;
@@ -169,11 +220,13 @@ async fn run(
             parallel,
         ));
     }
-    let journal = Journal::open(&path).map_err(journal_error)?;
     // Nothing journaled is trusted before the target bears it out.
     let check = verify::check(plan, &mut jobs, &mut recovered, &tag, &journal).await?;
     if let Some(check) = &check {
-        observer.event(&Event::JournalChecked(check.clone()));
+        // A commit checks what its own run's prepare and chunks did.
+        if part != Part::Commit {
+            observer.event(&Event::JournalChecked(check.clone()));
+        }
     }
     let finished = recovered.finished_ms.is_some();
     let context = Arc::new(Context {
@@ -187,19 +240,24 @@ async fn run(
         retries: Default::default(),
         stopping: Default::default(),
         interrupt: options.interrupt.clone(),
+        part,
     });
-    let scheduler = schedule::Scheduler::new(
-        Arc::clone(&context),
-        Summary::expected(outline),
-        options.ignore_failures,
-    );
+    let expected = match part {
+        Part::Whole | Part::Commit => Summary::expected(outline),
+        Part::Prepare | Part::Chunk(_) => Summary::default(),
+    };
+    let scheduler =
+        schedule::Scheduler::new(Arc::clone(&context), expected, options.ignore_failures);
     let mut summary = scheduler.run(plan).await?;
 
     let complete = summary.failures.is_empty() && summary.steps_not_done == 0;
     // The copies' `done` marks were only noted; one lost would cost a later
     // run of this plan a check of the target, no more.
     let flushed = context.journal.flush().await;
-    if complete {
+    if let Err(e) = &flushed {
+        tracing::warn!("the journal {place} did not take its last marks: {e}");
+    }
+    if complete && part.completes_plan() {
         let redone = check.as_ref().is_some_and(|c| c.missing > 0);
         let finish = flushed
             .and_then(|()| journal::finish(state_dir, &outline.fingerprint, !finished || redone));
@@ -207,6 +265,7 @@ async fn run(
             tracing::warn!("the journal did not record the finish: {e}");
         }
     }
+    summary.plan = outline.fingerprint.clone();
     summary.journal_check = check;
     summary.duration_secs = started.elapsed().as_secs_f64();
     summary.retries = context.retries.load(std::sync::atomic::Ordering::Relaxed);

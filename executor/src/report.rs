@@ -68,6 +68,8 @@ pub enum Outcome {
     Failed(String),
     /// Not started: something it needs failed, or the run stopped early.
     NotDone(String),
+    /// Another part of a distributed apply's (see [`crate::Part`]).
+    Elsewhere,
 }
 
 /// What one job's moves did.
@@ -115,6 +117,21 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_check: Option<JournalCheck>,
     pub failures: Vec<Failure>,
+    /// A distributed apply's chunks: who copied what.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkFigures>,
+}
+
+/// One chunk of a distributed apply, as its last run reported it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChunkFigures {
+    pub chunk: u32,
+    /// The node that ran it.
+    pub host: String,
+    pub files_copied: u64,
+    pub bytes_copied: u64,
+    pub duration_secs: f64,
+    pub complete: bool,
 }
 
 impl Summary {
@@ -153,6 +170,7 @@ impl Summary {
             });
         };
         match outcome {
+            Outcome::Elsewhere => return true,
             Outcome::Copied { bytes } => {
                 self.files_copied += 1;
                 self.bytes_copied += bytes;

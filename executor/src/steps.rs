@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use crate::guards::{inside, source_unchanged, target_unchanged, Contained};
 use crate::journal::{Journal, Mark, Recovered};
 use crate::moves;
+use crate::part::{Part, Share};
 use crate::report::{Event, Observer, Outcome, INTERRUPTED, STOPPED};
 use crate::step::Step;
 use crate::throttle::Throttle;
@@ -43,7 +44,12 @@ pub(crate) struct Context {
     /// Transfers tried again after a transient failure.
     pub retries: AtomicU64,
     pub interrupt: Interrupt,
+    /// The steps this run performs.
+    pub part: Part,
 }
+
+/// Why the commit of a distributed apply finds a copy not done.
+const NOT_COPIED: &str = "not copied: its chunk did not finish; run the same apply again";
 
 pub(crate) struct JobContext {
     pub plan: JobHeader,
@@ -136,6 +142,15 @@ impl Context {
     }
 
     pub async fn perform(&self, job: usize, step: Step, payload: Payload) -> Outcome {
+        match self.part.share(job, step) {
+            Share::Here => {}
+            Share::Elsewhere => return Outcome::Elsewhere,
+            // The chunks' reports count these.
+            Share::Chunks if self.recovered.done(job, step) => return Outcome::Elsewhere,
+            Share::Chunks => return Outcome::NotDone(NOT_COPIED.to_string()),
+            Share::Prepared if self.recovered.done(job, step) => return Outcome::Elsewhere,
+            Share::Prepared => {}
+        }
         if self.recovered.done(job, step) {
             return Outcome::AlreadyDone;
         }

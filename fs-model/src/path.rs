@@ -50,10 +50,15 @@ pub fn is_plan_tag(tag: &str) -> bool {
     tag.len() == TAG_LEN && tag.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// The tag of one of hsync's temporary names (`.NAME.hsync-tmp.TAG`).
+/// The tag of one of hsync's temporary names (`.NAME.hsync-tmp.TAG`, or
+/// `.NAME.hsync-tmp.run-TAG` for a distributed apply's run folder).
 pub fn temp_tag(name: &str) -> Option<&str> {
-    is_temp_name(name).then(|| name.rsplit(TEMP_MARK).next().unwrap_or_default())
+    let tag = name.rsplit(TEMP_MARK).next().unwrap_or_default();
+    is_temp_name(name).then(|| tag.strip_prefix(RUN_MARK).unwrap_or(tag))
 }
+
+/// What marks a distributed apply's run folder among temporary names.
+pub(crate) const RUN_MARK: &str = "run-";
 
 /// The tag of an atomic apply's staging folder of `root` named `name`
 /// (`.ROOTNAME.hsync-tmp.TAG`, beside the root), or `None` for any other name.

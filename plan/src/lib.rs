@@ -5,6 +5,7 @@
 //! (sorted, no wall-clock time) and sealed by a blake3 fingerprint of its own
 //! content; see [`file`] for how it is written and read as a stream.
 
+pub mod chunks;
 mod file;
 pub mod order;
 mod schema;

@@ -1,0 +1,279 @@
+//! Engines run a distributed apply's chunks: each places workers (`hsync
+//! worker TICKET`, reading chunk numbers on stdin) and retries a worker
+//! that dies. hsync copies; the engine only places and retries.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use async_trait::async_trait;
+use hsync_storage::FsSpec;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+use super::RunFolder;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start {what}: {source}")]
+    Start {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Failed(String),
+    #[error(transparent)]
+    Storage(#[from] hsync_storage::StorageError),
+}
+
+#[async_trait]
+pub trait Engine: Send + Sync {
+    /// How users name it (`--engine NAME`).
+    fn name(&self) -> &'static str;
+
+    /// Whether its workers can reach the filesystem.
+    fn reaches(&self, fs: &FsSpec) -> bool;
+
+    /// Runs the chunks `pending` of the run, `workers` at a time, and
+    /// returns once every worker has ended; whether each chunk is complete
+    /// is in its report.
+    async fn run(
+        &self,
+        run: &RunFolder,
+        pending: &[u32],
+        workers: usize,
+    ) -> Result<(), EngineError>;
+}
+
+/// The ticket as a local file, for workers to be given.
+fn ticket_file(run: &RunFolder, dir: &std::path::Path) -> Result<PathBuf, EngineError> {
+    let path = dir.join("ticket.json");
+    let text = serde_json::to_vec(&run.ticket).expect("a ticket serialises");
+    std::fs::write(&path, text).map_err(|source| EngineError::Start {
+        what: format!("the ticket file {}", path.display()),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Worker processes on this machine: the distributed path without a
+/// cluster scheduler, for a machine with cores and bandwidth to spare, and
+/// the contract's reference engine.
+pub struct LocalEngine {
+    /// The hsync binary the workers run.
+    pub program: PathBuf,
+    /// Runs of a worker that dies before its chunks are done.
+    pub attempts: u32,
+}
+
+#[async_trait]
+impl Engine for LocalEngine {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    fn reaches(&self, _fs: &FsSpec) -> bool {
+        true
+    }
+
+    async fn run(
+        &self,
+        run: &RunFolder,
+        pending: &[u32],
+        workers: usize,
+    ) -> Result<(), EngineError> {
+        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
+            what: "a scratch folder".into(),
+            source,
+        })?;
+        let ticket = ticket_file(run, dir.path())?;
+        // Chunks dealt in turn: worker k takes chunks k, k + n, ...
+        let workers = workers.clamp(1, pending.len().max(1));
+        let mut shares = vec![Vec::new(); workers];
+        for (at, chunk) in pending.iter().enumerate() {
+            shares[at % workers].push(*chunk);
+        }
+        let mut running = tokio::task::JoinSet::new();
+        for share in shares {
+            let (program, ticket, attempts) = (self.program.clone(), ticket.clone(), self.attempts);
+            running.spawn(async move {
+                let mut last = None;
+                for _ in 0..attempts.max(1) {
+                    match worker(&program, &ticket, &share).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.expect("an attempt"))
+            });
+        }
+        let mut failed = Vec::new();
+        while let Some(joined) = running.join_next().await {
+            if let Err(e) = joined.expect("a worker task") {
+                failed.push(e.to_string());
+            }
+        }
+        match failed.is_empty() {
+            true => Ok(()),
+            false => Err(EngineError::Failed(failed.join("; "))),
+        }
+    }
+}
+
+/// One worker process fed its chunks, one per line.
+async fn worker(program: &PathBuf, ticket: &PathBuf, chunks: &[u32]) -> Result<(), EngineError> {
+    let what = || format!("the worker {}", program.display());
+    let mut command = Command::new(program);
+    command
+        .arg("worker")
+        .arg(ticket)
+        .stdin(Stdio::piped())
+        // Its reports are in the run folder; stdout is the apply's summary.
+        .stdout(Stdio::null())
+        .kill_on_drop(true);
+    // A worker dies with the apply that started it, so the same command run
+    // again never finds the last run's workers still copying.
+    // SAFETY: prctl is async-signal-safe and touches nothing of the parent's.
+    unsafe {
+        command.pre_exec(
+            || match libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            },
+        );
+    }
+    let mut child = command.spawn().map_err(|source| EngineError::Start {
+        what: what(),
+        source,
+    })?;
+    let mut stdin = child.stdin.take().expect("a piped stdin");
+    let lines: String = chunks.iter().map(|c| format!("{c}\n")).collect();
+    // A worker that dies early closes its stdin: its status says why.
+    let _ = stdin.write_all(lines.as_bytes()).await;
+    drop(stdin);
+    let status = child.wait().await.map_err(|source| EngineError::Start {
+        what: what(),
+        source,
+    })?;
+    match status.success() {
+        true => Ok(()),
+        false => Err(EngineError::Failed(format!("a worker ended with {status}"))),
+    }
+}
+
+/// How the YARN engine submits its job.
+#[derive(Debug, Clone)]
+pub struct YarnOptions {
+    /// Hadoop's `mapred` launcher (a command and its first arguments).
+    pub mapred: Vec<String>,
+    /// The hsync binary shipped to the nodes.
+    pub program: PathBuf,
+    pub queue: Option<String>,
+    /// Attempts YARN makes at each chunk's task (`mapreduce.map.maxattempts`).
+    pub attempts: u32,
+}
+
+/// A map-only MapReduce job through Hadoop Streaming, as DistCp runs on
+/// YARN: one map per chunk, the hsync binary shipped in the job's
+/// distributed cache, YARN's attempts and no speculative execution.
+pub struct YarnEngine(pub YarnOptions);
+
+#[async_trait]
+impl Engine for YarnEngine {
+    fn name(&self) -> &'static str {
+        "yarn"
+    }
+
+    fn reaches(&self, fs: &FsSpec) -> bool {
+        matches!(fs, FsSpec::Hdfs(_))
+    }
+
+    async fn run(
+        &self,
+        run: &RunFolder,
+        pending: &[u32],
+        workers: usize,
+    ) -> Result<(), EngineError> {
+        let options = &self.0;
+        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
+            what: "a scratch folder".into(),
+            source,
+        })?;
+        let ticket = ticket_file(run, dir.path())?;
+        let FsSpec::Hdfs(cluster) = &run.ticket.fs else {
+            return Err(EngineError::Failed("the run folder is not on HDFS".into()));
+        };
+        let url = |path: &str| format!("{}{path}", cluster.url.trim_end_matches('/'));
+        // One line per chunk, each its own map (NLineInputFormat).
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        let input = format!("{}/input-{stamp}.txt", run.ticket.folder);
+        let lines: String = pending.iter().map(|c| format!("{c}\n")).collect();
+        let input_file = dir.path().join("input.txt");
+        std::fs::write(&input_file, lines).map_err(|source| EngineError::Start {
+            what: "the job's input".into(),
+            source,
+        })?;
+        run.upload(&input_file, &input).await?;
+        let output = format!("{}/output-{stamp}", run.ticket.folder);
+        let program = options.program.display().to_string();
+        let (launcher, first) = options
+            .mapred
+            .split_first()
+            .ok_or_else(|| EngineError::Failed("no mapred command".into()))?;
+        let mut command = Command::new(launcher);
+        command.args(first).arg("streaming");
+        let settings = [
+            format!(
+                "mapreduce.job.name=hsync apply {}",
+                hsync_storage::plan_tag(&run.ticket.plan)
+            ),
+            format!("mapreduce.map.maxattempts={}", options.attempts.max(1)),
+            "mapreduce.map.speculative=false".into(),
+            "mapreduce.input.lineinputformat.linespermap=1".into(),
+            format!("mapreduce.job.running.map.limit={workers}"),
+            format!("mapreduce.job.hdfs-servers={}", cluster.url),
+            // A map takes as long as its chunk's copies, without a word
+            // of output: its status lines keep it alive, not a timeout.
+            "mapreduce.task.timeout=0".into(),
+        ];
+        for setting in settings.into_iter().chain(
+            options
+                .queue
+                .iter()
+                .map(|q| format!("mapreduce.job.queuename={q}")),
+        ) {
+            command.arg("-D").arg(setting);
+        }
+        command
+            .arg("-files")
+            .arg(format!("{program}#hsync,{}#ticket.json", ticket.display()))
+            .args([
+                "-inputformat",
+                "org.apache.hadoop.mapred.lib.NLineInputFormat",
+            ])
+            .arg("-input")
+            .arg(url(&input))
+            .arg("-output")
+            .arg(url(&output))
+            .args(["-mapper", "hsync worker ticket.json"])
+            .args(["-numReduceTasks", "0"])
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let status = command
+            .status()
+            .await
+            .map_err(|source| EngineError::Start {
+                what: format!("{launcher} streaming"),
+                source,
+            })?;
+        match status.success() {
+            true => Ok(()),
+            // The chunks' reports say which finished.
+            false => Err(EngineError::Failed(format!(
+                "the YARN job ended with {status}; `{launcher} job -list all` names it"
+            ))),
+        }
+    }
+}
