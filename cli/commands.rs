@@ -412,6 +412,7 @@ async fn apply(
     let observer = progress::observer(expected.files_expected, expected.bytes_expected, log)
         .into_diagnostic()
         .wrap_err("cannot create the --log file")?;
+    let observer = progress::debug_kill(observer);
     let connections = Connections::default();
     let summary = match engine(spread)? {
         None => hsync_executor::apply(&plan, &connections, options, observer).await,
@@ -514,7 +515,7 @@ async fn worker(ticket: &Path) -> Result<ExitCode> {
         if streaming {
             eprintln!("reporter:status:hsync: chunk {chunk}");
         }
-        let observer = progress::lines();
+        let observer = progress::debug_kill(progress::lines());
         let report = distributed::work(
             ticket.clone(),
             chunk,

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use hsync_executor::{Event, Observer, Outcome};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::view::apply::{finished, journal_checked};
+use crate::view::apply::{finished, journal_checked, staged};
 
 /// Picks the display that suits stderr, and writes the per-file log when
 /// one is asked for.
@@ -32,6 +32,59 @@ pub fn observer(files: u64, bytes: u64, log: Option<&Path>) -> std::io::Result<A
         }
         None => display,
     })
+}
+
+/// Debug builds only: how the tests kill an apply or a worker at a moment
+/// of their choosing, as `kill -9` would. `HSYNC_DEBUG_KILL=WHEN:MARKER`,
+/// WHEN `copied-N` (after the N-th file this process copied), `copying` or
+/// `committing` (as that stage of a distributed apply begins). The marker
+/// file is made just before: a process that finds it lives, so the run
+/// after the kill goes on.
+pub fn debug_kill(observer: Arc<dyn Observer>) -> Arc<dyn Observer> {
+    #[cfg(debug_assertions)]
+    if let Some((when, marker)) = std::env::var("HSYNC_DEBUG_KILL")
+        .ok()
+        .and_then(|v| v.split_once(':').map(|(w, m)| (w.to_string(), m.into())))
+    {
+        return Arc::new(Kill {
+            observer,
+            when,
+            marker,
+            copied: AtomicU64::new(0),
+        });
+    }
+    observer
+}
+
+#[cfg(debug_assertions)]
+struct Kill {
+    observer: Arc<dyn Observer>,
+    when: String,
+    marker: std::path::PathBuf,
+    copied: AtomicU64,
+}
+
+#[cfg(debug_assertions)]
+impl Observer for Kill {
+    fn event(&self, event: &Event) {
+        self.observer.event(event);
+        let now = match event {
+            Event::Finished {
+                outcome: Outcome::Copied { .. },
+                ..
+            } => {
+                let copied = self.copied.fetch_add(1, Ordering::SeqCst) + 1;
+                self.when == format!("copied-{copied}")
+            }
+            Event::Stage(hsync_executor::Stage::Copying { .. }) => self.when == "copying",
+            Event::Stage(hsync_executor::Stage::Committing) => self.when == "committing",
+            _ => false,
+        };
+        if now && File::create_new(&self.marker).is_ok() {
+            // SAFETY: a signal to this very process.
+            unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        }
+    }
 }
 
 /// Plain log lines on stderr, whatever it is: a worker's, whose stderr is
@@ -125,6 +178,7 @@ impl Observer for Log {
         let line = match event {
             Event::Finished { path, outcome } => finished(path, outcome),
             Event::JournalChecked(check) => Some(journal_checked(check)),
+            Event::Stage(stage) => Some(staged(stage)),
             Event::Started { .. } | Event::Bytes(_) => None,
         };
         if let Some(mut line) = line {
@@ -184,6 +238,7 @@ impl Observer for Bar {
             }
             Event::Bytes(n) => self.bar.inc(*n),
             Event::JournalChecked(check) => self.bar.println(journal_checked(check)),
+            Event::Stage(stage) => self.bar.println(staged(stage)),
             Event::Finished { path, outcome } => {
                 self.transferring.lock().map(|mut t| t.remove(path)).ok();
                 if matches!(outcome, Outcome::Copied { .. } | Outcome::AlreadyDone) {

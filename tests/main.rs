@@ -7,6 +7,7 @@
 mod apply;
 mod arguments;
 mod cluster;
+mod distributed;
 mod faults;
 mod filters;
 mod hdfs;

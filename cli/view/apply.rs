@@ -2,7 +2,7 @@
 //! a pipe), what the check of an earlier journal found, and the closing
 //! line of the summary.
 
-use hsync_executor::{JournalCheck, Outcome, RunOutcome, Summary};
+use hsync_executor::{JournalCheck, Outcome, RunOutcome, Stage, Summary};
 use hsync_storage::{display, one_line};
 
 use super::units::{bytes, count};
@@ -26,6 +26,30 @@ pub fn finished(path: &str, outcome: &Outcome) -> Option<String> {
         Outcome::NotDone(cause) => format!("not done {shown}: {}", one_line(cause)),
         Outcome::AttributesSet | Outcome::Moved(_) | Outcome::Elsewhere => return None,
     })
+}
+
+/// A distributed apply's next phase.
+pub fn staged(stage: &Stage) -> String {
+    match stage {
+        Stage::Copying {
+            engine,
+            pending,
+            chunks,
+            workers,
+        } => {
+            let done = chunks - pending;
+            let resumed = match done {
+                0 => String::new(),
+                n => format!(" ({} done by an earlier run)", count(n as u64, "chunk")),
+            };
+            format!(
+                "copying  {} of {chunks} on {} ({engine}){resumed}",
+                count(*pending as u64, "chunk"),
+                count(*workers as u64, "worker"),
+            )
+        }
+        Stage::Committing => "commit   checking what the chunks copied".to_string(),
+    }
 }
 
 /// What the check of an earlier run's journal found.

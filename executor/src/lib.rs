@@ -33,7 +33,8 @@ use tokio::sync::Semaphore;
 
 pub use part::{Part, Span};
 pub use report::{
-    ChunkFigures, Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Summary,
+    ChunkFigures, Event, Failure, JournalCheck, Moves, Observer, Outcome, RunOutcome, Stage,
+    Summary,
 };
 
 use crate::journal::Journal;

@@ -24,6 +24,22 @@ pub enum Event {
     /// What an earlier run of the plan journaled was checked against the
     /// target, before anything started.
     JournalChecked(JournalCheck),
+    /// A distributed apply moved on to its next phase.
+    Stage(Stage),
+}
+
+/// The phases of a distributed apply, as they begin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stage {
+    /// The folders are made: `pending` chunks of `chunks` go to the engine.
+    Copying {
+        engine: &'static str,
+        pending: usize,
+        chunks: usize,
+        workers: usize,
+    },
+    /// The engine is done: the commit checks what the chunks journaled.
+    Committing,
 }
 
 /// An earlier run's journal, checked against the target.

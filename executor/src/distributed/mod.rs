@@ -26,7 +26,7 @@ pub use engine::{Engine, EngineError, LocalEngine, YarnEngine, YarnOptions};
 pub use run_folder::{ChunkFailure, ChunkReport, RunFolder, Ticket};
 
 use crate::journal::Recovered;
-use crate::report::{ChunkFigures, Failure};
+use crate::report::{ChunkFigures, Event, Failure, Stage};
 use crate::{
     lock_targets, release, run, ApplyError, ApplyOptions, Ledger, Observer, Part, Span, Summary,
 };
@@ -124,6 +124,12 @@ async fn phases(
             pending.push(chunk.index);
         }
     }
+    observer.event(&Event::Stage(Stage::Copying {
+        engine: spread.engine.name(),
+        pending: pending.len(),
+        chunks: chunks.chunks.len(),
+        workers: spread.workers,
+    }));
     if !pending.is_empty() && !options.interrupt.is_set() {
         let ran = spread.engine.run(&folder, &pending, spread.workers);
         tokio::select! {
@@ -132,6 +138,7 @@ async fn phases(
         }
     }
 
+    observer.event(&Event::Stage(Stage::Committing));
     let mut ledger = Ledger::local(&options.state_dir, outline)?;
     let mut reports = Vec::new();
     for chunk in &chunks.chunks {
