@@ -769,7 +769,7 @@ class Bench:
             check = f"ok: exit {h.rc}, {copies} copies"
             if "rclone" in walls:
                 t = h.wall / max(walls["rclone"], 0.01)
-                check += f"; {t:.2f}x rclone time ({'<= 0.5' if t <= 0.5 else 'OVER 0.5'})"
+                check += f"; {t:.2f}x rclone time ({'<= 0.3' if t <= 0.3 else 'OVER 0.3'})"
         notes = f"{listed} for 2 x {self.plan_dirs} dirs" + ("; exit 2 = changes" if h.rc >= 2 else "")
         self.row("plan", f"hsync plan ({label})", f"{h.wall:.2f}", rate("plan", 0, files, h.wall),
                  h.rss, ratio(h.wall, walls.get("rclone")), ratio(h.wall, walls.get("distcp")),

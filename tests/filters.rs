@@ -192,17 +192,23 @@ fn delete_keeps_a_folder_that_still_holds_paths_outside_the_filter() {
     );
 }
 
-#[test]
-fn a_target_folder_kept_for_what_the_filter_leaves_out_does_not_touch_its_folders_times() {
-    let dir = Dir::new();
+/// `a` in sync with times kept, and only the target with `a/extra/NAME`;
+/// the job deletes, with `more` options.
+fn folder_with_extra(dir: &Dir, name: &str, more: &str) {
     dir.create_at("source/a/f", "abcd", MTIME);
     dir.set_mtime("source/a", MTIME);
     dir.create_at("target/a/f", "abcd", MTIME);
-    dir.create_at("target/a/extra/keep.tmp", "scratch", MTIME);
+    dir.create_at(&format!("target/a/extra/{name}"), name, MTIME);
     dir.set_mtime("target/a/extra", MTIME);
     dir.set_mtime("target/a", MTIME);
-    let options = "mode = \"update\"\ndelete = true\nexclude = ['\\.tmp$']\npreserve = [\"times\"]";
-    dir.manifest(&one_job(&["source"], "target", options));
+    let options = format!("mode = \"update\"\ndelete = true\npreserve = [\"times\"]{more}");
+    dir.manifest(&one_job(&["source"], "target", &options));
+}
+
+#[test]
+fn a_target_folder_kept_for_what_the_filter_leaves_out_does_not_touch_its_folders_times() {
+    let dir = Dir::new();
+    folder_with_extra(&dir, "keep.tmp", "\nexclude = ['\\.tmp$']");
 
     // a/extra stays for keep.tmp, so a's times are as they were: no change.
     dir.hsync(["plan", "--detailed-exitcode", "-o", "plan.json"])
@@ -218,14 +224,7 @@ fn a_target_folder_kept_for_what_the_filter_leaves_out_does_not_touch_its_folder
 #[test]
 fn a_target_folder_deleted_whole_touches_its_folders_times() {
     let dir = Dir::new();
-    dir.create_at("source/a/f", "abcd", MTIME);
-    dir.set_mtime("source/a", MTIME);
-    dir.create_at("target/a/f", "abcd", MTIME);
-    dir.create_at("target/a/extra/old", "old", MTIME);
-    dir.set_mtime("target/a/extra", MTIME);
-    dir.set_mtime("target/a", MTIME);
-    let options = "mode = \"update\"\ndelete = true\npreserve = [\"times\"]";
-    dir.manifest(&one_job(&["source"], "target", options));
+    folder_with_extra(&dir, "old", "");
 
     let plan = dir.plan();
     assert_eq!(

@@ -373,13 +373,10 @@ impl<'a> Walk<'a> {
     /// Whether a folder only the target has stays (something inside it is
     /// left out): its subtree listed once more, up to the first such entry.
     async fn stays(&self, folder: &Node) -> Result<bool, PlanError> {
-        let storage_error = PlanError::storage(&self.job.name);
         let mut pending = vec![folder.path.clone()];
         while let Some(relative) = pending.pop() {
             let path = join(&self.job.target, &relative);
-            let listed = listing::fetch(self.target_fs, &path, &self.prefetch.stats)
-                .await
-                .map_err(storage_error)?;
+            let listed = listing::fetch(self.target_fs, &path, &self.prefetch.stats).await;
             let dir = Pending {
                 relative,
                 ..Pending::default()
@@ -387,16 +384,7 @@ impl<'a> Walk<'a> {
             let admit = |dir: &Pending, entry: &Entry| {
                 self.in_scope(&join_relative(&dir.relative, &entry.name))
             };
-            let folder = listing::classify(
-                self.target_fs,
-                &self.job.target,
-                &dir,
-                listed,
-                admit,
-                &self.target_policy,
-            )
-            .await
-            .map_err(storage_error)?;
+            let folder = self.classify_target(&dir, listed, admit).await?;
             if folder.partly {
                 return Ok(true);
             }
@@ -449,7 +437,6 @@ impl<'a> Walk<'a> {
         sources: Vec<SourceDir>,
         target: Option<Listing>,
     ) -> Result<Merged, PlanError> {
-        let storage_error = PlanError::storage(&self.job.name);
         let mut skipped = Vec::new();
         let mut candidates: Vec<Candidate> = Vec::new();
         if path.is_empty() {
@@ -513,16 +500,7 @@ impl<'a> Walk<'a> {
             let admit = |dir: &Pending, entry: &Entry| {
                 wanted(&entry.name) || self.in_scope(&join_relative(&dir.relative, &entry.name))
             };
-            let folder = listing::classify(
-                self.target_fs,
-                &self.job.target,
-                &dir,
-                listed.map_err(storage_error)?,
-                admit,
-                &self.target_policy,
-            )
-            .await
-            .map_err(storage_error)?;
+            let folder = self.classify_target(&dir, listed, admit).await?;
             kept = folder.partly;
             for (entry, reason) in folder.skipped {
                 skipped.push(Skipped {
@@ -672,18 +650,49 @@ impl<'a> Walk<'a> {
         source: &SourceDir,
         ticket: u64,
     ) -> Result<Folder, PlanError> {
-        let storage_error = PlanError::storage(&self.job.name);
         let listed = self.prefetch.take(ticket).await;
-        let root = source.root;
+        self.classify_source(source.root, &source.dir, listed).await
+    }
+
+    /// The listing of folder `dir` of source `root`, classified by the
+    /// job's filter.
+    async fn classify_source(
+        &self,
+        root: usize,
+        dir: &Pending,
+        listed: Result<Vec<Entry>, StorageError>,
+    ) -> Result<Folder, PlanError> {
+        let storage_error = PlanError::storage(&self.job.name);
         let filter = &self.job.filter;
         let admit = |dir: &Pending, entry: &Entry| filter.admits_entry(&dir.relative, &entry.name);
         listing::classify(
             self.source_fs,
             &self.roots[root].path,
-            &source.dir,
+            dir,
             listed.map_err(storage_error)?,
             admit,
             &self.policies[root],
+        )
+        .await
+        .map_err(storage_error)
+    }
+
+    /// The listing of the target's folder `dir`, classified: `admit` says
+    /// what of it the walk looks at.
+    async fn classify_target(
+        &self,
+        dir: &Pending,
+        listed: Result<Vec<Entry>, StorageError>,
+        admit: impl Fn(&Pending, &Entry) -> bool,
+    ) -> Result<Folder, PlanError> {
+        let storage_error = PlanError::storage(&self.job.name);
+        listing::classify(
+            self.target_fs,
+            &self.job.target,
+            dir,
+            listed.map_err(storage_error)?,
+            admit,
+            &self.target_policy,
         )
         .await
         .map_err(storage_error)
@@ -745,7 +754,6 @@ impl<'a> Walk<'a> {
         skipped: &'s mut Vec<Skipped>,
     ) -> LocalBoxFuture<'s, Result<bool, PlanError>> {
         Box::pin(async move {
-            let storage_error = PlanError::storage(&self.job.name);
             for candidate in list {
                 let Some(dir) = &candidate.dir else { continue };
                 let root = candidate.root;
@@ -754,23 +762,9 @@ impl<'a> Walk<'a> {
                     Some(folder) => folder,
                     None => {
                         let path = join(&self.roots[root].path, dir.real());
-                        let listed = listing::fetch(self.source_fs, &path, &self.prefetch.stats)
-                            .await
-                            .map_err(storage_error)?;
-                        let filter = &self.job.filter;
-                        let admit = |dir: &Pending, entry: &Entry| {
-                            filter.admits_entry(&dir.relative, &entry.name)
-                        };
-                        listing::classify(
-                            self.source_fs,
-                            &self.roots[root].path,
-                            dir,
-                            listed,
-                            admit,
-                            &self.policies[root],
-                        )
-                        .await
-                        .map_err(storage_error)?
+                        let listed =
+                            listing::fetch(self.source_fs, &path, &self.prefetch.stats).await;
+                        self.classify_source(root, dir, listed).await?
                     }
                 };
                 let mut found = false;
