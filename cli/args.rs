@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use hsync_plan::Chunking;
 
 /// Declarative, reviewable, resumable replication of HDFS and local file trees.
 #[derive(Debug, Parser)]
@@ -46,9 +47,17 @@ pub enum Command {
         /// A newer plan to compare with PLAN, action by action.
         #[arg(conflicts_with = "diff")]
         new: Option<PathBuf>,
-        /// Print the plan's JSON instead.
+        /// Print the plan's JSON instead (with --workers, then a line of
+        /// the chunks).
         #[arg(long, conflicts_with_all = ["new", "all", "diff"])]
         json: bool,
+        /// Also show the chunks a distributed apply on this many workers
+        /// would cut the copies into (4 a worker).
+        #[arg(long, conflicts_with = "new", value_parser = clap::value_parser!(u32).range(1..))]
+        workers: Option<u32>,
+        /// Cut about this many chunks instead of 4 a worker.
+        #[arg(long, requires = "workers", value_parser = clap::value_parser!(u32).range(1..=i64::from(Chunking::MAX_CHUNKS)))]
+        chunks: Option<u32>,
         #[command(flatten)]
         view: ViewArgs,
     },

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hsync_executor::{distributed, ApplyOptions, Interrupt, RunOutcome, Summary};
-use hsync_plan::chunks::Chunking;
-use hsync_plan::{LoadError, Outline, Plan, PlanFile, PlanReader, PlanWriter, Record};
+use hsync_plan::{
+    ChunkList, Chunking, LoadError, Outline, Plan, PlanFile, PlanReader, PlanWriter, Record,
+};
 use hsync_planner::manifest::Manifest;
 use hsync_planner::PlanOptions;
 use hsync_storage::lock::{self, Liveness};
@@ -41,8 +42,17 @@ pub async fn run(command: Command) -> Result<ExitCode> {
             plan,
             new,
             json,
+            workers,
+            chunks,
             view,
-        } => show(&plan, new.as_deref(), json, &view).await,
+        } => {
+            let chunking = |workers| match chunks {
+                Some(chunks) => Chunking { chunks },
+                None => Chunking::for_workers(workers),
+            };
+            let workers = workers.map(|workers| (workers, chunking(workers)));
+            show(&plan, new.as_deref(), json, workers, &view).await
+        }
         Command::Apply {
             plan,
             manifest,
@@ -295,7 +305,14 @@ fn print_stream<R: std::io::BufRead>(
     Ok(seen)
 }
 
-async fn show(path: &Path, new: Option<&Path>, json: bool, args: &ViewArgs) -> Result<ExitCode> {
+/// `workers`: the workers of `--workers` and how to cut the copies for them.
+async fn show(
+    path: &Path,
+    new: Option<&Path>,
+    json: bool,
+    workers: Option<(u32, Chunking)>,
+    args: &ViewArgs,
+) -> Result<ExitCode> {
     let palette = Palette::for_stream(&std::io::stdout());
     let mut stdout = BufWriter::new(std::io::stdout());
     let see_all = match new {
@@ -307,36 +324,57 @@ async fn show(path: &Path, new: Option<&Path>, json: bool, args: &ViewArgs) -> R
         None => format!("`hsync show --all {}` prints every line", shown(path)),
     };
     let view = view_of(args, palette, see_all);
-    match (new, args.diff) {
-        // Both plans, or the files the diffs read, are held.
-        (Some(new), _) => {
-            let (plan, replan) = (load_plan(path)?, load_plan(new)?);
-            view::compare::plans(&plan, &replan, &shown(path), &view, &mut stdout);
+    // Both plans are held.
+    if let Some(new) = new {
+        let (plan, replan) = (load_plan(path)?, load_plan(new)?);
+        view::compare::plans(&plan, &replan, &shown(path), &view, &mut stdout);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Checked whole, then read again to be shown (and to be cut).
+    let file = PlanFile::open(path).map_err(refused)?;
+    let records = file.records().map_err(refused)?;
+    match (json, args.diff) {
+        (true, _) => {
+            let mut plan = PlanWriter::new(&mut stdout, records.manifest()).into_diagnostic()?;
+            for record in records {
+                record.map_err(refused)?.send(&mut plan).into_diagnostic()?;
+            }
+            plan.finish().into_diagnostic()?;
         }
-        (None, true) if !json => {
-            let plan = load_plan(path)?;
+        // The diffs read the files each action names: the plan is held.
+        (false, true) => {
+            let plan = Plan::from_reader(records).map_err(refused)?;
             print_plan(&plan, &view, Some(&Connections::default()), &mut stdout).await;
         }
-        // Otherwise read twice as a stream: checked whole, then shown.
-        (None, _) => {
-            let file = PlanFile::open(path).map_err(refused)?;
-            let records = file.records().map_err(refused)?;
-            match json {
-                true => {
-                    let mut plan =
-                        PlanWriter::new(&mut stdout, records.manifest()).into_diagnostic()?;
-                    for record in records {
-                        record.map_err(refused)?.send(&mut plan).into_diagnostic()?;
-                    }
-                    plan.finish().into_diagnostic()?;
-                }
-                false => {
-                    print_stream(records, &view, &mut stdout).map_err(refused)?;
-                }
+        (false, false) => {
+            print_stream(records, &view, &mut stdout).map_err(refused)?;
+        }
+    }
+    if let Some((workers, chunking)) = workers {
+        let list = ChunkList::of(&file, chunking).map_err(refused)?;
+        match json {
+            // After the plan file, one more line of one field, as its records.
+            true => {
+                let line = ChunksLine { chunks: &list };
+                serde_json::to_writer(&mut stdout, &line).into_diagnostic()?;
+                writeln!(stdout).into_diagnostic()?;
+                stdout.flush().into_diagnostic()?;
+            }
+            // A closed pipe only cuts the view short, as it does the plan's.
+            false => {
+                let _ = writeln!(stdout)
+                    .and_then(|()| view::chunks::write(&list, &file.outline, workers, &mut stdout))
+                    .and_then(|()| stdout.flush());
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The line `show --json --workers` writes after the plan file.
+#[derive(serde::Serialize)]
+struct ChunksLine<'a> {
+    chunks: &'a ChunkList,
 }
 
 /// A path as a message shows it: escaped, so no name can forge the line.
@@ -417,13 +455,17 @@ async fn apply(
     let summary = match engine(spread)? {
         None => hsync_executor::apply(&plan, &connections, options, observer).await,
         Some(engine) => {
-            let chunks = spread.chunks.unwrap_or(4 * spread.workers);
+            let workers = u32::try_from(spread.workers).unwrap_or(u32::MAX);
+            let chunking = match spread.chunks {
+                Some(chunks) => Chunking {
+                    chunks: u32::try_from(chunks).unwrap_or(u32::MAX),
+                },
+                None => Chunking::for_workers(workers),
+            };
             let spread = distributed::Spread {
                 engine: engine.as_ref(),
                 workers: spread.workers,
-                chunking: Chunking {
-                    chunks: u32::try_from(chunks).unwrap_or(u32::MAX),
-                },
+                chunking,
             };
             distributed::apply(&plan, path, &connections, options, &spread, observer).await
         }

@@ -82,6 +82,43 @@ fn show_json_prints_the_plan_file_itself() {
 }
 
 #[test]
+fn show_json_with_workers_adds_a_line_of_the_chunks_after_the_plan_file() {
+    let dir = Dir::new();
+    reports(&dir, "[]");
+    dir.hsync(["plan", "-o", "plan.json"]).ok();
+
+    let shown = dir
+        .hsync(["show", "--json", "plan.json", "--workers", "3"])
+        .ok();
+    let (plan, chunks) = shown.stdout[..shown.stdout.len() - 1]
+        .rsplit_once('\n')
+        .expect("lines");
+    assert_eq!(plan.to_string() + "\n", dir.read_to_string("plan.json"));
+    let chunks: serde_json::Value = serde_json::from_str(chunks).expect("a JSON line");
+    let list = &chunks["chunks"];
+    assert_eq!(
+        list["fingerprint"],
+        dir.plan_json("plan.json")["fingerprint"]
+    );
+    assert_eq!(list["chunking"]["chunks"], 12);
+    // The plan's three copies, one a chunk.
+    let files: Vec<_> = list["chunks"]
+        .as_array()
+        .expect("chunks")
+        .iter()
+        .map(|c| (c["files"].as_u64(), c["first_path"].as_str()))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            (Some(1), Some("10")),
+            (Some(1), Some("2")),
+            (Some(1), Some("20"))
+        ]
+    );
+}
+
+#[test]
 fn plan_is_byte_identical_for_unchanged_inputs() {
     let dir = Dir::new();
     reports(&dir, r#"["permission"]"#);

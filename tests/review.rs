@@ -2,7 +2,8 @@
 //! lines is rolled up by folder (`--all` prints every line), the header
 //! names every option that changes what apply does, sizes that round alike
 //! are shown exactly, a re-plan is compared with the reviewed plan action
-//! by action, `--diff` shows the lines a copy changes, and signs are in
+//! by action, `--diff` shows the lines a copy changes, `--workers` the
+//! chunks a distributed apply would cut the copies into, and signs are in
 //! colour only where colour is asked for.
 
 use crate::util::Dir;
@@ -234,4 +235,65 @@ fn a_long_comparison_is_rolled_up_by_folder_as_a_plan_is() {
     let out = dir.hsync(["show", "reviewed.json", "new.json"]).ok();
     let _settings = dir.snapshot_settings().bind_to_scope();
     insta::assert_snapshot!("show_old_new_rolled_up", out.stdout);
+}
+
+/// Two jobs: twelve logs, and a video among three thumbnails.
+fn logs_and_media(dir: &Dir) {
+    for i in 1..=12 {
+        dir.fill(&format!("logs/{i:02}.log"), 100 * i, b'l');
+    }
+    for i in 1..=3 {
+        dir.fill(&format!("media/thumbs/{i}.jpg"), 2000, b't');
+    }
+    dir.fill("media/video.mp4", 1 << 20, b'v');
+    dir.manifest(
+        "[[job]]\nname = \"logs\"\nsources = [\"logs\"]\ntarget = \"backup/logs\"\n\n\
+         [[job]]\nname = \"media\"\nsources = [\"media\"]\ntarget = \"backup/media\"\n",
+    );
+}
+
+#[test]
+fn show_with_workers_lists_the_chunks_of_the_copies() {
+    let dir = Dir::new();
+    logs_and_media(&dir);
+    dir.hsync(["plan", "-o", "plan.json"]).ok();
+
+    let plain = dir.hsync(["show", "plan.json"]).ok();
+    let shown = dir.hsync(["show", "plan.json", "--workers", "2"]).ok();
+    assert!(shown.stdout.starts_with(&plain.stdout), "{shown}");
+    let asked = dir
+        .hsync(["show", "plan.json", "--workers", "2", "--chunks", "3"])
+        .ok();
+    let _settings = dir.snapshot_settings().bind_to_scope();
+    insta::assert_snapshot!("show_with_workers", shown.stdout);
+    insta::assert_snapshot!("show_with_workers_and_chunks", asked.stdout);
+}
+
+#[test]
+fn show_with_workers_of_a_plan_without_copies_says_there_are_no_chunks() {
+    let dir = Dir::new();
+    logs_and_media(&dir);
+    dir.plan();
+    dir.apply();
+    dir.hsync(["plan", "-o", "plan.json"]).ok();
+
+    let shown = dir.hsync(["show", "plan.json", "--workers", "2"]).ok();
+    let last = shown.stdout.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        "Chunks for 2 workers (8 asked, 4 a worker): none, the plan copies no files."
+    );
+}
+
+#[test]
+fn chunks_are_asked_for_with_workers_only() {
+    let dir = Dir::new();
+    logs_and_media(&dir);
+    dir.hsync(["plan", "-o", "plan.json"]).ok();
+
+    let out = dir.hsync(["show", "plan.json", "--chunks", "3"]).code(1);
+    assert!(out.stderr.contains("--workers <WORKERS>"), "{out}");
+    dir.hsync(["show", "plan.json", "--workers", "0"]).code(1);
+    dir.hsync(["show", "plan.json", "plan.json", "--workers", "2"])
+        .code(1);
 }

@@ -4,6 +4,7 @@
 //! read from a filesystem can forge a line or drive the terminal.
 
 pub mod apply;
+pub mod chunks;
 pub mod compare;
 pub mod content;
 pub mod listing;

@@ -446,6 +446,8 @@ pub struct JobOutline {
     /// Files and symlinks it copies, and the bytes of the files.
     pub files: u64,
     pub bytes: u64,
+    /// The copy actions among them (the files without the symlinks).
+    pub copies: u64,
 }
 
 impl Outline {
@@ -466,6 +468,7 @@ impl Outline {
                         actions: 0,
                         files: 0,
                         bytes: 0,
+                        copies: 0,
                     })
                 }
                 (Record::Action(action), Some(job)) => {
@@ -473,6 +476,7 @@ impl Outline {
                     match action {
                         Action::Copy(copy) => {
                             job.files += 1;
+                            job.copies += 1;
                             job.bytes += copy.size;
                         }
                         Action::Symlink(_) => job.files += 1,

@@ -5,11 +5,12 @@
 //! (sorted, no wall-clock time) and sealed by a blake3 fingerprint of its own
 //! content; see [`file`] for how it is written and read as a stream.
 
-pub mod chunks;
+mod chunks;
 mod file;
 pub mod order;
 mod schema;
 
+pub use chunks::{Chunk, ChunkList, Chunking, OtherPlan};
 pub use file::{
     JobOutline, LoadError, Outline, PlanFile, PlanReader, PlanSink, PlanWriter, Record,
     FORMAT_VERSION,

@@ -18,8 +18,8 @@ mod run_folder;
 use std::path::Path;
 use std::sync::Arc;
 
-use hsync_plan::chunks::{ChunkList, Chunking};
 use hsync_plan::PlanFile;
+use hsync_plan::{ChunkList, Chunking};
 use hsync_storage::{lock, Connections};
 
 pub use engine::{Engine, EngineError, LocalEngine, YarnEngine, YarnOptions};
@@ -106,10 +106,10 @@ async fn phases(
     folder.create().await?;
     let chunks = match folder.chunks().await? {
         // A resumed run keeps the chunks its first run cut.
-        Some(chunks) if chunks.plan == outline.fingerprint => chunks,
+        Some(chunks) if chunks.check(outline).is_ok() => chunks,
         _ => {
             folder.upload(plan_path, &folder.plan_path()).await?;
-            let chunks = ChunkList::cut(plan, spread.chunking)?;
+            let chunks = ChunkList::of(plan, spread.chunking)?;
             folder.write_chunks(&chunks).await?;
             chunks
         }
@@ -239,11 +239,8 @@ pub async fn work(
             folder.ticket.folder
         ));
     }
-    let Some(chunks) = folder
-        .chunks()
-        .await?
-        .filter(|c| c.plan == folder.ticket.plan)
-    else {
+    let chunks = folder.chunks().await?;
+    let Some(chunks) = chunks.filter(|c| c.check(&plan.outline).is_ok()) else {
         return refuse(format!(
             "the run folder {} has no chunks of this plan",
             folder.ticket.folder

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use hsync_plan::chunks::ChunkList;
+use hsync_plan::ChunkList;
 use hsync_plan::Outline;
 use hsync_storage::{
     is_temp_name, join, temp_sibling, Attributes, Connections, CreateOptions, FsSpec, Storage,
