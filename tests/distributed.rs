@@ -210,3 +210,30 @@ fn a_chunk_that_fails_leaves_the_others_to_finish_and_the_summary_names_the_fail
     // The other job is whole, as a single apply leaves it.
     assert_eq!(dir.tree("target/tables"), dir.tree("tables"));
 }
+
+#[test]
+fn an_apply_killed_without_workers_resumes_with_workers_and_copies_no_file_twice() {
+    let dir = Dir::new();
+    two_jobs(&dir);
+    let marker = dir.join("killed");
+    let mut child = dir
+        .hsync(["apply", "plan.json"])
+        .env(
+            "HSYNC_DEBUG_KILL",
+            &format!("copied-10:{}", marker.display()),
+        )
+        .spawn(&dir, "single");
+    let status = wait_bounded(&mut child, &dir, "single", Duration::from_secs(120));
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "{}",
+        dir.read_to_string("single.stderr")
+    );
+
+    let out = distributed(&dir).ok();
+    let stderr = format!("{}{}", dir.read_to_string("single.stderr"), out.stderr);
+    let copied = copied_lines(&stderr);
+    assert!(copied.values().all(|n| *n == 1), "copied twice: {copied:?}");
+    assert_in_sync(&dir, "resumed with workers");
+}

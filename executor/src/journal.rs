@@ -28,6 +28,7 @@ use hsync_plan::Outline;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::part::Span;
 use crate::step::Step;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,6 +311,31 @@ pub fn recover(state_dir: &Path, outline: &Outline) -> std::io::Result<Recovered
 }
 
 impl Recovered {
+    /// Journal lines of what is recorded of the copies in `span` (and their
+    /// attributes): where a chunk of a distributed apply starts from when a
+    /// single-process run of the plan came first.
+    pub(crate) fn copies_in(&self, span: Span) -> String {
+        let mut text = String::new();
+        let mut line = |step: Step, mark| {
+            text.push_str(
+                &serde_json::to_string(&record(&step.key(span.job), mark))
+                    .expect("records serialise"),
+            );
+            text.push('\n');
+        };
+        for n in span.first..=span.last {
+            if self.done(span.job, Step::Copy(n)) {
+                line(Step::Copy(n), Mark::Done);
+            } else if self.committing(span.job, n) {
+                line(Step::Copy(n), Mark::Committing);
+            }
+            if self.done(span.job, Step::FileAttributes(n)) {
+                line(Step::FileAttributes(n), Mark::Done);
+            }
+        }
+        text
+    }
+
     /// Adds the marks of journal lines, in the order they were written.
     pub fn read<'a>(&mut self, lines: impl IntoIterator<Item = &'a str>) {
         let mut deleting = Vec::new();

@@ -19,13 +19,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hsync_plan::PlanFile;
-use hsync_plan::{ChunkList, Chunking};
+use hsync_plan::{Chunk, ChunkList, Chunking};
 use hsync_storage::{lock, Connections};
 
 pub use engine::{Engine, EngineError, LocalEngine, YarnEngine, YarnOptions};
 pub use run_folder::{ChunkFailure, ChunkReport, RunFolder, Ticket};
 
-use crate::journal::Recovered;
+use crate::journal::{self, Recovered};
 use crate::report::{ChunkFigures, Event, Failure, Stage};
 use crate::{
     lock_targets, release, run, ApplyError, ApplyOptions, Ledger, Observer, Part, Span, Summary,
@@ -110,6 +110,20 @@ async fn phases(
         _ => {
             folder.upload(plan_path, &folder.plan_path()).await?;
             let chunks = ChunkList::of(plan, spread.chunking)?;
+            // What an apply of this plan without workers copied before.
+            let earlier = journal::recover(&options.state_dir, outline).map_err(|source| {
+                ApplyError::Journal {
+                    path: options.state_dir.display().to_string(),
+                    source,
+                }
+            })?;
+            for chunk in &chunks.chunks {
+                let lines = earlier.copies_in(span_of(chunk));
+                if !lines.is_empty() {
+                    folder.seed_journal(chunk.index, lines).await?;
+                }
+            }
+            // Written last: a run killed before it cuts and seeds again.
             folder.write_chunks(&chunks).await?;
             chunks
         }
@@ -202,6 +216,14 @@ fn merge(summary: &mut Summary, reports: &[ChunkReport]) {
     }
 }
 
+fn span_of(chunk: &Chunk) -> Span {
+    Span {
+        job: chunk.job,
+        first: chunk.first,
+        last: chunk.last,
+    }
+}
+
 fn failure_kind(kind: &str) -> &'static str {
     match kind {
         "stale" => "stale",
@@ -266,11 +288,7 @@ pub async fn work(
             ));
         }
     }
-    let span = Span {
-        job: found.job,
-        first: found.first,
-        last: found.last,
-    };
+    let span = span_of(found);
     let mut recovered = Recovered::default();
     recovered.read(
         folder

@@ -192,6 +192,16 @@ impl RunFolder {
         Ok(lines)
     }
 
+    /// Starts the chunk's journal with `lines` (what a single-process run
+    /// of the plan did of it), before any run of the chunk's.
+    pub async fn seed_journal(&self, chunk: u32, lines: String) -> Result<(), StorageError> {
+        let folder = self.journal_dir(chunk);
+        self.storage.create_dir(&folder).await?;
+        // Sorts before every run's batches, which start with a time.
+        let path = join(&folder, "0000000000000-seed.jsonl");
+        write_whole(&*self.storage, &path, lines.into()).await
+    }
+
     /// A journal for one run of the chunk: each durable batch a new file,
     /// written whole before it takes its name.
     pub async fn journal(&self, chunk: u32) -> Result<Journal, StorageError> {
