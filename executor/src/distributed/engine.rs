@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use async_trait::async_trait;
 use hsync_storage::FsSpec;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
 use super::RunFolder;
@@ -172,6 +172,9 @@ pub struct YarnOptions {
     pub attempts: u32,
 }
 
+/// The run folder's note of the YARN job running its chunks.
+const JOB_NOTE: &str = "yarn-job";
+
 /// A map-only MapReduce job through Hadoop Streaming, as DistCp runs on
 /// YARN: one map per chunk, the hsync binary shipped in the job's
 /// distributed cache, YARN's attempts and no speculative execution.
@@ -261,13 +264,35 @@ impl Engine for YarnEngine {
             .args(["-numReduceTasks", "0"])
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        let status = command
-            .status()
-            .await
+        // An earlier run's job may still run if its apply was killed: it
+        // must not copy beside this one.
+        if let Some(job) = run.read_note(JOB_NOTE).await? {
+            let mut kill = Command::new(launcher);
+            kill.args(first).args(["job", "-kill", job.trim()]);
+            kill.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            // A job that is over cannot be killed, which is as good.
+            let _ = kill.status().await;
+        }
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|source| EngineError::Start {
                 what: format!("{launcher} streaming"),
                 source,
             })?;
+        // The launcher's log goes on to ours; the job's id is noted in the
+        // run folder as soon as it is known.
+        let mut lines = BufReader::new(child.stderr.take().expect("a piped stderr")).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("{line}");
+            if let Some(job) = line.split("Running job: ").nth(1) {
+                run.write_note(JOB_NOTE, job.trim()).await?;
+            }
+        }
+        let status = child.wait().await.map_err(|source| EngineError::Start {
+            what: format!("{launcher} streaming"),
+            source,
+        })?;
         match status.success() {
             true => Ok(()),
             // The chunks' reports say which finished.

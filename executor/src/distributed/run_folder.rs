@@ -147,6 +147,17 @@ impl RunFolder {
         write_whole(&*self.storage, &self.report_path(report.chunk), text.into()).await
     }
 
+    /// A short note an engine keeps in the run folder (its job's id).
+    pub async fn read_note(&self, name: &str) -> Result<Option<String>, StorageError> {
+        let bytes = read_small(&*self.storage, &self.path(name)).await?;
+        Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    pub async fn write_note(&self, name: &str, text: &str) -> Result<(), StorageError> {
+        let bytes = Bytes::copy_from_slice(text.as_bytes());
+        write_whole(&*self.storage, &self.path(name), bytes).await
+    }
+
     /// Copies a local file into the run folder as `to`.
     pub async fn upload(&self, from: &Path, to: &str) -> Result<(), StorageError> {
         let bytes = tokio::fs::read(from)
