@@ -514,9 +514,29 @@ fn engine(spread: &SpreadArgs) -> Result<Option<Box<dyn distributed::Engine>>> {
                 program,
                 queue: spread.queue.clone(),
                 attempts: WORKER_ATTEMPTS,
+                worker_env: worker_env(),
             }))
         }
     }))
+}
+
+/// What of this process's environment a worker on a node is given: the
+/// log filter, and in debug builds the tests' kill hook.
+fn worker_env() -> Vec<String> {
+    let names = ["HSYNC_LOG", "HSYNC_DEBUG_KILL"];
+    let forwarded = if cfg!(debug_assertions) {
+        &names[..]
+    } else {
+        &names[..1]
+    };
+    forwarded
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| format!("{name}={value}"))
+        })
+        .collect()
 }
 
 /// Runs of a chunk's worker before its chunk is given up on (YARN's

@@ -12,6 +12,7 @@ mod faults;
 mod filters;
 mod hdfs;
 mod hdfs_conformance;
+mod hdfs_distributed;
 mod hdfs_ec;
 mod hdfs_faults;
 mod hdfs_ha;

@@ -170,6 +170,8 @@ pub struct YarnOptions {
     pub queue: Option<String>,
     /// Attempts YARN makes at each chunk's task (`mapreduce.map.maxattempts`).
     pub attempts: u32,
+    /// Variables the workers are given (`NAME=VALUE`, Streaming's `-cmdenv`).
+    pub worker_env: Vec<String>,
 }
 
 /// The run folder's note of the YARN job running its chunks.
@@ -261,6 +263,7 @@ impl Engine for YarnEngine {
             .arg("-output")
             .arg(url(&output))
             .args(["-mapper", "hsync worker ticket.json"])
+            .args(options.worker_env.iter().flat_map(|v| ["-cmdenv", v]))
             .args(["-numReduceTasks", "0"])
             .stdin(Stdio::null())
             .kill_on_drop(true);
@@ -269,17 +272,20 @@ impl Engine for YarnEngine {
         if let Some(job) = run.read_note(JOB_NOTE).await? {
             let mut kill = Command::new(launcher);
             kill.args(first).args(["job", "-kill", job.trim()]);
-            kill.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
+            kill.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .stdin(Stdio::null());
             // A job that is over cannot be killed, which is as good.
             let _ = kill.status().await;
         }
-        let mut child = command
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| EngineError::Start {
-                what: format!("{launcher} streaming"),
-                source,
-            })?;
+        let mut child =
+            command
+                .stderr(Stdio::piped())
+                .spawn()
+                .map_err(|source| EngineError::Start {
+                    what: format!("{launcher} streaming"),
+                    source,
+                })?;
         // The launcher's log goes on to ours; the job's id is noted in the
         // run folder as soon as it is known.
         let mut lines = BufReader::new(child.stderr.take().expect("a piped stderr")).lines();

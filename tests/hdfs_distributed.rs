@@ -1,0 +1,173 @@
+//! The distributed apply between the real clusters: `--engine local` on
+//! both Hadoop versions (the run folder, the chunks' journals and reports on
+//! the target HDFS), `--engine yarn` on Hadoop 3's YARN bed, where the
+//! chunks are maps of a Hadoop Streaming job. Checked through FsShell.
+
+use std::os::unix::process::ExitStatusExt;
+use std::time::{Duration, Instant};
+
+use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
+use crate::util::{noise, wait_bounded, Dir};
+
+/// `files` small files over 10 folders in `ROOT/src` on a (and in `dir`'s
+/// `src`), planned to `ROOT/TARGET` on b with times kept.
+fn planned(dir: &Dir, root: &str, target: &str, files: usize) -> (Cluster, Cluster) {
+    let (a, b) = (cluster("a"), cluster("b"));
+    if !dir.exists("src") {
+        for i in 0..files {
+            dir.create(
+                &format!("src/d{}/f{i}", i % 10),
+                noise(200 + i % 3000, i as u64),
+            );
+        }
+        if !a.exists(&format!("{root}/src")) {
+            a.put(&dir.join("src"), &format!("{root}/src"));
+        }
+    }
+    dir.manifest(&format!(
+        "{}[[job]]\nname = \"spread\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         preserve = [\"times\"]\nparallel = 8\n",
+        clusters(&a, &b, None),
+        a.alias(&format!("{root}/src")),
+        b.alias(&format!("{root}/{target}")),
+    ));
+    dir.plan();
+    (a, b)
+}
+
+fn spread(dir: &Dir, engine: &str) -> crate::util::TestCommand {
+    let mut command = dir.hsync([
+        "apply",
+        "plan.json",
+        "--engine",
+        engine,
+        "--workers",
+        "2",
+        "--summary",
+        "summary.json",
+    ]);
+    command.env_remove("HSYNC_DEBUG_KILL");
+    command
+}
+
+/// The target holds the source tree, and nothing of hsync's own.
+fn assert_landed(b: &Cluster, dir: &Dir, target: &str) {
+    assert_eq!(b.tree(target, dir), dir.tree("src"), "{target}");
+    let parent = target.rsplit_once('/').map_or("/", |(p, _)| p);
+    let ours: Vec<_> = b
+        .paths(parent)
+        .into_iter()
+        .filter(|p| p.contains(".hsync-tmp."))
+        .collect();
+    assert!(ours.is_empty(), "left on the target: {ours:?}");
+    dir.hsync(["plan", "--detailed-exitcode"]).ok();
+}
+
+#[test]
+fn a_distributed_apply_between_clusters_journals_its_chunks_on_the_target() {
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-local");
+    let dir = Dir::new();
+    let (_, b) = planned(&dir, &root, "dst", 200);
+    let out = spread(&dir, "local").ok();
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "success", "{out}");
+    assert_eq!(summary["files_copied"], 200, "{out}");
+    assert_eq!(summary["chunks"].as_array().map(Vec::len), Some(8), "{out}");
+    assert_landed(&b, &dir, &format!("{root}/dst"));
+}
+
+/// The YARN bed's launcher, as `scripts/hdfs env` exports it.
+fn yarn_bed() {
+    assert!(
+        std::env::var_os("HSYNC_MAPRED").is_some(),
+        "HSYNC_MAPRED is not set: these tests need Hadoop 3's YARN bed (scripts/hdfs start)"
+    );
+}
+
+#[test]
+fn hadoop3_a_yarn_apply_of_two_workers_gives_the_tree_a_single_apply_gives() {
+    yarn_bed();
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-yarn");
+    let (single, yarn) = (Dir::new(), Dir::new());
+    let (_, b) = planned(&single, &root, "single", 2000);
+    single.apply();
+    std::fs::rename(single.join("src"), yarn.join("src")).expect("move the local tree");
+    planned(&yarn, &root, "yarn", 2000);
+    let out = spread(&yarn, "yarn").ok();
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "success", "{out}");
+    assert_eq!(summary["files_copied"], 2000, "{out}");
+    let chunks = summary["chunks"].as_array().expect("chunks");
+    assert_eq!(chunks.len(), 8, "{out}");
+    assert!(chunks
+        .iter()
+        .all(|c| c["host"].as_str().is_some_and(|h| !h.is_empty())));
+    assert!(
+        out.stderr.contains("Running job: job_"),
+        "submitted to YARN:\n{out}"
+    );
+    assert_eq!(
+        b.tree(&format!("{root}/yarn"), &yarn),
+        b.tree(&format!("{root}/single"), &yarn)
+    );
+    assert_landed(&b, &yarn, &format!("{root}/yarn"));
+}
+
+#[test]
+fn hadoop3_a_yarn_worker_killed_in_its_chunk_is_retried_by_yarn() {
+    yarn_bed();
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-yarn-kill");
+    let dir = Dir::new();
+    let (_, b) = planned(&dir, &root, "dst", 400);
+    let marker = dir.join("killed");
+    let out = spread(&dir, "yarn")
+        .env(
+            "HSYNC_DEBUG_KILL",
+            &format!("copied-20:{}", marker.display()),
+        )
+        .ok();
+    assert!(marker.exists(), "no worker was killed:\n{out}");
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "success", "{out}");
+    let done =
+        summary["files_copied"].as_u64().unwrap() + summary["files_already_done"].as_u64().unwrap();
+    assert_eq!(done, 400, "{summary}");
+    assert_landed(&b, &dir, &format!("{root}/dst"));
+}
+
+#[test]
+fn hadoop3_a_yarn_apply_killed_while_its_job_runs_resumes_with_the_same_command() {
+    yarn_bed();
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-yarn-resume");
+    let dir = Dir::new();
+    let (_, b) = planned(&dir, &root, "dst", 400);
+    let mut child = spread(&dir, "yarn").spawn(&dir, "first");
+    // Killed once its job is submitted: the job may run on, and the next
+    // run kills it before it submits its own.
+    let started = Instant::now();
+    while !dir
+        .read_to_string("first.stderr")
+        .contains("Running job: job_")
+    {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "{}",
+            dir.read_to_string("first.stderr")
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no job submitted"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.kill().expect("SIGKILL");
+    assert_eq!(child.wait().expect("reaped").signal(), Some(9));
+    let mut again = spread(&dir, "yarn").spawn(&dir, "second");
+    let status = wait_bounded(&mut again, &dir, "second", Duration::from_secs(300));
+    assert!(status.success(), "{}", dir.read_to_string("second.stderr"));
+    assert_landed(&b, &dir, &format!("{root}/dst"));
+}
