@@ -452,7 +452,7 @@ async fn apply(
         .wrap_err("cannot create the --log file")?;
     let observer = progress::debug_kill(observer);
     let connections = Connections::default();
-    let summary = match engine(spread)? {
+    let summary = match engine(spread, outline)? {
         None => hsync_executor::apply(&plan, &connections, options, observer).await,
         Some(engine) => {
             let workers = u32::try_from(spread.workers).unwrap_or(u32::MAX);
@@ -495,7 +495,7 @@ async fn apply(
 }
 
 /// The engine `--engine` names, with what it needs from the environment.
-fn engine(spread: &SpreadArgs) -> Result<Option<Box<dyn distributed::Engine>>> {
+fn engine(spread: &SpreadArgs, plan: &Outline) -> Result<Option<Box<dyn distributed::Engine>>> {
     let Some(name) = spread.engine else {
         return Ok(None);
     };
@@ -515,9 +515,26 @@ fn engine(spread: &SpreadArgs) -> Result<Option<Box<dyn distributed::Engine>>> {
                 queue: spread.queue.clone(),
                 attempts: WORKER_ATTEMPTS,
                 worker_env: worker_env(),
+                hdfs_servers: hdfs_servers(plan),
             }))
         }
     }))
+}
+
+/// The URL of every HDFS cluster the plan reads or writes, once each.
+fn hdfs_servers(plan: &Outline) -> Vec<String> {
+    let mut urls: Vec<String> = plan
+        .jobs
+        .iter()
+        .flat_map(|job| [&job.header.source_fs, &job.header.target_fs])
+        .filter_map(|fs| match fs {
+            FsSpec::Hdfs(cluster) => Some(cluster.url.clone()),
+            _ => None,
+        })
+        .collect();
+    urls.sort();
+    urls.dedup();
+    urls
 }
 
 /// What of this process's environment a worker on a node is given: the

@@ -172,6 +172,9 @@ pub struct YarnOptions {
     pub attempts: u32,
     /// Variables the workers are given (`NAME=VALUE`, Streaming's `-cmdenv`).
     pub worker_env: Vec<String>,
+    /// Every cluster the plan reads or writes, for the job to get a
+    /// delegation token of each (`mapreduce.job.hdfs-servers`).
+    pub hdfs_servers: Vec<String>,
 }
 
 /// The run folder's note of the YARN job running its chunks.
@@ -238,7 +241,7 @@ impl Engine for YarnEngine {
             "mapreduce.map.speculative=false".into(),
             "mapreduce.input.lineinputformat.linespermap=1".into(),
             format!("mapreduce.job.running.map.limit={workers}"),
-            format!("mapreduce.job.hdfs-servers={}", cluster.url),
+            format!("mapreduce.job.hdfs-servers={}", options.hdfs_servers.join(",")),
             // A map takes as long as its chunk's copies, without a word
             // of output: its status lines keep it alive, not a timeout.
             "mapreduce.task.timeout=0".into(),
