@@ -532,3 +532,30 @@ fn a_replay_killed_among_its_renames_resumes_without_moving_anything_twice() {
     );
     mirror.assert_target_matches_snapshot();
 }
+
+#[test]
+fn a_snapshot_diff_cycle_applied_by_workers_renames_copies_and_takes_the_snapshot() {
+    let _clusters = clusters_in_use();
+    let files = ["big/one", "big/two", "big/sub/three", "other"];
+    let mirror = Mirror::new("spread-cycle", &files, "");
+    let spread = || {
+        mirror.dir.plan();
+        let args = ["apply", "plan.json", "--engine", "local", "--workers", "2"];
+        let summary = mirror.dir.hsync(args).ok().json();
+        assert_eq!(summary["outcome"], "success", "{summary:#}");
+        summary
+    };
+    spread();
+    mirror.mv("big", "moved");
+    mirror.write("moved/new", b"new inside the renamed directory\n");
+    mirror.rm("moved/two");
+    let summary = spread();
+    // The prepare replays the rename; the chunks copy only what is new.
+    assert_eq!(summary["paths_renamed"], 1, "{summary:#}");
+    assert_eq!(summary["files_copied"], 1, "{summary:#}");
+    assert_eq!(
+        mirror.snapshots(&mirror.b, &mirror.dst),
+        ["hsync-mirror-1", "hsync-mirror-2"]
+    );
+    mirror.assert_target_matches_snapshot();
+}

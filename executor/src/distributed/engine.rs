@@ -241,7 +241,10 @@ impl Engine for YarnEngine {
             "mapreduce.map.speculative=false".into(),
             "mapreduce.input.lineinputformat.linespermap=1".into(),
             format!("mapreduce.job.running.map.limit={workers}"),
-            format!("mapreduce.job.hdfs-servers={}", options.hdfs_servers.join(",")),
+            format!(
+                "mapreduce.job.hdfs-servers={}",
+                options.hdfs_servers.join(",")
+            ),
             // A map takes as long as its chunk's copies, without a word
             // of output: its status lines keep it alive, not a timeout.
             "mapreduce.task.timeout=0".into(),

@@ -168,6 +168,13 @@ async fn phases(
         }
     }
     let mut summary = run(plan, connections, options, Part::Commit, ledger, observer).await?;
+    // What the prepare did is in no other count.
+    summary.dirs_created += prepared.dirs_created;
+    summary.paths_renamed += prepared.paths_renamed;
+    summary.files_deleted += prepared.files_deleted;
+    summary.dirs_deleted += prepared.dirs_deleted;
+    summary.retries += prepared.retries;
+    summary.journal_check = prepared.journal_check.or(summary.journal_check);
     merge(&mut summary, &reports);
     if summary.failures.is_empty() && summary.steps_not_done == 0 {
         folder.remove().await?;
