@@ -117,10 +117,14 @@ pub enum Command {
 pub struct SpreadArgs {
     /// Spread the copies over workers: `yarn` runs them as a map-only
     /// MapReduce job (Hadoop Streaming, through `mapred`, or the command in
-    /// HSYNC_MAPRED), `local` as processes of this machine. Without it, this
-    /// process copies.
+    /// HSYNC_MAPRED), `local` as processes of this machine, `command` through
+    /// --engine-command. Without it, this process copies.
     #[arg(long, value_enum)]
     pub engine: Option<EngineName>,
+    /// The command that runs the workers for `--engine command` (Spark,
+    /// Kubernetes: see the README), run with `sh -c`.
+    #[arg(long, required_if_eq("engine", "command"))]
+    pub engine_command: Option<String>,
     /// Workers at once.
     #[arg(long, requires = "engine", default_value_t = 2, value_parser = at_least_one)]
     pub workers: usize,
@@ -136,6 +140,7 @@ pub struct SpreadArgs {
 pub enum EngineName {
     Local,
     Yarn,
+    Command,
 }
 
 /// How much of a plan is shown.

@@ -507,6 +507,10 @@ fn engine(spread: &SpreadArgs, plan: &Outline) -> Result<Option<Box<dyn distribu
             program,
             attempts: WORKER_ATTEMPTS,
         }),
+        EngineName::Command => Box::new(distributed::CommandEngine {
+            command: spread.engine_command.clone().unwrap_or_default(),
+            program,
+        }),
         EngineName::Yarn => {
             let mapred = std::env::var("HSYNC_MAPRED").unwrap_or_else(|_| "mapred".into());
             Box::new(distributed::YarnEngine(distributed::YarnOptions {

@@ -94,7 +94,12 @@ fn a_distributed_apply_gives_the_tree_a_single_apply_gives() {
     let out = distributed(&spread).ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success");
-    for count in ["files_copied", "bytes_copied", "files_deleted", "dirs_created"] {
+    for count in [
+        "files_copied",
+        "bytes_copied",
+        "files_deleted",
+        "dirs_created",
+    ] {
         assert_eq!(summary[count], alone[count], "{count}: {out}");
     }
     assert_eq!(summary["files_copied"], 60, "{out}");
@@ -238,4 +243,29 @@ fn an_apply_killed_without_workers_resumes_with_workers_and_copies_no_file_twice
     let copied = copied_lines(&stderr);
     assert!(copied.values().all(|n| *n == 1), "copied twice: {copied:?}");
     assert_in_sync(&dir, "resumed with workers");
+}
+
+#[test]
+fn a_command_engine_runs_the_workers_of_the_examples_xargs_script() {
+    let dir = Dir::new();
+    two_jobs(&dir);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/engines/xargs.sh");
+    let command = format!("sh {script}");
+    let args = [
+        "apply",
+        "plan.json",
+        "--engine",
+        "command",
+        "--workers",
+        "2",
+        "--engine-command",
+    ];
+    let out = dir
+        .hsync(args.iter().copied().chain([command.as_str()]))
+        .ok();
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "success", "{out}");
+    assert_eq!(summary["files_copied"], 60, "{out}");
+    assert!(out.stderr.contains("(command)"), "{out}");
+    assert_in_sync(&dir, "command engine");
 }

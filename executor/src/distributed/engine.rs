@@ -2,6 +2,7 @@
 //! worker TICKET`, reading chunk numbers on stdin) and retries a worker
 //! that dies. hsync copies; the engine only places and retries.
 
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -157,6 +158,79 @@ async fn worker(program: &PathBuf, ticket: &PathBuf, chunks: &[u32]) -> Result<(
     match status.success() {
         true => Ok(()),
         false => Err(EngineError::Failed(format!("a worker ended with {status}"))),
+    }
+}
+
+/// Any scheduler, through a command of the user's (a `spark-submit`, a
+/// `kubectl` script): it is run with `sh -c` and these variables, and must
+/// run `$HSYNC_BINARY worker $HSYNC_TICKET` once per line of
+/// `$HSYNC_CHUNKS` (the chunk on its stdin), wherever it likes, at most
+/// `$HSYNC_WORKERS` at once, retrying a worker that dies; it ends once they
+/// are done (the chunks' reports, not its exit status, say which are).
+pub struct CommandEngine {
+    pub command: String,
+    /// The hsync binary the workers run.
+    pub program: PathBuf,
+}
+
+#[async_trait]
+impl Engine for CommandEngine {
+    fn name(&self) -> &'static str {
+        "command"
+    }
+
+    fn reaches(&self, _fs: &FsSpec) -> bool {
+        true
+    }
+
+    async fn run(
+        &self,
+        run: &RunFolder,
+        pending: &[u32],
+        workers: usize,
+    ) -> Result<(), EngineError> {
+        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
+            what: "a scratch folder".into(),
+            source,
+        })?;
+        let ticket = ticket_file(run, dir.path())?;
+        let chunks = dir.path().join("chunks.txt");
+        let lines: String = pending.iter().map(|c| format!("{c}\n")).collect();
+        std::fs::write(&chunks, lines).map_err(|source| EngineError::Start {
+            what: "the chunk list".into(),
+            source,
+        })?;
+        let stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|source| EngineError::Start {
+                what: "the engine command's output".into(),
+                source,
+            })?;
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(&self.command)
+            .env("HSYNC_TICKET", &ticket)
+            .env("HSYNC_CHUNKS", &chunks)
+            .env("HSYNC_BINARY", &self.program)
+            .env("HSYNC_WORKERS", workers.to_string())
+            .stdin(Stdio::null())
+            // Its output is its own; the apply's stdout is the summary.
+            .stdout(stderr)
+            .kill_on_drop(true)
+            .status()
+            .await
+            .map_err(|source| EngineError::Start {
+                what: format!("the engine command `{}`", self.command),
+                source,
+            })?;
+        match status.success() {
+            true => Ok(()),
+            false => Err(EngineError::Failed(format!(
+                "the engine command `{}` ended with {status}",
+                self.command
+            ))),
+        }
     }
 }
 

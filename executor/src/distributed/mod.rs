@@ -22,7 +22,7 @@ use hsync_plan::PlanFile;
 use hsync_plan::{Chunk, ChunkList, Chunking};
 use hsync_storage::{lock, Connections};
 
-pub use engine::{Engine, EngineError, LocalEngine, YarnEngine, YarnOptions};
+pub use engine::{CommandEngine, Engine, EngineError, LocalEngine, YarnEngine, YarnOptions};
 pub use run_folder::{ChunkFailure, ChunkReport, RunFolder, Ticket};
 
 use crate::journal::{self, Recovered};
