@@ -36,7 +36,8 @@ pub fn observer(files: u64, bytes: u64, log: Option<&Path>) -> std::io::Result<A
 
 /// Debug builds only: how the tests kill an apply or a worker at a moment
 /// of their choosing, as `kill -9` would. `HSYNC_DEBUG_KILL=WHEN:MARKER`,
-/// WHEN `copied-N` (after the N-th file this process copied), `copying` or
+/// WHEN `copied-N` or `created-N` (after the N-th file this process copied,
+/// or folder it created), `copying` or
 /// `committing` (as that stage of a distributed apply begins). The marker
 /// file is made just before: a process that finds it lives, so the run
 /// after the kill goes on.
@@ -50,7 +51,7 @@ pub fn debug_kill(observer: Arc<dyn Observer>) -> Arc<dyn Observer> {
             observer,
             when,
             marker,
-            copied: AtomicU64::new(0),
+            seen: Default::default(),
         });
     }
     observer
@@ -61,7 +62,8 @@ struct Kill {
     observer: Arc<dyn Observer>,
     when: String,
     marker: std::path::PathBuf,
-    copied: AtomicU64,
+    /// Files copied and folders created so far.
+    seen: [AtomicU64; 2],
 }
 
 #[cfg(debug_assertions)]
@@ -69,12 +71,15 @@ impl Observer for Kill {
     fn event(&self, event: &Event) {
         self.observer.event(event);
         let now = match event {
-            Event::Finished {
-                outcome: Outcome::Copied { .. },
-                ..
-            } => {
-                let copied = self.copied.fetch_add(1, Ordering::SeqCst) + 1;
-                self.when == format!("copied-{copied}")
+            Event::Finished { outcome, .. } => {
+                let what = match outcome {
+                    Outcome::Copied { .. } => "copied",
+                    Outcome::Created => "created",
+                    _ => return,
+                };
+                let seen = &self.seen[usize::from(what == "created")];
+                let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                self.when == format!("{what}-{n}")
             }
             Event::Stage(hsync_executor::Stage::Copying { .. }) => self.when == "copying",
             Event::Stage(hsync_executor::Stage::Committing) => self.when == "committing",

@@ -136,8 +136,8 @@ fn a_worker_killed_in_the_middle_of_its_chunk_is_run_again_and_copies_no_file_tw
 }
 
 #[test]
-fn the_apply_killed_as_it_copies_or_commits_resumes_with_the_same_command() {
-    for stage in ["copying", "committing"] {
+fn the_apply_killed_as_it_prepares_copies_or_commits_resumes_with_the_same_command() {
+    for stage in ["created-2", "copying", "committing"] {
         let dir = Dir::new();
         two_jobs(&dir);
         let marker = dir.join("killed");
@@ -151,6 +151,13 @@ fn the_apply_killed_as_it_copies_or_commits_resumes_with_the_same_command() {
             "{stage}: {}",
             dir.read_to_string("first.stderr")
         );
+        if stage.starts_with("created") {
+            // Killed before it had a run folder.
+            let out = distributed(&dir).ok();
+            assert_eq!(out.json()["outcome"], "success", "{stage}: {out}");
+            assert_in_sync(&dir, stage);
+            continue;
+        }
         // What a killed run leaves: its run folder, for the applying user only.
         let run: Vec<_> = std::fs::read_dir(dir.join("target/logs"))
             .unwrap()
