@@ -62,6 +62,10 @@ fn streaming_job_one_map_per_line(test: &str, mapper: &Path) -> (String, String)
         "streaming",
         "-D",
         "mapreduce.input.lineinputformat.linespermap=1",
+        // A slow map gets a second, speculative attempt otherwise (YARN's
+        // default): two copies of one line's work at once.
+        "-D",
+        "mapreduce.map.speculative=false",
         "-files",
         &files,
         "-inputformat",
