@@ -1,8 +1,9 @@
 //! Integration tests: the real `hsync` binary on temporary trees, each test
 //! named after the rule it checks. `util` is the harness; every module but
-//! `hdfs`, `hdfs_conformance`, `hdfs_ec`, `hdfs_faults`, `hdfs_ha` and
-//! `incremental` (which need the test clusters of `scripts/hdfs`) is local
-//! only; `synthetic` needs no filesystem at all.
+//! `hdfs`, `hdfs_conformance`, `hdfs_ec`, `hdfs_faults`, `hdfs_ha`,
+//! `hdfs_yarn` and `incremental` (which need the test clusters of
+//! `scripts/hdfs`, and its YARN bed) is local only; `synthetic` needs no
+//! filesystem at all.
 
 mod apply;
 mod arguments;
@@ -16,6 +17,7 @@ mod hdfs_distributed;
 mod hdfs_ec;
 mod hdfs_faults;
 mod hdfs_ha;
+mod hdfs_yarn;
 mod incremental;
 mod interrupt;
 mod lock;
