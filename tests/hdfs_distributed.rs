@@ -91,14 +91,14 @@ fn hadoop3_a_yarn_apply_of_two_workers_gives_the_tree_a_single_apply_gives() {
     let _clusters = clusters_in_use();
     let root = unique_root("spread-yarn");
     let (single, yarn) = (Dir::new(), Dir::new());
-    let (_, b) = planned(&single, &root, "single", 2000);
+    let (_, b) = planned(&single, &root, "single", 1000);
     single.apply();
     std::fs::rename(single.join("src"), yarn.join("src")).expect("move the local tree");
-    planned(&yarn, &root, "yarn", 2000);
+    planned(&yarn, &root, "yarn", 1000);
     let out = spread(&yarn, "yarn").ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");
-    assert_eq!(summary["files_copied"], 2000, "{out}");
+    assert_eq!(summary["files_copied"], 1000, "{out}");
     let chunks = summary["chunks"].as_array().expect("chunks");
     assert_eq!(chunks.len(), 8, "{out}");
     assert!(chunks

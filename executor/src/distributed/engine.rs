@@ -45,6 +45,19 @@ pub trait Engine: Send + Sync {
     ) -> Result<(), EngineError>;
 }
 
+/// Our stderr, as a child's stdout: an engine's output is its own log, and
+/// the apply's stdout is the summary.
+fn to_stderr() -> Result<Stdio, EngineError> {
+    let fd = std::io::stderr()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|source| EngineError::Start {
+            what: "an engine's output".into(),
+            source,
+        })?;
+    Ok(fd.into())
+}
+
 /// The ticket as a local file, for workers to be given.
 fn ticket_file(run: &RunFolder, dir: &std::path::Path) -> Result<PathBuf, EngineError> {
     let path = dir.join("ticket.json");
@@ -200,13 +213,6 @@ impl Engine for CommandEngine {
             what: "the chunk list".into(),
             source,
         })?;
-        let stderr = std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .map_err(|source| EngineError::Start {
-                what: "the engine command's output".into(),
-                source,
-            })?;
         let status = Command::new("sh")
             .arg("-c")
             .arg(&self.command)
@@ -215,8 +221,7 @@ impl Engine for CommandEngine {
             .env("HSYNC_BINARY", &self.program)
             .env("HSYNC_WORKERS", workers.to_string())
             .stdin(Stdio::null())
-            // Its output is its own; the apply's stdout is the summary.
-            .stdout(stderr)
+            .stdout(to_stderr()?)
             .kill_on_drop(true)
             .status()
             .await
@@ -358,14 +363,14 @@ impl Engine for YarnEngine {
             // A job that is over cannot be killed, which is as good.
             let _ = kill.status().await;
         }
-        let mut child =
-            command
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|source| EngineError::Start {
-                    what: format!("{launcher} streaming"),
-                    source,
-                })?;
+        let mut child = command
+            .stdout(to_stderr()?)
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| EngineError::Start {
+                what: format!("{launcher} streaming"),
+                source,
+            })?;
         // The launcher's log goes on to ours; the job's id is noted in the
         // run folder as soon as it is known.
         let mut lines = BufReader::new(child.stderr.take().expect("a piped stderr")).lines();
