@@ -3,7 +3,7 @@
 against rsync and rclone on the local filesystem, and hsync alone on synthetic trees.
 
   scripts/bench [large] [small] [plan] [cap] [mem] [incremental] [synthetic] [sink] [local]
-                [million]                                            default: large small
+                [million] [spread]                                   default: large small
 
 scripts/bench starts what this measures (the clusters if none is up, the release
 build, rclone and hdfs-cli; rsync and rclone for `local`), then runs this script; run
@@ -51,6 +51,14 @@ million: BENCH_MILLION_FILES real local files of 0-1 KiB (1,000 per folder), pla
   than the plan's, and with the files the killed run left, all of them), then planned
   again, which must say "No changes": its wall against `rclone sync --dry-run` of the
   same trees (target: hsync <= 0.3x rclone's time), if rclone is installed.
+spread (Hadoop 3, on the YARN bed): the distributed apply's scaling where one machine's
+  cores cannot give it: each worker capped at BENCH_SPREAD_MIBPS (the manifest's
+  `bandwidth`, which each worker process applies alone), as each node's network card
+  would cap it. For N in BENCH_SPREAD_WORKERS, `hsync apply --engine yarn --workers N`
+  of a -> b, and DistCp on the same YARN with -m N -bandwidth (its per-map cap), each
+  into a fresh target; the efficiency is the rate over the run's wall time less the
+  engine's fixed cost, against N x the cap (target >= 0.8). The fixed cost, job start
+  to first byte, is each tool's run of a one-file plan.
 mem: peak RSS of `hsync plan` over a local tree of empty files (1,000 per
   directory) into an empty local target, i.e. a plan of that many copies; with
   planner/examples/plan_memory.rs present, also of the planner alone over a
@@ -72,6 +80,9 @@ copies, so its default checksum check after each copy can pass).
                                             rest empty (no block: 4x faster to seed)
   BENCH_CAP_MB=1600 BENCH_CAP_FILES=4       cap: total MiB, number of files
   BENCH_CAP_MIBPS=50                        cap: the bandwidth cap, MiB/s (parallel 4)
+  BENCH_SPREAD_MB=480 BENCH_SPREAD_FILES=96 spread: total MiB, number of files
+  BENCH_SPREAD_MIBPS=2                      spread: each worker's (DistCp map's) cap, MiB/s
+  BENCH_SPREAD_WORKERS=1,2,4                spread: the worker counts measured
   BENCH_MEM_FILES=1000000                   mem: entries of the planned tree
   BENCH_INC_FILES=100000                    incremental: files in the mirrored tree
   BENCH_SYNTH_FILES=1000000,10000000        synthetic: tree sizes planned (add 100000000
@@ -105,7 +116,7 @@ from datetime import datetime
 from pathlib import Path
 
 WORKLOADS = ["large", "small", "plan", "cap", "mem", "incremental", "synthetic", "sink", "local",
-             "million"]
+             "million", "spread"]
 # Workloads that need no cluster.
 LOCAL_ONLY = {"synthetic", "sink", "local", "million"}
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +132,9 @@ LARGE_MB, LARGE_FILES = knob("LARGE_MB", 2048), knob("LARGE_FILES", 16)
 SMALL_FILES = knob("SMALL_FILES", 20000)
 PLAN_FILES, PLAN_SIZED = knob("PLAN_FILES", 200000), knob("PLAN_SIZED", 10)
 CAP_MB, CAP_FILES, CAP_MIBPS = knob("CAP_MB", 1600), knob("CAP_FILES", 4), knob("CAP_MIBPS", 50)
+SPREAD_MB, SPREAD_FILES = knob("SPREAD_MB", 480), knob("SPREAD_FILES", 96)
+SPREAD_MIBPS = knob("SPREAD_MIBPS", 2)
+SPREAD_WORKERS = [int(n) for n in os.environ.get("BENCH_SPREAD_WORKERS", "1,2,4").split(",")]
 MEM_FILES = knob("MEM_FILES", 1000000)
 INC_FILES = knob("INC_FILES", 100000)
 SYNTH_FILES = [int(n) for n in os.environ.get("BENCH_SYNTH_FILES", "1000000,10000000").split(",")]
@@ -817,6 +831,70 @@ class Bench:
                  f"{nbytes} B in {secs:.2f} s (summary)")
         B.rm(target)
 
+    # -- spread --
+
+    def bench_spread(self):
+        """`hsync apply --engine yarn --workers N` against DistCp on the same YARN, each
+        worker (map) capped, for each N; and each one's fixed cost."""
+        if MAJOR != 3 or "HSYNC_MAPRED" not in os.environ:
+            raise Failed("spread: needs Hadoop 3's YARN bed (HSYNC_HADOOP=3)")
+        self.seed("spread", lambda d: random_files(d, SPREAD_FILES,
+                                                   SPREAD_MB * 1048576 // SPREAD_FILES))
+        A.cli("mkdir", "-p", f"{BENCH}/spread-one")
+        one = self.tmp / "spread-one"
+        random_files(one, 1, 1024)
+        self.hsync_sync("seed-spread-one", one, f"a:{BENCH}/spread-one")
+        mapred = os.environ["HSYNC_MAPRED"]
+        cap = SPREAD_MIBPS
+
+        def hsync(label, source, workers):
+            target = f"{BENCH}/out-spread"
+            B.rm(target)
+            m = self.manifest(self.tmp / f"{label}.toml", label, f"a:{source}", f"b:{target}", 4,
+                              f'bandwidth = "{cap}MiB/s"')
+            p = self.tmp / f"{label}.json"
+            if self.run(f"{label}-plan", [HSYNC, "plan", "-m", m, "-o", p]).rc:
+                raise Failed(f"spread: hsync plan failed ({label})")
+            run = self.run(f"{label}-apply", [HSYNC, "apply", p, "--engine", "yarn",
+                                              "--workers", str(workers)])
+            verified = self.verify(target) if source.endswith("/spread") else "ok"
+            B.rm(target)
+            return run, verified
+
+        def distcp(label, source, workers):
+            target = f"{BENCH}/out-spread-distcp"
+            B.rm(target)
+            run = self.run(label, [mapred, "distcp", "-m", str(workers), "-bandwidth", str(cap),
+                                   "-pb", A.uri(source), B.uri(target)])
+            verified = self.verify(target) if source.endswith("/spread") else "ok"
+            B.rm(target)
+            return run, verified
+
+        fixed = {}
+        for tool, go in (("hsync", hsync), ("distcp", distcp)):
+            run, _ = go(f"spread-fixed-{tool}", f"{BENCH}/spread-one", 1)
+            fixed[tool] = run.wall
+            self.row("spread", f"{tool} one file on YARN (fixed cost)", f"{run.wall:.2f}", "-",
+                     run.rss, "-", "-", "ok" if run.rc == 0 else f"BAD exit {run.rc}",
+                     "job start to the end of a one-file copy")
+        for workers in SPREAD_WORKERS:
+            walls = {}
+            for tool, go in (("hsync", hsync), ("distcp", distcp)):
+                run, verified = go(f"spread-{tool}-{workers}", f"{BENCH}/spread", workers)
+                walls[tool] = run.wall
+                moving = max(run.wall - fixed[tool], 0.01)
+                achieved = SPREAD_MB / moving
+                efficiency = achieved / (workers * cap)
+                check = f"efficiency {efficiency:.2f} ({'>= 0.8' if efficiency >= 0.8 else 'UNDER 0.8'})"
+                if run.rc or verified != "ok":
+                    check = f"BAD exit {run.rc}, {verified}; {check}"
+                name = (f"hsync --engine yarn --workers {workers}" if tool == "hsync"
+                        else f"distcp -m {workers} -bandwidth {cap}")
+                self.row("spread", name, f"{run.wall:.2f}", f"{achieved:.1f} MiB/s", run.rss,
+                         "-", ratio(run.wall, walls.get("hsync")) if tool == "distcp" else "-",
+                         check, f"{SPREAD_MB} MiB over {moving:.1f} s (wall less the fixed "
+                                f"{fixed[tool]:.1f} s); cap {workers} x {cap} MiB/s")
+
     # -- incremental --
 
     def rpcs_of(self, fn):
@@ -1215,6 +1293,8 @@ class Bench:
             "plan": f"plan: {PLAN_FILES} files ({PLAN_SIZED}% of 1 B-1 KiB, the rest empty) in 2,000 dirs",
             "cap": f"cap: {CAP_MB} MiB in {CAP_FILES} files at {CAP_MIBPS} MiB/s, parallel 4",
             "mem": f"mem: {MEM_FILES} empty local files, 1,000 per dir",
+            "spread": f"spread: {SPREAD_MB} MiB in {SPREAD_FILES} files over YARN, each worker "
+                      f"(map) at {SPREAD_MIBPS} MiB/s, N = {', '.join(map(str, SPREAD_WORKERS))}",
             "incremental": f"incremental: {INC_FILES} files in 2,000 dirs, then 100 changes on a",
             "synthetic": "synthetic: `hsync plan` of synthetic pairs of "
                          + ", ".join(f"{n:,}" for n in SYNTH_FILES)

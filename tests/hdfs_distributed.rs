@@ -20,9 +20,18 @@ fn planned(dir: &Dir, root: &str, target: &str, files: usize) -> (Cluster, Clust
                 noise(200 + i % 3000, i as u64),
             );
         }
-        if !a.exists(&format!("{root}/src")) {
-            a.put(&dir.join("src"), &format!("{root}/src"));
-        }
+        // Seeded by hsync (FsShell puts one file after another: minutes for
+        // thousands); what lands is checked through FsShell.
+        let seed = Dir::new();
+        seed.manifest(&format!(
+            "{}[[job]]\nname = \"seed\"\nsources = [{:?}]\ntarget = {:?}\nlayout = \"contents\"\n\
+             parallel = 16\n",
+            a.manifest_table(None),
+            dir.join("src").display().to_string(),
+            a.alias(&format!("{root}/src")),
+        ));
+        seed.plan();
+        seed.apply();
     }
     dir.manifest(&format!(
         "{}[[job]]\nname = \"spread\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
@@ -91,14 +100,14 @@ fn hadoop3_a_yarn_apply_of_two_workers_gives_the_tree_a_single_apply_gives() {
     let _clusters = clusters_in_use();
     let root = unique_root("spread-yarn");
     let (single, yarn) = (Dir::new(), Dir::new());
-    let (_, b) = planned(&single, &root, "single", 1000);
+    let (_, b) = planned(&single, &root, "single", 2000);
     single.apply();
     std::fs::rename(single.join("src"), yarn.join("src")).expect("move the local tree");
-    planned(&yarn, &root, "yarn", 1000);
+    planned(&yarn, &root, "yarn", 2000);
     let out = spread(&yarn, "yarn").ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");
-    assert_eq!(summary["files_copied"], 1000, "{out}");
+    assert_eq!(summary["files_copied"], 2000, "{out}");
     let chunks = summary["chunks"].as_array().expect("chunks");
     assert_eq!(chunks.len(), 8, "{out}");
     assert!(chunks
