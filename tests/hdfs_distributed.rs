@@ -82,7 +82,8 @@ fn a_distributed_apply_between_clusters_journals_its_chunks_on_the_target() {
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");
     assert_eq!(summary["files_copied"], 200, "{out}");
-    assert_eq!(summary["chunks"].as_array().map(Vec::len), Some(8), "{out}");
+    let chunks = summary["chunks"].as_array().map_or(0, Vec::len);
+    assert!((8..=10).contains(&chunks), "about 4 a worker: {out}");
     assert_landed(&b, &dir, &format!("{root}/dst"));
 }
 
@@ -109,7 +110,8 @@ fn hadoop3_a_yarn_apply_of_two_workers_gives_the_tree_a_single_apply_gives() {
     assert_eq!(summary["outcome"], "success", "{out}");
     assert_eq!(summary["files_copied"], 2000, "{out}");
     let chunks = summary["chunks"].as_array().expect("chunks");
-    assert_eq!(chunks.len(), 8, "{out}");
+    // About 4 a worker (a job's end or a big file closes one early).
+    assert!((8..=10).contains(&chunks.len()), "{out}");
     assert!(chunks
         .iter()
         .all(|c| c["host"].as_str().is_some_and(|h| !h.is_empty())));
