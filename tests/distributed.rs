@@ -276,3 +276,17 @@ fn a_command_engine_runs_the_workers_of_the_examples_xargs_script() {
     assert!(out.stderr.contains("(command)"), "{out}");
     assert_in_sync(&dir, "command engine");
 }
+
+#[test]
+fn the_yarn_engine_refuses_local_files_before_anything_is_locked() {
+    let dir = Dir::new();
+    two_jobs(&dir);
+    let before = dir.tree("target");
+    let out = dir
+        .hsync(["apply", "plan.json", "--engine", "yarn", "--workers", "2"])
+        .code(1);
+    assert_eq!(dir.tree("target"), before, "nothing written, no lock taken");
+    let settings = dir.snapshot_settings();
+    let _settings = settings.bind_to_scope();
+    insta::assert_snapshot!("yarn_engine_refuses_local_files", out.stderr);
+}

@@ -53,12 +53,15 @@ pub async fn apply(
         let header = &job.header;
         for fs in [&header.source_fs, &header.target_fs] {
             if !spread.engine.reaches(fs) {
+                let what = match fs {
+                    hsync_storage::FsSpec::Local => "local files".to_string(),
+                    other => other.describe().to_string(),
+                };
                 return Err(ApplyError::Distributed(format!(
-                    "job `{}`: the {} engine's workers cannot reach {} (its nodes see HDFS \
-                     only); apply it without --engine",
+                    "job `{}`: the {} engine's workers run on the cluster's nodes, which \
+                     cannot reach {what}; apply it without --engine, or with --engine local",
                     header.name,
                     spread.engine.name(),
-                    fs.describe()
                 )));
             }
         }
