@@ -577,40 +577,81 @@ async fn worker(ticket: &Path) -> Result<ExitCode> {
     let scratch = tempfile::tempdir_in(".")
         .into_diagnostic()
         .wrap_err("cannot make a scratch folder in the working folder")?;
-    let options = ApplyOptions {
-        parallel: None,
-        ignore_failures: true,
-        state_dir: scratch.path().join("state"),
-        buffer_size: 1 << 20,
-        interrupt: Interrupt::default(),
+    let mut worker = Worker {
+        ticket,
+        options: ApplyOptions {
+            parallel: None,
+            ignore_failures: true,
+            state_dir: scratch.path().join("state"),
+            buffer_size: 1 << 20,
+            interrupt: Interrupt::default(),
+        },
+        scratch: scratch.path().to_path_buf(),
+        connections: Connections::default(),
+        observer: progress::debug_kill(progress::lines()),
+        // Hadoop Streaming gives a map its job's settings as variables.
+        streaming: std::env::var_os("mapreduce_task_id").is_some(),
     };
-    on_signals(&options.interrupt);
-    let connections = Connections::default();
-    let mut interrupted = false;
-    // Hadoop Streaming gives a map its job's settings as variables.
-    let streaming = std::env::var_os("mapreduce_task_id").is_some();
+    on_signals(&worker.options.interrupt);
     for line in std::io::stdin().lines() {
         let line = line.into_diagnostic()?;
-        // NLineInputFormat's maps see `OFFSET<TAB>LINE`; other engines the line.
-        let Some(chunk) = line.rsplit('\t').next().and_then(|n| n.trim().parse().ok()) else {
-            continue;
-        };
-        if streaming {
+        match distributed::Assignment::parse(&line) {
+            Some(distributed::Assignment::Chunk(chunk)) => worker.run(chunk).await?,
+            Some(distributed::Assignment::Slot(slot)) => {
+                let ticket = worker.ticket.clone();
+                let mut claims = distributed::Claims::new(ticket, slot, &worker.connections)
+                    .await
+                    .map_err(|e| {
+                        miette!("slot {slot}: {}", hsync_storage::one_line(&e.to_string()))
+                    })?;
+                while let Some(chunk) = claims.next().await.map_err(|e| {
+                    miette!("slot {slot}: {}", hsync_storage::one_line(&e.to_string()))
+                })? {
+                    worker.run(chunk).await?;
+                    if worker.options.interrupt.is_set() {
+                        break;
+                    }
+                }
+            }
+            None => {}
+        }
+        if worker.options.interrupt.is_set() {
+            return Ok(ExitCode::from(INTERRUPTED));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `hsync worker` holds while it runs its chunks.
+struct Worker {
+    ticket: distributed::Ticket,
+    options: ApplyOptions,
+    scratch: PathBuf,
+    connections: Connections,
+    observer: std::sync::Arc<dyn hsync_executor::Observer>,
+    streaming: bool,
+}
+
+impl Worker {
+    /// Runs one chunk; its report goes to stdout as a JSON line and, under
+    /// Hadoop Streaming, to the job's counters.
+    async fn run(&mut self, chunk: u32) -> Result<()> {
+        if self.streaming {
             eprintln!("reporter:status:hsync: chunk {chunk}");
         }
-        let observer = progress::debug_kill(progress::lines());
         let report = distributed::work(
-            ticket.clone(),
+            self.ticket.clone(),
             chunk,
-            scratch.path(),
-            &connections,
-            &options,
-            observer,
+            &self.scratch,
+            &self.connections,
+            &self.options,
+            std::sync::Arc::clone(&self.observer),
         )
         .await
         .map_err(|e| miette!("chunk {chunk}: {}", hsync_storage::one_line(&e.to_string())))?;
-        if streaming {
+        if self.streaming {
             for (name, value) in [
+                ("chunks", 1),
                 ("files copied", report.files_copied),
                 ("bytes copied", report.bytes_copied),
                 ("files already done", report.files_already_done),
@@ -620,12 +661,8 @@ async fn worker(ticket: &Path) -> Result<ExitCode> {
             }
         }
         println!("{}", serde_json::to_string(&report).into_diagnostic()?);
-        interrupted |= options.interrupt.is_set();
+        Ok(())
     }
-    Ok(match interrupted {
-        true => ExitCode::from(INTERRUPTED),
-        false => ExitCode::SUCCESS,
-    })
 }
 
 /// The exit code of an interrupted apply (128 + SIGINT, as shells report it).

@@ -1,6 +1,7 @@
 //! Engines run a distributed apply's chunks: each places workers (`hsync
-//! worker TICKET`, reading chunk numbers on stdin) and retries a worker
-//! that dies. hsync copies; the engine only places and retries.
+//! worker TICKET`, told on stdin which chunk to run, or which slot to claim
+//! chunks in) and retries a worker that dies. hsync copies; the engine only
+//! places and retries.
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use hsync_storage::FsSpec;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use super::RunFolder;
+use super::{RunFolder, Ticket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -58,10 +59,20 @@ fn to_stderr() -> Result<Stdio, EngineError> {
     Ok(fd.into())
 }
 
-/// The ticket as a local file, for workers to be given.
+/// The ticket as a local file, for workers to be given: that of a new
+/// round of the run, so that claims of an earlier one bind no worker.
 fn ticket_file(run: &RunFolder, dir: &std::path::Path) -> Result<PathBuf, EngineError> {
     let path = dir.join("ticket.json");
-    let text = serde_json::to_vec(&run.ticket).expect("a ticket serialises");
+    let round = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
+        .to_string();
+    let ticket = Ticket {
+        round,
+        ..run.ticket.clone()
+    };
+    let text = serde_json::to_vec(&ticket).expect("a ticket serialises");
     std::fs::write(&path, text).map_err(|source| EngineError::Start {
         what: format!("the ticket file {}", path.display()),
         source,
@@ -100,19 +111,14 @@ impl Engine for LocalEngine {
             source,
         })?;
         let ticket = ticket_file(run, dir.path())?;
-        // Chunks dealt in turn: worker k takes chunks k, k + n, ...
         let workers = workers.clamp(1, pending.len().max(1));
-        let mut shares = vec![Vec::new(); workers];
-        for (at, chunk) in pending.iter().enumerate() {
-            shares[at % workers].push(*chunk);
-        }
         let mut running = tokio::task::JoinSet::new();
-        for share in shares {
+        for slot in 0..workers {
             let (program, ticket, attempts) = (self.program.clone(), ticket.clone(), self.attempts);
             running.spawn(async move {
                 let mut last = None;
                 for _ in 0..attempts.max(1) {
-                    match worker(&program, &ticket, &share).await {
+                    match worker(&program, &ticket, slot).await {
                         Ok(()) => return Ok(()),
                         Err(e) => last = Some(e),
                     }
@@ -133,8 +139,8 @@ impl Engine for LocalEngine {
     }
 }
 
-/// One worker process fed its chunks, one per line.
-async fn worker(program: &PathBuf, ticket: &PathBuf, chunks: &[u32]) -> Result<(), EngineError> {
+/// One worker process in `slot`: it claims chunks until none is left.
+async fn worker(program: &PathBuf, ticket: &PathBuf, slot: usize) -> Result<(), EngineError> {
     let what = || format!("the worker {}", program.display());
     let mut command = Command::new(program);
     command
@@ -160,9 +166,8 @@ async fn worker(program: &PathBuf, ticket: &PathBuf, chunks: &[u32]) -> Result<(
         source,
     })?;
     let mut stdin = child.stdin.take().expect("a piped stdin");
-    let lines: String = chunks.iter().map(|c| format!("{c}\n")).collect();
     // A worker that dies early closes its stdin: its status says why.
-    let _ = stdin.write_all(lines.as_bytes()).await;
+    let _ = stdin.write_all(slot_line(slot).as_bytes()).await;
     drop(stdin);
     let status = child.wait().await.map_err(|source| EngineError::Start {
         what: what(),
@@ -256,6 +261,11 @@ pub struct YarnOptions {
     pub hdfs_servers: Vec<String>,
 }
 
+/// What a worker in `slot` is given on stdin (see [`super::Assignment`]).
+fn slot_line(slot: usize) -> String {
+    format!("slot {slot}\n")
+}
+
 /// The run folder's note of the YARN job running its chunks.
 const JOB_NOTE: &str = "yarn-job";
 
@@ -290,13 +300,16 @@ impl Engine for YarnEngine {
             return Err(EngineError::Failed("the run folder is not on HDFS".into()));
         };
         let url = |path: &str| format!("{}{path}", cluster.url.trim_end_matches('/'));
-        // One line per chunk, each its own map (NLineInputFormat).
+        // One line per worker, each its own map (NLineInputFormat), which
+        // claims chunks until none is left: a map's JVM starts once, and a
+        // fast one takes more chunks (DistCp's dynamic strategy).
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis();
         let input = format!("{}/input-{stamp}.txt", run.ticket.folder);
-        let lines: String = pending.iter().map(|c| format!("{c}\n")).collect();
+        let workers = workers.clamp(1, pending.len().max(1));
+        let lines: String = (0..workers).map(slot_line).collect();
         let input_file = dir.path().join("input.txt");
         std::fs::write(&input_file, lines).map_err(|source| EngineError::Start {
             what: "the job's input".into(),
@@ -319,7 +332,6 @@ impl Engine for YarnEngine {
             format!("mapreduce.map.maxattempts={}", options.attempts.max(1)),
             "mapreduce.map.speculative=false".into(),
             "mapreduce.input.lineinputformat.linespermap=1".into(),
-            format!("mapreduce.job.running.map.limit={workers}"),
             format!(
                 "mapreduce.job.hdfs-servers={}",
                 options.hdfs_servers.join(",")

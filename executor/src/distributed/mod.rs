@@ -242,6 +242,75 @@ fn failure_kind(kind: &str) -> &'static str {
     }
 }
 
+/// What a worker is told, one line of its stdin each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Assignment {
+    /// Run this chunk (an engine that places a task per chunk).
+    Chunk(u32),
+    /// Claim chunks as worker `slot` until none is left (an engine that
+    /// places one long-lived task per worker).
+    Slot(usize),
+}
+
+impl Assignment {
+    /// A line as engines write it: `7` or `slot 2`, after Hadoop
+    /// Streaming's `OFFSET<TAB>` where it adds one.
+    pub fn parse(line: &str) -> Option<Assignment> {
+        let text = line.rsplit('\t').next()?.trim();
+        match text.strip_prefix("slot ") {
+            Some(slot) => slot.trim().parse().ok().map(Assignment::Slot),
+            None => text.parse().ok().map(Assignment::Chunk),
+        }
+    }
+}
+
+/// The chunks a worker in one slot claims, in plan order.
+pub struct Claims {
+    folder: RunFolder,
+    slot: usize,
+    chunks: Vec<u32>,
+    at: usize,
+}
+
+impl Claims {
+    pub async fn new(
+        ticket: Ticket,
+        slot: usize,
+        connections: &Connections,
+    ) -> Result<Claims, ApplyError> {
+        let folder = RunFolder::reach(ticket, connections)?;
+        let Some(list) = folder.chunks().await? else {
+            return Err(ApplyError::Distributed(format!(
+                "the run folder {} has no chunk list",
+                folder.ticket.folder
+            )));
+        };
+        let chunks = list.chunks.iter().map(|c| c.index).collect();
+        Ok(Claims {
+            folder,
+            slot,
+            chunks,
+            at: 0,
+        })
+    }
+
+    /// The next chunk this worker is to run: claimed by no other worker of
+    /// the round, and not complete.
+    pub async fn next(&mut self) -> Result<Option<u32>, ApplyError> {
+        while let Some(&chunk) = self.chunks.get(self.at) {
+            self.at += 1;
+            if !self.folder.claim(chunk, self.slot).await? {
+                continue;
+            }
+            let complete = self.folder.report(chunk).await?.is_some_and(|r| r.complete);
+            if !complete {
+                return Ok(Some(chunk));
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// Runs chunk `chunk` of the run a ticket names, on whichever machine the
 /// engine chose: the plan is fetched from the run folder, the chunk's
 /// journal read back from it, and the report written into it.
@@ -344,4 +413,19 @@ pub async fn work(
         folder.write_report(&report).await?;
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Assignment;
+
+    #[test]
+    fn a_worker_reads_its_assignment_with_or_without_streamings_offset() {
+        assert_eq!(Assignment::parse("7"), Some(Assignment::Chunk(7)));
+        assert_eq!(Assignment::parse("13\t7"), Some(Assignment::Chunk(7)));
+        assert_eq!(Assignment::parse("slot 2"), Some(Assignment::Slot(2)));
+        assert_eq!(Assignment::parse("0\tslot 3\n"), Some(Assignment::Slot(3)));
+        assert_eq!(Assignment::parse("seven"), None);
+        assert_eq!(Assignment::parse(""), None);
+    }
 }

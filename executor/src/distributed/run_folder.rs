@@ -31,6 +31,9 @@ pub struct Ticket {
     pub folder: String,
     /// The plan's fingerprint: a worker refuses a run folder of another plan.
     pub plan: String,
+    /// Which round of workers an engine started: claims are per round.
+    #[serde(default)]
+    pub round: String,
 }
 
 /// The run folder of one plan.
@@ -63,6 +66,7 @@ impl RunFolder {
             fs: first.target_fs.clone(),
             folder,
             plan: outline.fingerprint.clone(),
+            round: String::new(),
         };
         RunFolder::reach(ticket, connections)
     }
@@ -145,6 +149,34 @@ impl RunFolder {
     pub async fn write_report(&self, report: &ChunkReport) -> Result<(), StorageError> {
         let text = serde_json::to_vec_pretty(report).expect("a report serialises");
         write_whole(&*self.storage, &self.report_path(report.chunk), text.into()).await
+    }
+
+    /// Claims `chunk` for the worker in `slot` of this round: whether it is
+    /// that worker's to run (claimed now, or by its own earlier attempt,
+    /// which engines never run beside it).
+    pub async fn claim(&self, chunk: u32, slot: usize) -> Result<bool, StorageError> {
+        let folder = self.path(&format!("claims/{}", self.ticket.round));
+        self.storage.create_dir(&folder).await?;
+        let path = join(&folder, &format!("{chunk:05}"));
+        let temp = temp_sibling(&path, &format!("slot-{slot}"));
+        let mine = slot.to_string();
+        let mut writer = self
+            .storage
+            .create(&temp, &CreateOptions::default())
+            .await?;
+        writer
+            .write(Bytes::copy_from_slice(mine.as_bytes()))
+            .await?;
+        writer.close().await?;
+        match self.storage.rename_new(&temp, &path).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind == hsync_storage::ErrorKind::AlreadyExists => {
+                self.storage.remove_file(&temp).await?;
+                let holder = read_small(&*self.storage, &path).await?.unwrap_or_default();
+                Ok(holder == mine.as_bytes())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A short note an engine keeps in the run folder (its job's id).
