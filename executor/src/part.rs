@@ -120,7 +120,11 @@ mod tests {
             assert_eq!(performers, 1, "{step:?}");
             // The commit does a prepare's step again only if it is undone.
             let prepared = Part::Prepare.share(0, step) == Share::Here;
-            assert_eq!(Part::Commit.share(0, step) == Share::Prepared, prepared, "{step:?}");
+            assert_eq!(
+                Part::Commit.share(0, step) == Share::Prepared,
+                prepared,
+                "{step:?}"
+            );
             if matches!(step, Step::Copy(_) | Step::FileAttributes(_)) {
                 assert_eq!(Part::Commit.share(0, step), Share::Chunks, "{step:?}");
             }
