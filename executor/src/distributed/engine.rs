@@ -32,8 +32,11 @@ pub trait Engine: Send + Sync {
     /// How users name it (`--engine NAME`).
     fn name(&self) -> &'static str;
 
-    /// Whether its workers can reach the filesystem.
-    fn reaches(&self, fs: &FsSpec) -> bool;
+    /// Whether its workers can reach the filesystem: any, unless they run
+    /// on other machines.
+    fn reaches(&self, _fs: &FsSpec) -> bool {
+        true
+    }
 
     /// Runs the chunks `pending` of the run, `workers` at a time, and
     /// returns once every worker has ended; whether each chunk is complete
@@ -59,10 +62,15 @@ fn to_stderr() -> Result<Stdio, EngineError> {
     Ok(fd.into())
 }
 
-/// The ticket as a local file, for workers to be given: that of a new
-/// round of the run, so that claims of an earlier one bind no worker.
-fn ticket_file(run: &RunFolder, dir: &std::path::Path) -> Result<PathBuf, EngineError> {
-    let path = dir.join("ticket.json");
+/// The ticket as a local file in a scratch folder of its own, for workers
+/// to be given: that of a new round of the run, so that claims of an
+/// earlier one bind no worker.
+fn ticket_file(run: &RunFolder) -> Result<(tempfile::TempDir, PathBuf), EngineError> {
+    let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
+        what: "a scratch folder".into(),
+        source,
+    })?;
+    let path = dir.path().join("ticket.json");
     let round = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -77,7 +85,7 @@ fn ticket_file(run: &RunFolder, dir: &std::path::Path) -> Result<PathBuf, Engine
         what: format!("the ticket file {}", path.display()),
         source,
     })?;
-    Ok(path)
+    Ok((dir, path))
 }
 
 /// Worker processes on this machine: the distributed path without a
@@ -96,21 +104,14 @@ impl Engine for LocalEngine {
         "local"
     }
 
-    fn reaches(&self, _fs: &FsSpec) -> bool {
-        true
-    }
-
     async fn run(
         &self,
         run: &RunFolder,
         pending: &[u32],
         workers: usize,
     ) -> Result<(), EngineError> {
-        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
-            what: "a scratch folder".into(),
-            source,
-        })?;
-        let ticket = ticket_file(run, dir.path())?;
+        // The scratch folder lives until the workers are done with the ticket.
+        let (_scratch, ticket) = ticket_file(run)?;
         let workers = workers.clamp(1, pending.len().max(1));
         let mut running = tokio::task::JoinSet::new();
         for slot in 0..workers {
@@ -197,21 +198,13 @@ impl Engine for CommandEngine {
         "command"
     }
 
-    fn reaches(&self, _fs: &FsSpec) -> bool {
-        true
-    }
-
     async fn run(
         &self,
         run: &RunFolder,
         pending: &[u32],
         workers: usize,
     ) -> Result<(), EngineError> {
-        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
-            what: "a scratch folder".into(),
-            source,
-        })?;
-        let ticket = ticket_file(run, dir.path())?;
+        let (dir, ticket) = ticket_file(run)?;
         let chunks = dir.path().join("chunks.txt");
         let lines: String = pending.iter().map(|c| format!("{c}\n")).collect();
         std::fs::write(&chunks, lines).map_err(|source| EngineError::Start {
@@ -291,11 +284,7 @@ impl Engine for YarnEngine {
         workers: usize,
     ) -> Result<(), EngineError> {
         let options = &self.0;
-        let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
-            what: "a scratch folder".into(),
-            source,
-        })?;
-        let ticket = ticket_file(run, dir.path())?;
+        let (dir, ticket) = ticket_file(run)?;
         let FsSpec::Hdfs(cluster) = &run.ticket.fs else {
             return Err(EngineError::Failed("the run folder is not on HDFS".into()));
         };
