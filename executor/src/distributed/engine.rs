@@ -376,10 +376,11 @@ impl Engine for YarnEngine {
         // run folder as soon as it is known.
         let mut lines = BufReader::new(child.stderr.take().expect("a piped stderr")).lines();
         while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("{line}");
+            // Noted before it is said: whoever reads the line finds the note.
             if let Some(job) = line.split("Running job: ").nth(1) {
                 run.write_note(JOB_NOTE, job.trim()).await?;
             }
+            eprintln!("{line}");
         }
         let status = child.wait().await.map_err(|source| EngineError::Start {
             what: format!("{launcher} streaming"),
