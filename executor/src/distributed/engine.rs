@@ -65,7 +65,7 @@ fn to_stderr() -> Result<Stdio, EngineError> {
 /// The ticket as a local file in a scratch folder of its own, for workers
 /// to be given: that of a new round of the run, so that claims of an
 /// earlier one bind no worker.
-fn ticket_file(run: &RunFolder) -> Result<(tempfile::TempDir, PathBuf), EngineError> {
+async fn ticket_file(run: &RunFolder) -> Result<(tempfile::TempDir, PathBuf), EngineError> {
     let dir = tempfile::tempdir().map_err(|source| EngineError::Start {
         what: "a scratch folder".into(),
         source,
@@ -76,6 +76,9 @@ fn ticket_file(run: &RunFolder) -> Result<(tempfile::TempDir, PathBuf), EngineEr
         .unwrap_or_default()
         .as_millis()
         .to_string();
+    // The run's round from now on: workers of an earlier one, if any still
+    // run, stop at their next claim.
+    run.write_note(super::ROUND_NOTE, &round).await?;
     let ticket = Ticket {
         round,
         ..run.ticket.clone()
@@ -111,7 +114,7 @@ impl Engine for LocalEngine {
         workers: usize,
     ) -> Result<(), EngineError> {
         // The scratch folder lives until the workers are done with the ticket.
-        let (_scratch, ticket) = ticket_file(run)?;
+        let (_scratch, ticket) = ticket_file(run).await?;
         let workers = workers.clamp(1, pending.len().max(1));
         let mut running = tokio::task::JoinSet::new();
         for slot in 0..workers {
@@ -204,7 +207,7 @@ impl Engine for CommandEngine {
         pending: &[u32],
         workers: usize,
     ) -> Result<(), EngineError> {
-        let (dir, ticket) = ticket_file(run)?;
+        let (dir, ticket) = ticket_file(run).await?;
         let chunks = dir.path().join("chunks.txt");
         let lines: String = pending.iter().map(|c| format!("{c}\n")).collect();
         std::fs::write(&chunks, lines).map_err(|source| EngineError::Start {
@@ -284,7 +287,7 @@ impl Engine for YarnEngine {
         workers: usize,
     ) -> Result<(), EngineError> {
         let options = &self.0;
-        let (dir, ticket) = ticket_file(run)?;
+        let (dir, ticket) = ticket_file(run).await?;
         let FsSpec::Hdfs(cluster) = &run.ticket.fs else {
             return Err(EngineError::Failed("the run folder is not on HDFS".into()));
         };

@@ -242,6 +242,9 @@ fn failure_kind(kind: &str) -> &'static str {
     }
 }
 
+/// The run folder's note of the round of workers an engine last started.
+const ROUND_NOTE: &str = "round";
+
 /// What a worker is told, one line of its stdin each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assignment {
@@ -295,10 +298,15 @@ impl Claims {
     }
 
     /// The next chunk this worker is to run: claimed by no other worker of
-    /// the round, and not complete.
+    /// the round, and not complete; none once a newer round has begun (its
+    /// apply was started again while this worker ran on).
     pub async fn next(&mut self) -> Result<Option<u32>, ApplyError> {
         while let Some(&chunk) = self.chunks.get(self.at) {
             self.at += 1;
+            let round = self.folder.read_note(ROUND_NOTE).await?;
+            if round.as_deref() != Some(self.folder.ticket.round.as_str()) {
+                return Ok(None);
+            }
             if !self.folder.claim(chunk, self.slot).await? {
                 continue;
             }
