@@ -378,10 +378,13 @@ impl Engine for YarnEngine {
         // The launcher's log goes on to ours; the job's id is noted in the
         // run folder as soon as it is known.
         let mut lines = BufReader::new(child.stderr.take().expect("a piped stderr")).lines();
+        let mut noted = None;
         while let Ok(Some(line)) = lines.next_line().await {
-            // Noted before it is said: whoever reads the line finds the note.
-            if let Some(job) = line.split("Running job: ").nth(1) {
-                run.write_note(JOB_NOTE, job.trim()).await?;
+            // Noted before it is said, from the first line that names it:
+            // whoever reads the line finds the note.
+            if let Some(job) = job_named_in(&line).filter(|job| noted.as_ref() != Some(job)) {
+                run.write_note(JOB_NOTE, &job).await?;
+                noted = Some(job);
             }
             eprintln!("{line}");
         }
@@ -396,5 +399,40 @@ impl Engine for YarnEngine {
                 "the YARN job ended with {status}; `{launcher} job -list all` names it"
             ))),
         }
+    }
+}
+
+/// The MapReduce job a line of the streaming launcher's log names: its
+/// application once submitted (`application_T_N` is job `job_T_N`), then
+/// the job as it runs.
+fn job_named_in(line: &str) -> Option<String> {
+    if let Some(app) = line.split("Submitted application application_").nth(1) {
+        return Some(format!("job_{}", app.trim()));
+    }
+    line.split("Running job: ")
+        .nth(1)
+        .map(|job| job.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::job_named_in;
+
+    #[test]
+    fn the_job_is_known_from_its_submitted_application_on() {
+        let submitted = "08:48:44 INFO impl.YarnClientImpl: Submitted application application_1796287356817_0002";
+        let running = "08:48:43 INFO mapreduce.Job: Running job: job_1796287356817_0002";
+        assert_eq!(
+            job_named_in(submitted).as_deref(),
+            Some("job_1796287356817_0002")
+        );
+        assert_eq!(
+            job_named_in(running).as_deref(),
+            Some("job_1796287356817_0002")
+        );
+        assert_eq!(
+            job_named_in("08:49:09 INFO mapreduce.Job:  map 0% reduce 0%"),
+            None
+        );
     }
 }
