@@ -10,8 +10,15 @@ use crate::cluster::{cluster, clusters, clusters_in_use, unique_root, Cluster};
 use crate::util::{noise, wait_bounded, Dir};
 
 /// `files` small files over 10 folders in `ROOT/src` on a (and in `dir`'s
-/// `src`), planned to `ROOT/TARGET` on b with times kept.
-fn planned(dir: &Dir, root: &str, target: &str, files: usize) -> (Cluster, Cluster) {
+/// `src`), planned to `ROOT/TARGET` on b with times kept, acting on b as
+/// `b_user` if given.
+fn planned(
+    dir: &Dir,
+    root: &str,
+    target: &str,
+    files: usize,
+    b_user: Option<&str>,
+) -> (Cluster, Cluster) {
     let (a, b) = (cluster("a"), cluster("b"));
     if !dir.exists("src") {
         for i in 0..files {
@@ -36,7 +43,7 @@ fn planned(dir: &Dir, root: &str, target: &str, files: usize) -> (Cluster, Clust
     dir.manifest(&format!(
         "{}[[job]]\nname = \"spread\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
          preserve = [\"times\"]\nparallel = 8\n",
-        clusters(&a, &b, None),
+        clusters(&a, &b, b_user),
         a.alias(&format!("{root}/src")),
         b.alias(&format!("{root}/{target}")),
     ));
@@ -77,7 +84,7 @@ fn a_distributed_apply_between_clusters_journals_its_chunks_on_the_target() {
     let _clusters = clusters_in_use();
     let root = unique_root("spread-local");
     let dir = Dir::new();
-    let (_, b) = planned(&dir, &root, "dst", 200);
+    let (_, b) = planned(&dir, &root, "dst", 200, None);
     let out = spread(&dir, "local").ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");
@@ -101,10 +108,10 @@ fn hadoop3_a_yarn_apply_of_two_workers_gives_the_tree_a_single_apply_gives() {
     let _clusters = clusters_in_use();
     let root = unique_root("spread-yarn");
     let (single, yarn) = (Dir::new(), Dir::new());
-    let (_, b) = planned(&single, &root, "single", 2000);
+    let (_, b) = planned(&single, &root, "single", 2000, None);
     single.apply();
     std::fs::rename(single.join("src"), yarn.join("src")).expect("move the local tree");
-    planned(&yarn, &root, "yarn", 2000);
+    planned(&yarn, &root, "yarn", 2000, None);
     let out = spread(&yarn, "yarn").ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");
@@ -132,7 +139,7 @@ fn hadoop3_a_yarn_worker_killed_in_its_chunk_is_retried_by_yarn() {
     let _clusters = clusters_in_use();
     let root = unique_root("spread-yarn-kill");
     let dir = Dir::new();
-    let (_, b) = planned(&dir, &root, "dst", 400);
+    let (_, b) = planned(&dir, &root, "dst", 400, None);
     let marker = dir.join("killed");
     let out = spread(&dir, "yarn")
         .env(
@@ -155,7 +162,7 @@ fn hadoop3_a_yarn_apply_killed_while_its_job_runs_resumes_with_the_same_command(
     let _clusters = clusters_in_use();
     let root = unique_root("spread-yarn-resume");
     let dir = Dir::new();
-    let (_, b) = planned(&dir, &root, "dst", 400);
+    let (_, b) = planned(&dir, &root, "dst", 400, None);
     let mut child = spread(&dir, "yarn").spawn(&dir, "first");
     // Killed once its job is submitted: the job may run on, and the next
     // run kills it before it submits its own.
@@ -181,4 +188,62 @@ fn hadoop3_a_yarn_apply_killed_while_its_job_runs_resumes_with_the_same_command(
     let status = wait_bounded(&mut again, &dir, "second", Duration::from_secs(300));
     assert!(status.success(), "{}", dir.read_to_string("second.stderr"));
     assert_landed(&b, &dir, &format!("{root}/dst"));
+}
+
+#[test]
+fn hadoop3_a_yarn_chunk_the_namenode_refuses_leaves_the_others_to_finish_and_resumes_once_allowed()
+{
+    yarn_bed();
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-yarn-refused");
+    let dir = Dir::new();
+    // mallory owns the target root, but not its d9: the NameNode refuses
+    // her every file there, which the last chunks hold.
+    let b = cluster("b");
+    let dst = format!("{root}/dst");
+    b.shell(&["-mkdir", "-p", &format!("{dst}/d9")]);
+    b.shell(&["-chmod", "777", &root]);
+    b.shell(&["-chown", "mallory", &dst]);
+    planned(&dir, &root, "dst", 400, Some("mallory"));
+
+    let out = spread(&dir, "yarn").code(1);
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "failed", "{out}");
+    let failures = summary["failures"].as_array().unwrap();
+    assert!(!failures.is_empty(), "{summary}");
+    for failure in failures {
+        let cause = failure["cause"].as_str().unwrap_or_default();
+        assert!(
+            failure["path"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{dst}/d9")),
+            "{failure}"
+        );
+        assert!(cause.contains("Permission denied"), "{failure}");
+    }
+    let chunks = summary["chunks"].as_array().unwrap();
+    let complete = chunks.iter().filter(|c| c["complete"] == true).count();
+    assert!(
+        (1..=2).contains(&(chunks.len() - complete)),
+        "only the chunks that hold d9 stop: {summary}"
+    );
+    for folder in 0..8 {
+        assert_eq!(
+            b.tree(&format!("{dst}/d{folder}"), &dir),
+            dir.tree(&format!("src/d{folder}")),
+            "d{folder}: its chunks finished"
+        );
+    }
+
+    // Allowed, the same command copies what was not copied, and only that.
+    b.shell(&["-chown", "mallory", &format!("{dst}/d9")]);
+    let again = spread(&dir, "yarn").ok().json();
+    assert_eq!(again["outcome"], "success", "{again}");
+    assert_eq!(
+        again["files_copied"].as_u64().unwrap() + summary["files_copied"].as_u64().unwrap(),
+        400,
+        "no file copied twice: {again}"
+    );
+    assert_landed(&b, &dir, &dst);
 }

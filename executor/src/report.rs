@@ -133,7 +133,8 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_check: Option<JournalCheck>,
     pub failures: Vec<Failure>,
-    /// A distributed apply's chunks: who copied what.
+    /// A distributed apply's chunks that this run ran: who copied what
+    /// (those an earlier run finished count as already done).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub chunks: Vec<ChunkFigures>,
 }

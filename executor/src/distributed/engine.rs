@@ -314,7 +314,16 @@ impl Engine for YarnEngine {
             .mapred
             .split_first()
             .ok_or_else(|| EngineError::Failed("no mapred command".into()))?;
+        // The job acts as the user hsync acts as on the run folder's cluster
+        // (SIMPLE auth; Kerberos names its own): its output and staging are
+        // that user's, and the run folder stays theirs to remove.
+        let as_user = |command: &mut Command| {
+            if let Some(user) = &cluster.user {
+                command.env("HADOOP_USER_NAME", user);
+            }
+        };
         let mut command = Command::new(launcher);
+        as_user(&mut command);
         command.args(first).arg("streaming");
         let settings = [
             format!(
@@ -360,6 +369,7 @@ impl Engine for YarnEngine {
         // must not copy beside this one.
         if let Some(job) = run.read_note(JOB_NOTE).await? {
             let mut kill = Command::new(launcher);
+            as_user(&mut kill);
             kill.args(first).args(["job", "-kill", job.trim()]);
             kill.stdout(Stdio::null())
                 .stderr(Stdio::null())

@@ -178,7 +178,7 @@ async fn phases(
     summary.dirs_deleted += prepared.dirs_deleted;
     summary.retries += prepared.retries;
     summary.journal_check = prepared.journal_check.or(summary.journal_check);
-    merge(&mut summary, &reports);
+    merge(&mut summary, &reports, &pending);
     if summary.failures.is_empty() && summary.steps_not_done == 0 {
         folder.remove().await?;
     }
@@ -186,9 +186,15 @@ async fn phases(
 }
 
 /// The chunks' copies in the commit's summary: the commit found them done
-/// (and did not count them), the chunks say who copied what.
-fn merge(summary: &mut Summary, reports: &[ChunkReport]) {
-    for report in reports {
+/// (and did not count them), the chunks say who copied what. The chunks an
+/// earlier run of the apply finished (not in `ran`) were already done.
+fn merge(summary: &mut Summary, reports: &[ChunkReport], ran: &[u32]) {
+    let (earlier, reports): (Vec<_>, Vec<_>) =
+        reports.iter().partition(|r| !ran.contains(&r.chunk));
+    for report in earlier {
+        summary.files_already_done += report.files_copied + report.files_already_done;
+    }
+    for report in &reports {
         summary.files_copied += report.files_copied;
         summary.bytes_copied += report.bytes_copied;
         summary.files_already_done += report.files_already_done;
