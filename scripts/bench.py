@@ -300,6 +300,7 @@ def maps_window(run):
         try:
             with urllib.request.urlopen(url, timeout=10) as answer:
                 tasks = json.load(answer)["tasks"]["task"]
+            tasks = [tasks] if isinstance(tasks, dict) else tasks  # one task: no list
             return (max(t["finishTime"] for t in tasks) - min(t["startTime"] for t in tasks)) / 1000
         except (OSError, KeyError, TypeError, ValueError):
             time.sleep(1)

@@ -247,3 +247,49 @@ fn hadoop3_a_yarn_chunk_the_namenode_refuses_leaves_the_others_to_finish_and_res
     );
     assert_landed(&b, &dir, &dst);
 }
+
+#[test]
+fn hadoop3_spark_standalone_runs_the_chunks_through_the_examples_driver() {
+    let (Some(submit), Some(master)) = (
+        std::env::var_os("HSYNC_TEST_SPARK_SUBMIT"),
+        std::env::var_os("HSYNC_TEST_SPARK_MASTER"),
+    ) else {
+        panic!("HSYNC_TEST_SPARK_SUBMIT is not set: this test needs the Spark bed (scripts/spark start)");
+    };
+    let _clusters = clusters_in_use();
+    let root = unique_root("spread-spark");
+    let dir = Dir::new();
+    let (_, b) = planned(&dir, &root, "dst", 400, None);
+    let driver = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/engines/spark/hsync_spark.py"
+    );
+    let command = format!(
+        "{} --master {} --deploy-mode client --conf spark.ui.enabled=false \
+         --conf spark.task.maxFailures=4 {driver}",
+        submit.to_string_lossy(),
+        master.to_string_lossy(),
+    );
+    let out = dir
+        .hsync([
+            "apply",
+            "plan.json",
+            "--engine",
+            "command",
+            "--workers",
+            "2",
+            "--summary",
+            "summary.json",
+            "--engine-command",
+            &command,
+        ])
+        .ok();
+    let summary = out.json();
+    assert_eq!(summary["outcome"], "success", "{out}");
+    assert_eq!(summary["files_copied"], 400, "{out}");
+    assert!(
+        out.stderr.contains("chunks done with up to 2 workers"),
+        "the driver ran them:\n{out}"
+    );
+    assert_landed(&b, &dir, &format!("{root}/dst"));
+}
