@@ -270,19 +270,8 @@ fn hadoop3_spark_standalone_runs_the_chunks_through_the_examples_driver() {
         submit.to_string_lossy(),
         master.to_string_lossy(),
     );
-    let out = dir
-        .hsync([
-            "apply",
-            "plan.json",
-            "--engine",
-            "command",
-            "--workers",
-            "2",
-            "--summary",
-            "summary.json",
-            "--engine-command",
-            &command,
-        ])
+    let out = spread(&dir, "command")
+        .args(["--engine-command", &command])
         .ok();
     let summary = out.json();
     assert_eq!(summary["outcome"], "success", "{out}");

@@ -238,6 +238,12 @@ impl TestCommand {
         self
     }
 
+    /// More arguments, after those it was made with.
+    pub fn args<'a>(&mut self, args: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.cmd.args(args);
+        self
+    }
+
     /// Unsets an environment variable for the run (the harness sets `NO_COLOR`).
     pub fn env_remove(&mut self, key: &str) -> &mut Self {
         self.cmd.env_remove(key);
