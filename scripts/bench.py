@@ -1350,7 +1350,7 @@ class Bench:
         print()
         print("vs rclone, vs distcp: the peer's wall time over hsync's, in the same run: "
               "> 1 means hsync is faster.")
-        if "distcp" in PEERS and A:
+        if "distcp" in PEERS and A and set(self.workloads) - {"spread"}:
             print(f"distcp: `scripts/hdfs distcp -m {PARALLEL} -pb`, local mode: one JVM, and "
                   "ONE map whatever -m says (Hadoop's local job client sets mapreduce.job.maps "
                   "to 1), so its files are copied one after the other. Its wall includes the JVM "
@@ -1361,6 +1361,11 @@ class Bench:
         if "large" in self.workloads:
             print("raw: hdfs-cli (Go client) cat of one file to /dev/null, and put of as many "
                   "zeros from stdin.")
+        if "spread" in self.workloads:
+            print("spread: efficiency is the bytes moved over the maps' window (the first map's "
+                  "start to the last map's end, as the job history server tells, alike for both "
+                  "tools) against N x the cap (target >= 0.8); the rest of the wall is the job's "
+                  "fixed cost (launch, submission, the AM's start, the commit).")
         if "plan" in self.workloads:
             print("plan: files/s is files checked per second; the check gives hsync's time as a "
                   "multiple of rclone's (target <= 0.5).")
