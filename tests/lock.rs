@@ -17,12 +17,22 @@ fn hostname() -> String {
         .to_string()
 }
 
-/// Writes a lock file at `relative` naming `host` and `pid`.
+/// Writes a lock file at `relative` naming `host`, `pid` and the user ops.
 fn lock_file(dir: &Dir, relative: &str, host: &str, pid: u32) {
+    lock_file_of(dir, relative, host, pid, "ops");
+}
+
+/// Writes a lock file at `relative` naming `host`, `pid` and `user`.
+fn lock_file_of(dir: &Dir, relative: &str, host: &str, pid: u32, user: &str) {
     let holder = format!(
-        r#"{{"host":"{host}","pid":{pid},"user":"ops","plan":"0123456789abcdef0123","started_ms":1700000000000}}"#
+        r#"{{"host":"{host}","pid":{pid},"user":"{user}","plan":"0123456789abcdef0123","started_ms":1700000000000}}"#
     );
     dir.create(relative, holder);
+}
+
+/// The user a local apply's lock names.
+fn this_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }
 
 /// A small job whose target exists.
@@ -94,6 +104,21 @@ fn unlock_of_another_hosts_lock_needs_force() {
 }
 
 #[test]
+fn a_lock_left_by_another_user_is_refused_though_its_process_is_gone() {
+    let dir = Dir::new();
+    job(&dir);
+    lock_file(&dir, "target/.hsync-tmp.lock", &hostname(), GONE);
+    dir.plan();
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    assert!(says(&out.stderr, "is locked by ops@"), "{out}");
+    assert!(!dir.exists("target/a"), "a locked target was written");
+    // Freed by hand (its holder is known to be gone), the target is ours.
+    dir.hsync(["unlock", "target"]).ok();
+    dir.apply();
+    assert_eq!(dir.tree("target"), dir.tree("source"));
+}
+
+#[test]
 fn unlock_also_finds_a_lock_beside_the_target_root() {
     // Where atomic and incremental jobs (and earlier releases) keep it.
     let dir = Dir::new();
@@ -115,7 +140,13 @@ fn the_lock_lives_inside_the_target_root_and_a_plan_never_deletes_it() {
         "mode = \"update\"\ndelete = true",
     ));
     // What a killed apply leaves: its lock, in the root.
-    lock_file(&dir, "target/.hsync-tmp.lock", &hostname(), GONE);
+    lock_file_of(
+        &dir,
+        "target/.hsync-tmp.lock",
+        &hostname(),
+        GONE,
+        &this_user(),
+    );
     let plan = dir.plan();
     let actions = crate::util::actions(&plan, 0);
     assert_eq!(actions, ["copy a missing", "delete extra"]);

@@ -22,6 +22,8 @@ pub struct HdfsStorage {
     /// A DataNode answered a `COMPOSITE_CRC` request without one (Hadoop
     /// before 3.1): the cluster is not asked for one again.
     composite_crc_refused: AtomicBool,
+    /// The principal, or the SIMPLE user, the manifest names.
+    acting_user: Option<String>,
 }
 
 /// hsync's Hadoop settings where the cluster's own config sets none: a
@@ -97,6 +99,10 @@ impl HdfsStorage {
             client,
             cluster,
             composite_crc_refused: AtomicBool::new(false),
+            acting_user: spec
+                .kerberos_principal
+                .clone()
+                .or_else(|| spec.user.clone()),
         })
     }
 
@@ -180,6 +186,10 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
 
 #[async_trait]
 impl Storage for HdfsStorage {
+    fn acting_user(&self) -> Option<&str> {
+        self.acting_user.as_deref()
+    }
+
     async fn stat(&self, path: &str) -> Result<Option<Entry>> {
         match self.client.get_file_info(path).await {
             Ok(status) => Ok(Some(entry_from(status))),

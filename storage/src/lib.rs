@@ -106,6 +106,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// [`ErrorKind::Loop`]. A backend without symlinks returns the path as it is.
     async fn real_path(&self, path: &str) -> Result<Option<String>>;
 
+    /// Whom this filesystem acts as when not this process's own user (a
+    /// cluster's `user` or Kerberos principal): the owner its locks name.
+    fn acting_user(&self) -> Option<&str> {
+        None
+    }
+
     /// The text of the symlink at `path` (where it points, as written).
     /// A backend without symlinks fails with `Unsupported`.
     async fn read_link(&self, path: &str) -> Result<String> {

@@ -126,8 +126,8 @@ pub struct Lock {
 
 impl Lock {
     /// Takes the lock of `target_root` for `plan`, creating the folder it
-    /// lives in. A lock left by a process of this host that no longer runs
-    /// is taken over; any other is refused.
+    /// lives in. A lock left by this user's process of this host that no
+    /// longer runs is taken over; any other is refused.
     pub async fn acquire(
         storage: &Arc<dyn Storage>,
         target_root: &str,
@@ -147,7 +147,11 @@ impl Lock {
         let me = Holder {
             host: hostname(),
             pid: std::process::id(),
-            user: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            user: storage
+                .acting_user()
+                .map(str::to_string)
+                .or_else(|| std::env::var("USER").ok())
+                .unwrap_or_else(|| "unknown".into()),
             plan: plan.to_string(),
             started_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -168,8 +172,9 @@ impl Lock {
                         continue; // released meanwhile: try again
                     };
                     // A damaged lock names no live process: not ours to
-                    // take either.
-                    if holder.liveness() != Liveness::Gone {
+                    // take either; nor is another user's, whatever became of
+                    // its process.
+                    if holder.liveness() != Liveness::Gone || holder.user != me.user {
                         return Err(LockError::Held {
                             target: target_root.to_string(),
                             holder: Box::new(holder),
