@@ -31,9 +31,19 @@ pub fn script() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs")
 }
 
-/// One of the two test clusters.
+/// The script that runs a cluster: `s`, the Kerberized one, is
+/// `scripts/secure`'s.
+fn script_of(cluster: &str) -> std::path::PathBuf {
+    match cluster {
+        "s" => Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/secure"),
+        _ => script(),
+    }
+}
+
+/// One of the test clusters.
 pub struct Cluster {
-    /// `a` or `b`, as `scripts/hdfs` names them.
+    /// `a` or `b`, as `scripts/hdfs` names them, or `s`, the Kerberized
+    /// cluster of `scripts/secure`.
     pub name: &'static str,
     pub url: String,
     /// The Hadoop config folder that defines a nameservice URL (`hdfs://ns1`
@@ -83,7 +93,7 @@ impl Cluster {
 
     /// [`Cluster::shell`]'s output as bytes (`-cat` of binary files).
     pub fn shell_bytes(&self, args: &[&str]) -> Vec<u8> {
-        let out = Command::new(script())
+        let out = Command::new(script_of(self.name))
             .arg("shell")
             .arg(self.name)
             .args(args)
@@ -162,7 +172,7 @@ impl Cluster {
     }
 
     pub fn exists(&self, path: &str) -> bool {
-        let status = Command::new(script())
+        let status = Command::new(script_of(self.name))
             .args(["shell", self.name, "-test", "-e", path])
             .status()
             .expect("scripts/hdfs runs");

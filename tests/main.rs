@@ -17,6 +17,7 @@ mod hdfs_distributed;
 mod hdfs_ec;
 mod hdfs_faults;
 mod hdfs_ha;
+mod hdfs_secure;
 mod hdfs_yarn;
 mod incremental;
 mod interrupt;

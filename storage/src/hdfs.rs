@@ -24,6 +24,59 @@ pub struct HdfsStorage {
     composite_crc_refused: AtomicBool,
     /// The principal, or the SIMPLE user, the manifest names.
     acting_user: Option<String>,
+    /// How the manifest has this cluster authenticate, for what a refusal
+    /// says to do.
+    credentials: Credentials,
+}
+
+/// The Kerberos settings a cluster's manifest table gives.
+#[derive(Debug)]
+enum Credentials {
+    Keytab {
+        principal: String,
+        keytab: String,
+    },
+    Cache(String),
+    /// Kerberos (if the cluster's config asks for it) from the default
+    /// ticket cache, or SIMPLE.
+    Default {
+        config_dir: bool,
+    },
+}
+
+impl Credentials {
+    fn of(spec: &HdfsSpec) -> Credentials {
+        match (
+            &spec.kerberos_principal,
+            &spec.kerberos_keytab,
+            &spec.kerberos_cache,
+        ) {
+            (principal, Some(keytab), _) => Credentials::Keytab {
+                principal: principal.clone().unwrap_or_default(),
+                keytab: keytab.clone(),
+            },
+            (_, None, Some(cache)) => Credentials::Cache(cache.clone()),
+            _ => Credentials::Default {
+                config_dir: spec.config_dir.is_some(),
+            },
+        }
+    }
+
+    /// What to check when Kerberos found no credentials.
+    fn no_credentials_hint(&self) -> String {
+        match self {
+            Credentials::Keytab { principal, keytab } => format!(
+                "the keytab {keytab} gave none for `{principal}`: is the principal right, and \
+                 does the keytab hold its key (`klist -kt {keytab}`)?"
+            ),
+            Credentials::Cache(cache) => {
+                format!("the ticket cache {cache} holds no valid ticket: run `kinit` again")
+            }
+            Credentials::Default { .. } => "no ticket in the default cache: run `kinit`, or set \
+                 `kerberos_principal` and `kerberos_keytab` on the cluster"
+                .to_string(),
+        }
+    }
 }
 
 /// hsync's Hadoop settings where the cluster's own config sets none: a
@@ -103,15 +156,40 @@ impl HdfsStorage {
                 .kerberos_principal
                 .clone()
                 .or_else(|| spec.user.clone()),
+            credentials: Credentials::of(spec),
         })
     }
 
     /// [`hdfs_error`], naming the cluster when it could not be reached.
     pub(crate) fn error(&self, op: &'static str, path: &str, err: HdfsError) -> StorageError {
         let unreachable = matches!(err, HdfsError::IOError(_));
+        let refused = match &err {
+            HdfsError::GSSAPIError(_, _, text) => Some(format!(
+                "Kerberos authentication failed ({}); {}",
+                text.trim(),
+                self.credentials.no_credentials_hint()
+            )),
+            HdfsError::SASLError(text) => Some(format!("SASL negotiation failed: {text}")),
+            HdfsError::NoSASLMechanism => Some(
+                "the NameNode offers no authentication hsync can use (Kerberos or a token)"
+                    .to_string(),
+            ),
+            _ => None,
+        };
         let mut error = hdfs_error(op, path, err);
-        if unreachable {
+        if let Some(refused) = refused {
+            error.message = format!("cluster {}: {refused}", self.cluster);
+        } else if unreachable {
             error.message = format!("cluster {}: {}", self.cluster, error.message);
+            // A Kerberized NameNode hangs up on a client that speaks SIMPLE.
+            if let Credentials::Default { config_dir: false } = self.credentials {
+                if error.message.contains("disconnected") {
+                    error.message.push_str(
+                        "; if the cluster is Kerberized, give its `config_dir` (where \
+                         hadoop.security.authentication = kerberos) and its credentials",
+                    );
+                }
+            }
         }
         error
     }

@@ -39,8 +39,8 @@ impl Checker<'_> {
     }
 
     pub(super) fn clusters(&mut self, raw: &RawManifest) {
-        for (alias, cluster) in &raw.clusters {
-            let cluster = cluster.get_ref();
+        for (alias, spanned) in &raw.clusters {
+            let cluster = spanned.get_ref();
             if cluster.url.get_ref().starts_with(SYNTHETIC_SCHEME) {
                 self.synthetic_cluster(alias, &cluster.url);
                 continue;
@@ -57,6 +57,24 @@ impl Checker<'_> {
                     label,
                 )
                 .help = Some("write it as url = \"hdfs://namenode:8020\"".into());
+                self.broken_clusters.insert(alias.clone());
+                continue;
+            }
+            let credential = match (&cluster.kerberos_keytab, &cluster.kerberos_cache) {
+                (Some(_), _) => Some("kerberos_keytab"),
+                (None, Some(_)) => Some("kerberos_cache"),
+                (None, None) => None,
+            };
+            if let (Some(credential), None) = (credential, &cluster.kerberos_principal) {
+                self.error(
+                    spanned.span(),
+                    format!("cluster `{alias}` gives a {credential} but no kerberos_principal"),
+                    "no kerberos_principal",
+                )
+                .help = Some(format!(
+                    "name whose credentials the {credential} holds: \
+                     kerberos_principal = \"user@REALM\""
+                ));
                 self.broken_clusters.insert(alias.clone());
                 continue;
             }

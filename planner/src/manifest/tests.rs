@@ -319,6 +319,22 @@ target = "mirror"
 }
 
 #[test]
+fn a_keytab_without_its_principal() {
+    insta::assert_snapshot!(report(
+        r#"
+[clusters.prod]
+url = "hdfs://nn1:8020"
+kerberos_keytab = "/etc/security/keytabs/etl.keytab"
+
+[[job]]
+name = "reports"
+sources = ["prod:/data/reports"]
+target = "mirror"
+"#
+    ));
+}
+
+#[test]
 fn missing_target() {
     insta::assert_snapshot!(report(
         r#"

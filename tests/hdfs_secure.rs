@@ -1,0 +1,172 @@
+//! The Kerberized cluster `s` of `scripts/secure` (Hadoop 3, a realm of its
+//! own on 127.0.0.1, privacy RPC, encrypted data transfer, HTTPS only):
+//! hsync authenticates with a keytab or a ticket cache, and every refusal
+//! names the cluster and the cause and writes nothing. Checked through
+//! FsShell as the cluster's superuser.
+
+use std::process::Command;
+
+use crate::cluster::{cluster, unique_root, Cluster};
+use crate::util::{noise, says, Dir};
+
+fn realm() -> String {
+    std::env::var("HSYNC_TEST_SECURE_REALM").expect(
+        "HSYNC_TEST_SECURE_REALM is not set: these tests need the secure bed \
+         (scripts/secure start && eval \"$(scripts/secure env)\")",
+    )
+}
+
+fn keytab(user: &str) -> String {
+    let folder = std::env::var("HSYNC_TEST_SECURE_KEYTABS").expect("the secure bed's keytabs");
+    format!("{folder}/{user}.keytab")
+}
+
+/// `cluster` with Kerberos credentials given as manifest lines.
+fn with(credentials: &[(&str, &str)]) -> String {
+    credentials
+        .iter()
+        .map(|(key, value)| format!("{key} = {value:?}\n"))
+        .collect()
+}
+
+/// A job of 20 files in `dir`'s `src` into `ROOT/dst` on s; `table` is the
+/// cluster's manifest table.
+fn secure_job(dir: &Dir, root: &str, table: &str) -> Cluster {
+    let s = cluster("s");
+    for i in 0..20 {
+        dir.create(
+            &format!("src/d{}/f{i}", i % 3),
+            noise(1000 + i * 7000, i as u64),
+        );
+    }
+    dir.manifest(&format!(
+        "{table}\n[[job]]\nname = \"secure\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n",
+        dir.join("src").display().to_string(),
+        s.alias(&format!("{root}/dst")),
+    ));
+    s
+}
+
+fn keytab_table(s: &Cluster, user: &str) -> String {
+    format!(
+        "{}{}",
+        s.manifest_table(None),
+        with(&[
+            ("kerberos_principal", &format!("{user}@{}", realm())),
+            ("kerberos_keytab", &keytab(user)),
+        ])
+    )
+}
+
+#[test]
+fn hadoop3_a_keytab_plans_and_applies_over_privacy_rpc_and_encrypted_transfer() {
+    let root = unique_root("secure-keytab");
+    let dir = Dir::new();
+    let s = cluster("s");
+    let s = secure_job(&dir, &root, &keytab_table(&s, "alice"));
+    dir.plan();
+    dir.apply();
+    assert_eq!(s.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+    assert_eq!(s.stat("%u", &format!("{root}/dst/d0/f0")), "alice");
+    dir.hsync(["plan", "--detailed-exitcode"]).ok();
+}
+
+#[test]
+fn hadoop3_a_ticket_cache_from_kinit_plans_and_applies() {
+    let root = unique_root("secure-cache");
+    let dir = Dir::new();
+    let cache = format!("FILE:{}", dir.join("alice.ccache").display());
+    let kinit = Command::new("kinit")
+        .args(["-c", &cache, "-kt", &keytab("alice")])
+        .arg(format!("alice@{}", realm()))
+        .status()
+        .expect("kinit runs");
+    assert!(kinit.success());
+    let s = cluster("s");
+    let table = format!(
+        "{}{}",
+        s.manifest_table(None),
+        with(&[
+            ("kerberos_principal", &format!("alice@{}", realm())),
+            ("kerberos_cache", &cache),
+        ])
+    );
+    let s = secure_job(&dir, &root, &table);
+    dir.plan();
+    dir.apply();
+    assert_eq!(s.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+    assert_eq!(s.stat("%u", &format!("{root}/dst")), "alice");
+}
+
+#[test]
+fn hadoop3_refusals_name_the_cluster_and_the_cause_and_write_nothing() {
+    let s = cluster("s");
+    let realm = realm();
+    let secure = s.manifest_table(None);
+    let cases = [
+        (
+            "no credentials",
+            secure.clone(),
+            "run `kinit`, or set `kerberos_principal`",
+        ),
+        (
+            "a keytab without the principal's key",
+            format!(
+                "{secure}{}",
+                with(&[
+                    ("kerberos_principal", &format!("alice@{realm}")),
+                    ("kerberos_keytab", &keytab("bob")),
+                ])
+            ),
+            "does the keytab hold its key",
+        ),
+        (
+            "a principal the realm does not know",
+            format!(
+                "{secure}{}",
+                with(&[
+                    ("kerberos_principal", &format!("carol@{realm}")),
+                    ("kerberos_keytab", &keytab("alice")),
+                ])
+            ),
+            "is the principal right",
+        ),
+        (
+            "SIMPLE settings",
+            format!("[clusters.s]\nurl = {:?}\n", s.url),
+            "if the cluster is Kerberized, give its `config_dir`",
+        ),
+    ];
+    for (case, table, cause) in cases {
+        let root = unique_root("secure-refused");
+        let dir = Dir::new();
+        secure_job(&dir, &root, &table);
+        let empty = format!("FILE:{}", dir.join("no.ccache").display());
+        let out = dir
+            .hsync(["plan", "-o", "plan.json"])
+            .env("KRB5CCNAME", &empty)
+            .code(1);
+        assert!(
+            says(&out.stderr, "cluster `s` (hdfs://localhost"),
+            "{case}: {out}"
+        );
+        assert!(says(&out.stderr, cause), "{case}: {out}");
+        assert!(!dir.exists("plan.json"), "{case}: a plan was written");
+        assert!(!s.exists(&root), "{case}: {root} was written");
+    }
+}
+
+#[test]
+fn hadoop3_a_user_the_namenode_denies_is_refused_and_nothing_is_written() {
+    let root = unique_root("secure-denied");
+    let dir = Dir::new();
+    let s = cluster("s");
+    // alice's root, where bob may not write.
+    s.shell(&["-mkdir", "-p", &root]);
+    s.shell(&["-chown", "alice", &root]);
+    let s = secure_job(&dir, &root, &keytab_table(&s, "bob"));
+    dir.plan();
+    let out = dir.hsync(["apply", "plan.json"]).code(1);
+    assert!(says(&out.stderr, "permission denied"), "{out}");
+    assert!(!s.exists(&format!("{root}/dst")), "{out}");
+}
