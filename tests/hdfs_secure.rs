@@ -47,13 +47,14 @@ fn secure_job(dir: &Dir, root: &str, table: &str) -> Cluster {
     s
 }
 
-fn keytab_table(s: &Cluster, user: &str) -> String {
+/// s's table with `principal`'s credentials from `owner`'s keytab.
+fn keytab_table(s: &Cluster, principal: &str, owner: &str) -> String {
     format!(
         "{}{}",
         s.manifest_table(None),
         with(&[
-            ("kerberos_principal", &format!("{user}@{}", realm())),
-            ("kerberos_keytab", &keytab(user)),
+            ("kerberos_principal", &format!("{principal}@{}", realm())),
+            ("kerberos_keytab", &keytab(owner)),
         ])
     )
 }
@@ -63,7 +64,7 @@ fn hadoop3_a_keytab_plans_and_applies_over_privacy_rpc_and_encrypted_transfer() 
     let root = unique_root("secure-keytab");
     let dir = Dir::new();
     let s = cluster("s");
-    let s = secure_job(&dir, &root, &keytab_table(&s, "alice"));
+    let s = secure_job(&dir, &root, &keytab_table(&s, "alice", "alice"));
     dir.plan();
     dir.apply();
     assert_eq!(s.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
@@ -101,34 +102,20 @@ fn hadoop3_a_ticket_cache_from_kinit_plans_and_applies() {
 #[test]
 fn hadoop3_refusals_name_the_cluster_and_the_cause_and_write_nothing() {
     let s = cluster("s");
-    let realm = realm();
-    let secure = s.manifest_table(None);
     let cases = [
         (
             "no credentials",
-            secure.clone(),
+            s.manifest_table(None),
             "run `kinit`, or set `kerberos_principal`",
         ),
         (
             "a keytab without the principal's key",
-            format!(
-                "{secure}{}",
-                with(&[
-                    ("kerberos_principal", &format!("alice@{realm}")),
-                    ("kerberos_keytab", &keytab("bob")),
-                ])
-            ),
+            keytab_table(&s, "alice", "bob"),
             "does the keytab hold its key",
         ),
         (
             "a principal the realm does not know",
-            format!(
-                "{secure}{}",
-                with(&[
-                    ("kerberos_principal", &format!("carol@{realm}")),
-                    ("kerberos_keytab", &keytab("alice")),
-                ])
-            ),
+            keytab_table(&s, "carol", "alice"),
             "is the principal right",
         ),
         (
@@ -164,7 +151,7 @@ fn hadoop3_a_user_the_namenode_denies_is_refused_and_nothing_is_written() {
     // alice's root, where bob may not write.
     s.shell(&["-mkdir", "-p", &root]);
     s.shell(&["-chown", "alice", &root]);
-    let s = secure_job(&dir, &root, &keytab_table(&s, "bob"));
+    let s = secure_job(&dir, &root, &keytab_table(&s, "bob", "bob"));
     dir.plan();
     let out = dir.hsync(["apply", "plan.json"]).code(1);
     assert!(says(&out.stderr, "permission denied"), "{out}");
