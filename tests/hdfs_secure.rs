@@ -4,7 +4,8 @@
 //! names the cluster and the cause and writes nothing. Checked through
 //! FsShell as the cluster's superuser.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 use crate::cluster::{cluster, unique_root, Cluster};
 use crate::util::{noise, says, Dir};
@@ -65,11 +66,52 @@ fn hadoop3_a_keytab_plans_and_applies_over_privacy_rpc_and_encrypted_transfer() 
     let dir = Dir::new();
     let s = cluster("s");
     let s = secure_job(&dir, &root, &keytab_table(&s, "alice", "alice"));
-    dir.plan();
-    dir.apply();
+    let plan = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    let apply = dir
+        .hsync(["apply", "plan.json", "--summary", "summary.json"])
+        .ok();
     assert_eq!(s.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
     assert_eq!(s.stat("%u", &format!("{root}/dst/d0/f0")), "alice");
     dir.hsync(["plan", "--detailed-exitcode"]).ok();
+
+    // No key of the keytab, in hex or in bytes, in anything hsync wrote.
+    let mut written = vec![
+        plan.stdout.into_bytes(),
+        plan.stderr.into_bytes(),
+        apply.stdout.into_bytes(),
+        apply.stderr.into_bytes(),
+        dir.read("plan.json"),
+        dir.read("summary.json"),
+    ];
+    for entry in std::fs::read_dir(dir.join(".hsync")).expect("the state folder") {
+        written.push(std::fs::read(entry.expect("an entry").path()).unwrap_or_default());
+    }
+    let keys = keys_of(&keytab("alice"));
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        for output in &written {
+            assert!(!holds(output, key) && !holds(output, hex.as_bytes()));
+        }
+    }
+}
+
+/// The keys a keytab holds, as `klist -kK` prints them.
+fn keys_of(keytab: &str) -> Vec<Vec<u8>> {
+    let out = Command::new("klist")
+        .args(["-kK", keytab])
+        .output()
+        .expect("klist runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split("(0x")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .map(|hex| {
+            (0..hex.len() / 2)
+                .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+                .collect()
+        })
+        .collect()
 }
 
 #[test]
@@ -156,4 +198,69 @@ fn hadoop3_a_user_the_namenode_denies_is_refused_and_nothing_is_written() {
     let out = dir.hsync(["apply", "plan.json"]).code(1);
     assert!(says(&out.stderr, "permission denied"), "{out}");
     assert!(!s.exists(&format!("{root}/dst")), "{out}");
+}
+
+/// What tcpdump saw on the loopback, filtered by `filter`, while `run` ran.
+fn captured(dir: &Dir, name: &str, filter: &str, run: impl FnOnce()) -> Vec<u8> {
+    let pcap = dir.join(&format!("{name}.pcap"));
+    let mut dump = Command::new("tcpdump")
+        .args(["-i", "lo", "-U", "-s", "0", "-w"])
+        .arg(&pcap)
+        .arg(filter)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tcpdump runs (scripts/secure installs it)");
+    let mut said = String::new();
+    BufReader::new(dump.stderr.take().expect("piped"))
+        .read_line(&mut said)
+        .expect("tcpdump's first line");
+    assert!(said.contains("listening on lo"), "tcpdump: {said}");
+    run();
+    // Interrupted, tcpdump writes what it holds and exits.
+    Command::new("kill")
+        .args(["-INT", &dump.id().to_string()])
+        .status()
+        .expect("kill runs");
+    dump.wait().expect("tcpdump ends");
+    std::fs::read(&pcap).expect("the capture")
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn hadoop3_a_capture_of_the_wire_holds_none_of_the_copied_bytes_or_names() {
+    const CONTENT: &str = "hsync-plaintext-content-marker ";
+    const NAME: &str = "hsync-plaintext-name-marker";
+    let copy = |cluster: &Cluster, table: &str, ports: &str| {
+        let dir = Dir::new();
+        let root = unique_root("secure-wire");
+        dir.create(&format!("src/{NAME}"), CONTENT.repeat(10_000));
+        dir.manifest(&format!(
+            "{table}\n[[job]]\nname = \"wire\"\nsources = [{:?}]\ntarget = {:?}\n",
+            dir.join("src").display().to_string(),
+            cluster.alias(&format!("{root}/dst")),
+        ));
+        dir.plan();
+        let wire = captured(&dir, cluster.name, ports, || {
+            dir.apply();
+        });
+        assert!(wire.len() > 300_000, "the copy crossed the captured ports");
+        wire
+    };
+    // The capture sees a plain cluster's bytes and names: it would see
+    // the secure one's if they were there.
+    let a = cluster("a");
+    let plain = copy(&a, &a.manifest_table(None), "tcp portrange 17000-17199");
+    assert!(holds(&plain, CONTENT.as_bytes()) && holds(&plain, NAME.as_bytes()));
+
+    let s = cluster("s");
+    let secure = copy(
+        &s,
+        &keytab_table(&s, "alice", "alice"),
+        "tcp portrange 15000-15099",
+    );
+    assert!(!holds(&secure, CONTENT.as_bytes()), "content in the clear");
+    assert!(!holds(&secure, NAME.as_bytes()), "a file name in the clear");
 }
