@@ -216,7 +216,18 @@ fn captured(dir: &Dir, name: &str, filter: &str, run: impl FnOnce()) -> Vec<u8> 
         .expect("tcpdump's first line");
     assert!(said.contains("listening on lo"), "tcpdump: {said}");
     run();
-    // Interrupted, tcpdump writes what it holds and exits.
+    // tcpdump writes each packet as it reads it (-U): once the file stops
+    // growing it has read all there was; interrupted, it exits.
+    let size = || std::fs::metadata(&pcap).map_or(0, |m| m.len());
+    let mut seen = size();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        let now = size();
+        if now == seen {
+            break;
+        }
+        seen = now;
+    }
     Command::new("kill")
         .args(["-INT", &dump.id().to_string()])
         .status()
@@ -246,7 +257,12 @@ fn hadoop3_a_capture_of_the_wire_holds_none_of_the_copied_bytes_or_names() {
         let wire = captured(&dir, cluster.name, ports, || {
             dir.apply();
         });
-        assert!(wire.len() > 300_000, "the copy crossed the captured ports");
+        assert!(
+            wire.len() > 300_000,
+            "{}: the copy did not cross the captured ports ({} bytes seen)",
+            cluster.name,
+            wire.len()
+        );
         wire
     };
     // The capture sees a plain cluster's bytes and names: it would see
