@@ -4,7 +4,7 @@
 //! names the cluster and the cause and writes nothing. Checked through
 //! FsShell as the cluster's superuser.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use crate::cluster::{cluster, unique_root, Cluster};
@@ -204,16 +204,26 @@ fn hadoop3_a_user_the_namenode_denies_is_refused_and_nothing_is_written() {
 fn captured(dir: &Dir, name: &str, filter: &str, run: impl FnOnce()) -> Vec<u8> {
     let pcap = dir.join(&format!("{name}.pcap"));
     let mut dump = Command::new("tcpdump")
-        .args(["-i", "lo", "-U", "-s", "0", "-w"])
+        // Each packet handed over at once, into a buffer no copy fills.
+        .args([
+            "-i",
+            "lo",
+            "--immediate-mode",
+            "-B",
+            "65536",
+            "-U",
+            "-s",
+            "0",
+            "-w",
+        ])
         .arg(&pcap)
         .arg(filter)
         .stderr(Stdio::piped())
         .spawn()
         .expect("tcpdump runs (scripts/secure installs it)");
     let mut said = String::new();
-    BufReader::new(dump.stderr.take().expect("piped"))
-        .read_line(&mut said)
-        .expect("tcpdump's first line");
+    let mut stderr = BufReader::new(dump.stderr.take().expect("piped"));
+    stderr.read_line(&mut said).expect("tcpdump's first line");
     assert!(said.contains("listening on lo"), "tcpdump: {said}");
     run();
     // tcpdump writes each packet as it reads it (-U): once the file stops
@@ -233,6 +243,14 @@ fn captured(dir: &Dir, name: &str, filter: &str, run: impl FnOnce()) -> Vec<u8> 
         .status()
         .expect("kill runs");
     dump.wait().expect("tcpdump ends");
+    let mut counts = String::new();
+    stderr
+        .read_to_string(&mut counts)
+        .expect("tcpdump's counts");
+    assert!(
+        counts.lines().any(|l| l == "0 packets dropped by kernel"),
+        "tcpdump missed packets: {counts}"
+    );
     std::fs::read(&pcap).expect("the capture")
 }
 
