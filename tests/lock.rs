@@ -178,6 +178,13 @@ fn the_lock_lives_inside_the_target_root_and_a_plan_never_deletes_it() {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     assert!(!dir.exists(".target.hsync-tmp.lock"));
+    // Readable and writable by its holder only, as all of hsync's state
+    // on a target.
+    let mode = std::fs::metadata(dir.join("target/.hsync-tmp.lock"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
     let status = crate::util::wait_bounded(&mut child, &dir, "apply", 30 * SECOND);
     assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
     assert!(!dir.exists("target/.hsync-tmp.lock"));

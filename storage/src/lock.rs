@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use hsync_fs_model::lock::Placement;
 
 use crate::{
-    join, one_line, parent_and_name, temp_sibling, CreateOptions, ErrorKind, Storage, StorageError,
+    join, one_line, parent_and_name, temp_sibling, Attributes, CreateOptions, ErrorKind, Storage,
+    StorageError,
 };
 
 /// Who holds a lock, as written in the lock file.
@@ -246,7 +247,15 @@ async fn create_exclusive(
     let text = serde_json::to_vec(holder).expect("a holder serialises");
     writer.write(text.into()).await?;
     writer.close().await?;
-    let published = storage.rename_new(&temp, path).await;
+    // hsync's state on a target is the applying user's alone.
+    let private = Attributes {
+        permission: Some(0o600),
+        ..Attributes::default()
+    };
+    let published = match storage.set_attributes(&temp, &private).await {
+        Ok(()) => storage.rename_new(&temp, path).await,
+        Err(e) => Err(e),
+    };
     if published.is_err() {
         let _ = storage.remove_file(&temp).await;
     }
@@ -290,6 +299,13 @@ async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, 
     let mut reader = match storage.open(path).await {
         Ok(reader) => reader,
         Err(e) if e.is_not_found() => return Ok(None),
+        // Another user's lock, readable by them alone.
+        Err(e) if e.kind == ErrorKind::PermissionDenied => {
+            return Ok(Some(Holder {
+                user: "another user (the lock is readable by its holder only)".into(),
+                ..unknown_holder()
+            }))
+        }
         Err(e) => return Err(e),
     };
     let mut text = Vec::new();
