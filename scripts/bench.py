@@ -109,7 +109,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import urllib.request
 import time
 import urllib.request
 import xml.etree.ElementTree as ET

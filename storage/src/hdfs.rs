@@ -164,11 +164,18 @@ impl HdfsStorage {
     pub(crate) fn error(&self, op: &'static str, path: &str, err: HdfsError) -> StorageError {
         let unreachable = matches!(err, HdfsError::IOError(_));
         let refused = match &err {
-            HdfsError::GSSAPIError(_, _, text) => Some(format!(
-                "Kerberos authentication failed ({}); {}",
-                text.trim(),
-                self.credentials.no_credentials_hint()
-            )),
+            // GSS_S_NO_CRED (routine error 7): the credentials the manifest
+            // names gave none; other failures say their own cause.
+            HdfsError::GSSAPIError(codes, _, text) if (codes.raw() >> 16) & 0xff == 7 => {
+                Some(format!(
+                    "Kerberos authentication failed ({}); {}",
+                    text.trim(),
+                    self.credentials.no_credentials_hint()
+                ))
+            }
+            HdfsError::GSSAPIError(_, _, text) => {
+                Some(format!("Kerberos authentication failed ({})", text.trim()))
+            }
             HdfsError::SASLError(text) => Some(format!("SASL negotiation failed: {text}")),
             HdfsError::NoSASLMechanism => Some(
                 "the NameNode offers no authentication hsync can use (Kerberos or a token)"

@@ -252,10 +252,11 @@ async fn create_exclusive(
         permission: Some(0o600),
         ..Attributes::default()
     };
-    let published = match storage.set_attributes(&temp, &private).await {
-        Ok(()) => storage.rename_new(&temp, path).await,
-        Err(e) => Err(e),
-    };
+    let published = async {
+        storage.set_attributes(&temp, &private).await?;
+        storage.rename_new(&temp, path).await
+    }
+    .await;
     if published.is_err() {
         let _ = storage.remove_file(&temp).await;
     }
