@@ -479,6 +479,9 @@ async fn apply(
             .wrap_err_with(|| format!("cannot write the summary to {}", file.display()))?;
     }
     eprintln!("{}", view::apply::summary(&summary));
+    if let Some(cause) = &summary.lock_left {
+        eprintln!("the lock stays ({cause}): the next apply takes it over, or `hsync unlock`");
+    }
     if summary.files_stale > 0 {
         eprintln!(
             "some sources or targets changed since the plan was made: run `hsync plan` again"

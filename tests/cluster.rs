@@ -31,19 +31,19 @@ pub fn script() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/hdfs")
 }
 
-/// The script that runs a cluster: `s`, the Kerberized one, is
+/// The script that runs a cluster: `s` and `t`, the Kerberized ones, are
 /// `scripts/secure`'s.
 fn script_of(cluster: &str) -> std::path::PathBuf {
     match cluster {
-        "s" => Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/secure"),
+        "s" | "t" => Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/secure"),
         _ => script(),
     }
 }
 
 /// One of the test clusters.
 pub struct Cluster {
-    /// `a` or `b`, as `scripts/hdfs` names them, or `s`, the Kerberized
-    /// cluster of `scripts/secure`.
+    /// `a` or `b`, as `scripts/hdfs` names them, or `s` or `t`, the
+    /// Kerberized clusters of `scripts/secure`, each in a realm of its own.
     pub name: &'static str,
     pub url: String,
     /// The Hadoop config folder that defines a nameservice URL (`hdfs://ns1`

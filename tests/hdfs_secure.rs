@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use crate::cluster::{cluster, unique_root, Cluster};
-use crate::util::{noise, says, Dir};
+use crate::util::{noise, says, wait_bounded, Dir};
 
 fn realm() -> String {
     std::env::var("HSYNC_TEST_SECURE_REALM").expect(
@@ -157,7 +157,7 @@ fn hadoop3_refusals_name_the_cluster_and_the_cause_and_write_nothing() {
         ),
         (
             "a principal the realm does not know",
-            keytab_table(&s, "carol", "alice"),
+            keytab_table(&s, "mallory", "alice"),
             "is the principal right",
         ),
         (
@@ -297,4 +297,219 @@ fn hadoop3_a_capture_of_the_wire_holds_none_of_the_copied_bytes_or_names() {
     );
     assert!(!holds(&secure, CONTENT.as_bytes()), "content in the clear");
     assert!(!holds(&secure, NAME.as_bytes()), "a file name in the clear");
+}
+
+/// `principal`'s lines in the KDC's log that name `service`: one per ticket
+/// the KDC issued it for that service (`krbtgt/REALM@REALM` is a login).
+fn tickets_issued(principal: &str, service: &str) -> usize {
+    let log = std::env::var("HSYNC_TEST_SECURE_KDC_LOG").expect("the secure bed's KDC log");
+    let log = std::fs::read_to_string(log).expect("the KDC's log");
+    let issued = format!("{principal} for {service}");
+    log.lines()
+        .filter(|l| l.contains("ISSUE") && l.ends_with(&issued))
+        .count()
+}
+
+fn kinit(cache: &str, principal: &str, keytab: &str) {
+    let kinit = Command::new("kinit")
+        .args(["-c", cache, "-kt", keytab, principal])
+        .status()
+        .expect("kinit runs");
+    assert!(kinit.success(), "kinit {principal}");
+}
+
+#[test]
+fn hadoop3_across_two_realms_a_user_of_one_copies_to_the_other_with_a_keytab_or_a_ticket_cache() {
+    let root = unique_root("secure-realms");
+    let dir = Dir::new();
+    let (s, t) = (cluster("s"), cluster("t"));
+    let alice = format!("alice@{}", realm());
+    let keytab = with(&[
+        ("kerberos_principal", &alice),
+        ("kerberos_keytab", &keytab("alice")),
+    ]);
+    let cache = format!("FILE:{}", dir.join("alice.ccache").display());
+    kinit(&cache, &alice, &self::keytab("alice"));
+    let from_cache = with(&[("kerberos_principal", &alice), ("kerberos_cache", &cache)]);
+    // The tree lands on s (alice's own realm) first.
+    secure_job(&dir, &root, &format!("{}{keytab}", s.manifest_table(None)));
+    dir.plan();
+    dir.apply();
+
+    let trusts = tickets_issued(&alice, "krbtgt/T.HSYNC.TEST@S.HSYNC.TEST");
+    for (credentials, to) in [(&keytab, "by-keytab"), (&from_cache, "by-cache")] {
+        dir.manifest(&format!(
+            "{}{credentials}\n{}{credentials}\n[[job]]\nname = \"across\"\nsources = [{:?}]\n\
+             target = {:?}\nmode = \"update\"\n",
+            s.manifest_table(None),
+            t.manifest_table(None),
+            s.alias(&format!("{root}/dst")),
+            t.alias(&format!("{root}/{to}")),
+        ));
+        dir.plan();
+        dir.apply();
+        assert_eq!(
+            t.tree(&format!("{root}/{to}"), &dir),
+            dir.tree("src"),
+            "{to}"
+        );
+        // t's NameNode maps alice of the other realm to her short name.
+        assert_eq!(t.stat("%u", &format!("{root}/{to}/d0/f0")), "alice", "{to}");
+        dir.hsync(["plan", "--detailed-exitcode"]).ok();
+    }
+    // Through the trust: S's KDC issued alice tickets to T's.
+    assert!(tickets_issued(&alice, "krbtgt/T.HSYNC.TEST@S.HSYNC.TEST") > trusts);
+    assert!(tickets_issued(&alice, "nn/t.hsync.test@T.HSYNC.TEST") > 0);
+}
+
+/// A TCP relay to a NameNode whose connections a test can cut, as a
+/// NameNode restart or a network blip does: the client must connect, and
+/// authenticate, again.
+struct Relay {
+    port: u16,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn to(address: String) -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the relay");
+        let port = listener.local_addr().expect("the relay's address").port();
+        let live = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let streams = std::sync::Arc::clone(&live);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = TcpStream::connect(&address) else {
+                    continue;
+                };
+                let ends = [&client, &server].map(|s| s.try_clone().expect("a socket clone"));
+                streams.lock().expect("the relay's list").extend(ends);
+                pipe(&client, &server);
+                pipe(&server, &client);
+            }
+        });
+        Relay { port, live }
+    }
+
+    /// Closes every connection relayed so far.
+    fn cut(&self) {
+        for stream in self.live.lock().expect("the relay's list").drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// Copies what `from` reads to `to` until either end closes.
+fn pipe(from: &std::net::TcpStream, to: &std::net::TcpStream) {
+    let (mut from, mut to) = (
+        from.try_clone().expect("a socket clone"),
+        to.try_clone().expect("a socket clone"),
+    );
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+/// carol's tickets last 20 s. A job of three files of 2.5 MiB at 256 KiB/s,
+/// one at a time (30 s), into `ROOT/dst` on s through a relay; `credentials`
+/// are carol's. Returns the relay and the apply, spawned once planned.
+fn outliving_a_ticket(dir: &Dir, root: &str, credentials: &str) -> (Relay, std::process::Child) {
+    let s = cluster("s");
+    for i in 0..3 {
+        dir.create(&format!("src/f{i}"), noise(5 << 19, 40 + i));
+    }
+    let relay = Relay::to(s.url.trim_start_matches("hdfs://").to_string());
+    dir.manifest(&format!(
+        "[clusters.s]\nurl = \"hdfs://localhost:{}\"\nconfig_dir = {:?}\n{credentials}\n\
+         [[job]]\nname = \"long\"\nsources = [{:?}]\ntarget = {:?}\nmode = \"update\"\n\
+         bandwidth = \"256KiB/s\"\nparallel = 1\n",
+        relay.port,
+        s.config_dir.as_deref().expect("s's config folder"),
+        dir.join("src").display().to_string(),
+        s.alias(&format!("{root}/dst")),
+    ));
+    dir.plan();
+    let apply = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
+    (relay, apply)
+}
+
+/// Past the 20 s of the ticket the apply started with, and before its end.
+const PAST_THE_TICKET: std::time::Duration = std::time::Duration::from_secs(24);
+
+#[test]
+fn hadoop3_a_ticket_that_expires_during_a_long_apply_is_renewed_from_the_keytab() {
+    let root = unique_root("secure-renew");
+    let dir = Dir::new();
+    let carol = format!("carol@{}", realm());
+    let credentials = with(&[
+        ("kerberos_principal", &carol),
+        ("kerberos_keytab", &keytab("carol")),
+    ]);
+    let (relay, mut apply) = outliving_a_ticket(&dir, &root, &credentials);
+    std::thread::sleep(PAST_THE_TICKET);
+    let logins = tickets_issued(&carol, "krbtgt/S.HSYNC.TEST@S.HSYNC.TEST");
+    relay.cut();
+    let status = wait_bounded(
+        &mut apply,
+        &dir,
+        "apply",
+        std::time::Duration::from_secs(120),
+    );
+    assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
+    assert_eq!(
+        cluster("s").tree(&format!("{root}/dst"), &dir),
+        dir.tree("src")
+    );
+    // The connection after the cut logged in again, from the keytab.
+    assert!(tickets_issued(&carol, "krbtgt/S.HSYNC.TEST@S.HSYNC.TEST") > logins);
+}
+
+#[test]
+fn hadoop3_a_ticket_cache_that_expires_during_an_apply_stops_it_clearly_and_a_resume_finishes_it() {
+    let root = unique_root("secure-expire");
+    let dir = Dir::new();
+    let carol = format!("carol@{}", realm());
+    let cache = format!("FILE:{}", dir.join("carol.ccache").display());
+    kinit(&cache, &carol, &keytab("carol"));
+    let credentials = with(&[("kerberos_principal", &carol), ("kerberos_cache", &cache)]);
+    let (relay, mut apply) = outliving_a_ticket(&dir, &root, &credentials);
+    std::thread::sleep(PAST_THE_TICKET);
+    relay.cut();
+    let status = wait_bounded(
+        &mut apply,
+        &dir,
+        "apply",
+        std::time::Duration::from_secs(120),
+    );
+    let stderr = dir.read_to_string("apply.stderr");
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(says(&stderr, "cluster `s`"), "{stderr}");
+    assert!(
+        says(&stderr, "the ticket has expired: run `kinit` again"),
+        "{stderr}"
+    );
+    assert!(
+        says(&stderr, "a cluster refused the credentials"),
+        "{stderr}"
+    );
+    // Its own lock could not be removed either: the resume takes it over.
+    assert!(says(&stderr, "the lock stays"), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&dir.read_to_string("apply.stdout")).expect("the summary");
+    let copied = summary["files_copied"].as_u64().expect("files_copied");
+    assert!(copied < 3, "{summary}");
+
+    // A new ticket, the same command: only what was not done is copied.
+    kinit(&cache, &carol, &keytab("carol"));
+    dir.hsync(["apply", "plan.json", "--summary", "resumed.json"])
+        .ok();
+    let resumed: serde_json::Value =
+        serde_json::from_slice(&dir.read("resumed.json")).expect("the summary");
+    assert_eq!(resumed["files_already_done"], copied, "{resumed}");
+    assert_eq!(resumed["files_copied"], 3 - copied, "{resumed}");
+    assert_eq!(
+        cluster("s").tree(&format!("{root}/dst"), &dir),
+        dir.tree("src")
+    );
 }

@@ -118,7 +118,24 @@ pub async fn apply(
         Ok(ledger) => run(plan, connections, options, Part::Whole, ledger, observer).await,
         Err(e) => Err(e),
     };
-    release(locks).await?;
+    release_after(locks, result).await
+}
+
+/// Releases the locks of a run that ended with `result`. A lock that cannot
+/// be removed (the cluster gone, or refusing expired credentials) does not
+/// swallow the summary of what the run did: the summary says so.
+pub(crate) async fn release_after(
+    locks: Vec<lock::Lock>,
+    mut result: Result<Summary, ApplyError>,
+) -> Result<Summary, ApplyError> {
+    if let Err(e) = release(locks).await {
+        match &mut result {
+            Ok(summary) => {
+                summary.lock_left = Some(hsync_storage::one_line(&e.to_string()).into_owned());
+            }
+            Err(_) => tracing::warn!("{e}"),
+        }
+    }
     result
 }
 
@@ -240,6 +257,7 @@ async fn run(
         buffer_size: options.buffer_size.max(4096),
         retries: Default::default(),
         stopping: Default::default(),
+        refused: Default::default(),
         interrupt: options.interrupt.clone(),
         part,
     });

@@ -9,6 +9,11 @@ use crate::step::Step;
 /// Why a step was not started in a fail-fast run.
 pub(crate) const STOPPED: &str =
     "not started: the run stopped after a failure (see --ignore-failures)";
+/// Why a step was not started once a cluster refused the credentials, even
+/// with failures ignored: every later call would fail the same way.
+pub(crate) const REFUSED: &str =
+    "not started: a cluster refused the credentials; once they are renewed, the same apply \
+     resumes";
 /// Why a step was not started in an interrupted run: not worth a line each.
 pub(crate) const INTERRUPTED: &str = "not started: the run was interrupted";
 
@@ -133,6 +138,10 @@ pub struct Summary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub journal_check: Option<JournalCheck>,
     pub failures: Vec<Failure>,
+    /// Why a lock of this run could not be removed; the next apply of the
+    /// same user takes it over.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_left: Option<String>,
     /// A distributed apply's chunks that this run ran: who copied what
     /// (those an earlier run finished count as already done).
     #[serde(skip_serializing_if = "Vec::is_empty")]

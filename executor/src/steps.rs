@@ -13,7 +13,7 @@ use crate::guards::{inside, source_unchanged, target_unchanged, Contained};
 use crate::journal::{Journal, Mark, Recovered};
 use crate::moves;
 use crate::part::{Part, Share};
-use crate::report::{Event, Observer, Outcome, INTERRUPTED, STOPPED};
+use crate::report::{Event, Observer, Outcome, INTERRUPTED, REFUSED, STOPPED};
 use crate::step::Step;
 use crate::throttle::Throttle;
 use crate::transfer::{CopyError, Landed, Transfer};
@@ -41,6 +41,8 @@ pub(crate) struct Context {
     /// Set at the first failure unless failures are ignored: a step that was
     /// already waiting for a slot then does not start either.
     pub stopping: AtomicBool,
+    /// Set when a cluster refused the credentials (or they expired).
+    pub refused: AtomicBool,
     /// Transfers tried again after a transient failure.
     pub retries: AtomicU64,
     pub interrupt: Interrupt,
@@ -121,6 +123,8 @@ impl Context {
     pub fn stop_cause(&self) -> Option<&'static str> {
         if self.interrupt.is_set() {
             Some(INTERRUPTED)
+        } else if self.refused.load(Ordering::Relaxed) {
+            Some(REFUSED)
         } else if self.stopping.load(Ordering::Relaxed) {
             Some(STOPPED)
         } else {
@@ -186,6 +190,10 @@ impl Context {
             Err(CopyError::Stale(cause)) => Outcome::Stale(cause),
             Err(CopyError::Escapes(cause)) => Outcome::Failed(cause),
             Err(e @ CopyError::Interrupted) => Outcome::NotDone(e.to_string()),
+            Err(CopyError::Storage(e)) if e.kind == ErrorKind::Unauthenticated => {
+                self.refused.store(true, Ordering::Relaxed);
+                Outcome::Failed(e.to_string())
+            }
             Err(e @ (CopyError::Storage(_) | CopyError::Journal(_))) => {
                 Outcome::Failed(e.to_string())
             }

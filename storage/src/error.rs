@@ -23,6 +23,9 @@ pub enum ErrorKind {
     Loop,
     /// Worth another try: a connection dropped, a DataNode went away.
     Transient,
+    /// The cluster refused the credentials, or they expired: every later
+    /// call would fail the same way until they are renewed.
+    Unauthenticated,
     Other,
 }
 

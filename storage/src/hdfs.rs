@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,15 +18,21 @@ use crate::{
 #[derive(Debug)]
 pub struct HdfsStorage {
     client: Client,
-    /// How messages name the cluster: its alias and URL.
-    cluster: String,
+    /// What errors say about the cluster, shared with its open files.
+    naming: Arc<Naming>,
     /// A DataNode answered a `COMPOSITE_CRC` request without one (Hadoop
     /// before 3.1): the cluster is not asked for one again.
     composite_crc_refused: AtomicBool,
     /// The principal, or the SIMPLE user, the manifest names.
     acting_user: Option<String>,
-    /// How the manifest has this cluster authenticate, for what a refusal
-    /// says to do.
+}
+
+/// How errors name a cluster, and what a refusal of its credentials says to do.
+#[derive(Debug)]
+struct Naming {
+    /// The cluster's alias and URL.
+    cluster: String,
+    /// How the manifest has this cluster authenticate.
     credentials: Credentials,
 }
 
@@ -62,13 +69,19 @@ impl Credentials {
         }
     }
 
-    /// What to check when Kerberos found no credentials.
-    fn no_credentials_hint(&self) -> String {
+    /// What to check when Kerberos found no credentials, or only expired ones.
+    fn no_credentials_hint(&self, expired: bool) -> String {
         match self {
             Credentials::Keytab { principal, keytab } => format!(
                 "the keytab {keytab} gave none for `{principal}`: is the principal right, and \
                  does the keytab hold its key (`klist -kt {keytab}`)?"
             ),
+            // A cache is not renewed by hsync; a keytab is, as often as needed.
+            Credentials::Cache(_) | Credentials::Default { .. } if expired => {
+                "the ticket has expired: run `kinit` again, then the same command (an apply \
+                 resumes where it stopped); with `kerberos_keytab`, hsync renews tickets itself"
+                    .to_string()
+            }
             Credentials::Cache(cache) => {
                 format!("the ticket cache {cache} holds no valid ticket: run `kinit` again")
             }
@@ -76,6 +89,57 @@ impl Credentials {
                  `kerberos_principal` and `kerberos_keytab` on the cluster"
                 .to_string(),
         }
+    }
+}
+
+/// GSSAPI's routine errors (RFC 2744) that mean "no usable credentials".
+const GSS_S_NO_CRED: u32 = 7;
+const GSS_S_CREDENTIALS_EXPIRED: u32 = 11;
+
+impl Naming {
+    /// [`hdfs_error`], naming the cluster when it could not be reached or
+    /// refused the credentials, with what to do about it.
+    fn error(&self, op: &'static str, path: &str, err: HdfsError) -> StorageError {
+        let unreachable = matches!(err, HdfsError::IOError(_));
+        let refused = match &err {
+            HdfsError::GSSAPIError(codes, _, text) => {
+                let routine = (codes.raw() >> 16) & 0xff;
+                // Kerberos says "Ticket expired" in the minor status of a
+                // general failure.
+                let expired = routine == GSS_S_CREDENTIALS_EXPIRED || text.contains("expired");
+                let text = text.trim();
+                if routine == GSS_S_NO_CRED || expired {
+                    Some(format!(
+                        "Kerberos authentication failed ({text}); {}",
+                        self.credentials.no_credentials_hint(expired)
+                    ))
+                } else {
+                    Some(format!("Kerberos authentication failed ({text})"))
+                }
+            }
+            HdfsError::SASLError(text) => Some(format!("SASL negotiation failed: {text}")),
+            HdfsError::NoSASLMechanism => Some(
+                "the NameNode offers no authentication hsync can use (Kerberos or a token)"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        let mut error = hdfs_error(op, path, err);
+        if let Some(refused) = refused {
+            error.message = format!("cluster {}: {refused}", self.cluster);
+        } else if unreachable {
+            error.message = format!("cluster {}: {}", self.cluster, error.message);
+            // A Kerberized NameNode hangs up on a client that speaks SIMPLE.
+            if let Credentials::Default { config_dir: false } = self.credentials {
+                if error.message.contains("disconnected") {
+                    error.message.push_str(
+                        "; if the cluster is Kerberized, give its `config_dir` (where \
+                         hadoop.security.authentication = kerberos) and its credentials",
+                    );
+                }
+            }
+        }
+        error
     }
 }
 
@@ -150,55 +214,22 @@ impl HdfsStorage {
             .map_err(|e| hdfs_error("connect", &spec.url, e))?;
         Ok(HdfsStorage {
             client,
-            cluster,
+            naming: Arc::new(Naming {
+                cluster,
+                credentials: Credentials::of(spec),
+            }),
             composite_crc_refused: AtomicBool::new(false),
             acting_user: spec
                 .kerberos_principal
                 .clone()
                 .or_else(|| spec.user.clone()),
-            credentials: Credentials::of(spec),
         })
     }
 
-    /// [`hdfs_error`], naming the cluster when it could not be reached.
+    /// [`hdfs_error`], naming the cluster when it could not be reached or
+    /// refused the credentials.
     pub(crate) fn error(&self, op: &'static str, path: &str, err: HdfsError) -> StorageError {
-        let unreachable = matches!(err, HdfsError::IOError(_));
-        let refused = match &err {
-            // GSS_S_NO_CRED (routine error 7): the credentials the manifest
-            // names gave none; other failures say their own cause.
-            HdfsError::GSSAPIError(codes, _, text) if (codes.raw() >> 16) & 0xff == 7 => {
-                Some(format!(
-                    "Kerberos authentication failed ({}); {}",
-                    text.trim(),
-                    self.credentials.no_credentials_hint()
-                ))
-            }
-            HdfsError::GSSAPIError(_, _, text) => {
-                Some(format!("Kerberos authentication failed ({})", text.trim()))
-            }
-            HdfsError::SASLError(text) => Some(format!("SASL negotiation failed: {text}")),
-            HdfsError::NoSASLMechanism => Some(
-                "the NameNode offers no authentication hsync can use (Kerberos or a token)"
-                    .to_string(),
-            ),
-            _ => None,
-        };
-        let mut error = hdfs_error(op, path, err);
-        if let Some(refused) = refused {
-            error.message = format!("cluster {}: {refused}", self.cluster);
-        } else if unreachable {
-            error.message = format!("cluster {}: {}", self.cluster, error.message);
-            // A Kerberized NameNode hangs up on a client that speaks SIMPLE.
-            if let Credentials::Default { config_dir: false } = self.credentials {
-                if error.message.contains("disconnected") {
-                    error.message.push_str(
-                        "; if the cluster is Kerberized, give its `config_dir` (where \
-                         hadoop.security.authentication = kerberos) and its credentials",
-                    );
-                }
-            }
-        }
-        error
+        self.naming.error(op, path, err)
     }
 
     /// The native client, for the NameNode calls in `namenode.rs`.
@@ -218,6 +249,9 @@ fn hdfs_error(op: &'static str, path: &str, err: HdfsError) -> StorageError {
         HdfsError::AlreadyExists(_) => ErrorKind::AlreadyExists,
         HdfsError::UnsupportedFeature(_) => ErrorKind::Unsupported,
         HdfsError::IOError(_) | HdfsError::DataTransferError(_) => ErrorKind::Transient,
+        HdfsError::GSSAPIError(..) | HdfsError::SASLError(_) | HdfsError::NoSASLMechanism => {
+            ErrorKind::Unauthenticated
+        }
         HdfsError::RPCError(class, _) if class.contains("AccessControlException") => {
             ErrorKind::PermissionDenied
         }
@@ -301,6 +335,7 @@ impl Storage for HdfsStorage {
         Ok(Box::new(HdfsReader {
             reader,
             path: path.to_string(),
+            naming: Arc::clone(&self.naming),
         }))
     }
 
@@ -320,6 +355,7 @@ impl Storage for HdfsStorage {
         Ok(Box::new(HdfsWriter {
             writer,
             path: path.to_string(),
+            naming: Arc::clone(&self.naming),
         }))
     }
 
@@ -435,6 +471,7 @@ impl HdfsStorage {
 struct HdfsReader {
     reader: hdfs_native::file::FileReader,
     path: String,
+    naming: Arc<Naming>,
 }
 
 #[async_trait]
@@ -444,13 +481,14 @@ impl FileReader for HdfsReader {
         self.reader
             .read_bytes(len)
             .await
-            .map_err(|e| hdfs_error("read", &self.path, e))
+            .map_err(|e| self.naming.error("read", &self.path, e))
     }
 }
 
 struct HdfsWriter {
     writer: hdfs_native::file::FileWriter,
     path: String,
+    naming: Arc<Naming>,
 }
 
 #[async_trait]
@@ -459,7 +497,7 @@ impl FileWriter for HdfsWriter {
         self.writer
             .write_bytes(data)
             .await
-            .map_err(|e| hdfs_error("write", &self.path, e))?;
+            .map_err(|e| self.naming.error("write", &self.path, e))?;
         Ok(())
     }
 
@@ -467,6 +505,6 @@ impl FileWriter for HdfsWriter {
         self.writer
             .close()
             .await
-            .map_err(|e| hdfs_error("close", &self.path, e))
+            .map_err(|e| self.naming.error("close", &self.path, e))
     }
 }

@@ -28,7 +28,8 @@ pub use run_folder::{ChunkFailure, ChunkReport, RunFolder, Ticket};
 use crate::journal::{self, Recovered};
 use crate::report::{ChunkFigures, Event, Failure, Stage};
 use crate::{
-    lock_targets, release, run, ApplyError, ApplyOptions, Ledger, Observer, Part, Span, Summary,
+    lock_targets, release_after, run, ApplyError, ApplyOptions, Ledger, Observer, Part, Span,
+    Summary,
 };
 
 /// How a distributed apply spreads the copies.
@@ -69,8 +70,7 @@ pub async fn apply(
     let started = std::time::Instant::now();
     let locks = lock_targets(plan, connections).await?;
     let result = phases(plan, plan_path, connections, options, spread, observer).await;
-    release(locks).await?;
-    let mut summary = result?;
+    let mut summary = release_after(locks, result).await?;
     summary.duration_secs = started.elapsed().as_secs_f64();
     Ok(summary)
 }
