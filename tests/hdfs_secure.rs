@@ -411,10 +411,16 @@ fn pipe(from: &std::net::TcpStream, to: &std::net::TcpStream) {
     });
 }
 
-/// carol's tickets last 20 s. A job of three files of 2.5 MiB at 256 KiB/s,
-/// one at a time (30 s), into `ROOT/dst` on s through a relay; `credentials`
-/// are carol's. Returns the relay and the apply, spawned once planned.
-fn outliving_a_ticket(dir: &Dir, root: &str, credentials: &str) -> (Relay, std::process::Child) {
+/// carol's tickets last 20 s. Applies a job of three files of 2.5 MiB at
+/// 256 KiB/s, one at a time (30 s), into `ROOT/dst` on s through a relay,
+/// with carol's `credentials`; cuts the relay's connections once the ticket
+/// the apply started with has expired. Returns how the apply ended, and
+/// how many times carol had logged in before the cut.
+fn apply_outliving_a_ticket(
+    dir: &Dir,
+    root: &str,
+    credentials: &str,
+) -> (std::process::ExitStatus, usize) {
     let s = cluster("s");
     for i in 0..3 {
         dir.create(&format!("src/f{i}"), noise(5 << 19, 40 + i));
@@ -430,12 +436,21 @@ fn outliving_a_ticket(dir: &Dir, root: &str, credentials: &str) -> (Relay, std::
         s.alias(&format!("{root}/dst")),
     ));
     dir.plan();
-    let apply = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
-    (relay, apply)
+    let mut apply = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
+    // Past the 20 s of the ticket the apply started with, before its end.
+    std::thread::sleep(std::time::Duration::from_secs(24));
+    let logins = logins_of_carol();
+    relay.cut();
+    let hang = std::time::Duration::from_secs(120);
+    (wait_bounded(&mut apply, dir, "apply", hang), logins)
 }
 
-/// Past the 20 s of the ticket the apply started with, and before its end.
-const PAST_THE_TICKET: std::time::Duration = std::time::Duration::from_secs(24);
+fn logins_of_carol() -> usize {
+    tickets_issued(
+        &format!("carol@{}", realm()),
+        "krbtgt/S.HSYNC.TEST@S.HSYNC.TEST",
+    )
+}
 
 #[test]
 fn hadoop3_a_ticket_that_expires_during_a_long_apply_is_renewed_from_the_keytab() {
@@ -446,23 +461,14 @@ fn hadoop3_a_ticket_that_expires_during_a_long_apply_is_renewed_from_the_keytab(
         ("kerberos_principal", &carol),
         ("kerberos_keytab", &keytab("carol")),
     ]);
-    let (relay, mut apply) = outliving_a_ticket(&dir, &root, &credentials);
-    std::thread::sleep(PAST_THE_TICKET);
-    let logins = tickets_issued(&carol, "krbtgt/S.HSYNC.TEST@S.HSYNC.TEST");
-    relay.cut();
-    let status = wait_bounded(
-        &mut apply,
-        &dir,
-        "apply",
-        std::time::Duration::from_secs(120),
-    );
+    let (status, logins) = apply_outliving_a_ticket(&dir, &root, &credentials);
     assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
     assert_eq!(
         cluster("s").tree(&format!("{root}/dst"), &dir),
         dir.tree("src")
     );
     // The connection after the cut logged in again, from the keytab.
-    assert!(tickets_issued(&carol, "krbtgt/S.HSYNC.TEST@S.HSYNC.TEST") > logins);
+    assert!(logins_of_carol() > logins);
 }
 
 #[test]
@@ -473,15 +479,7 @@ fn hadoop3_a_ticket_cache_that_expires_during_an_apply_stops_it_clearly_and_a_re
     let cache = format!("FILE:{}", dir.join("carol.ccache").display());
     kinit(&cache, &carol, &keytab("carol"));
     let credentials = with(&[("kerberos_principal", &carol), ("kerberos_cache", &cache)]);
-    let (relay, mut apply) = outliving_a_ticket(&dir, &root, &credentials);
-    std::thread::sleep(PAST_THE_TICKET);
-    relay.cut();
-    let status = wait_bounded(
-        &mut apply,
-        &dir,
-        "apply",
-        std::time::Duration::from_secs(120),
-    );
+    let (status, _) = apply_outliving_a_ticket(&dir, &root, &credentials);
     let stderr = dir.read_to_string("apply.stderr");
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(says(&stderr, "cluster `s`"), "{stderr}");
