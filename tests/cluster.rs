@@ -111,21 +111,28 @@ impl Cluster {
 
     /// Sets the erasure-coding policy of the folder `dir` (Hadoop 3).
     pub fn set_ec_policy(&self, dir: &str, policy: &str) {
+        self.tool("ec", &["-setPolicy", "-path", dir, "-policy", policy]);
+    }
+
+    /// Makes the empty folder `dir` an encryption zone under a new key
+    /// `key` (Hadoop 3; the keys live in the cluster's keystore file).
+    pub fn encryption_zone(&self, dir: &str, key: &str) {
+        self.tool("key", &["create", key]);
+        self.tool("crypto", &["-createZone", "-keyName", key, "-path", dir]);
+    }
+
+    /// One of `scripts/hdfs`'s Hadoop tools on this cluster; panics with
+    /// its output on failure.
+    fn tool(&self, tool: &str, args: &[&str]) {
         let out = Command::new(script())
-            .args([
-                "ec",
-                self.name,
-                "-setPolicy",
-                "-path",
-                dir,
-                "-policy",
-                policy,
-            ])
+            .args([tool, self.name])
+            .args(args)
             .output()
             .expect("scripts/hdfs runs");
         assert!(
             out.status.success(),
-            "setPolicy {policy} on {dir} failed:\n{}",
+            "{tool} {args:?} on {} failed:\n{}",
+            self.name,
             String::from_utf8_lossy(&out.stderr)
         );
     }

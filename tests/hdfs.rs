@@ -8,7 +8,7 @@
 use crate::cluster::{
     cluster, clusters, clusters_in_use, hadoop3, slow_apply_committing, unique_root, Cluster,
 };
-use crate::util::{journal_marks_once, noise, regex_escape, Dir};
+use crate::util::{journal_marks_once, noise, regex_escape, says, Dir};
 
 /// A tree with what trips copiers up: nested and empty folders, an empty
 /// file, a file of several blocks (the test clusters use 1 MiB blocks),
@@ -364,6 +364,68 @@ fn raw_xattrs_are_preserved_between_reserved_raw_paths_with_or_without_preserve(
         xattrs(&b, &raw(&format!("{root}/plain/f.txt")), &[]),
         Vec::<String>::new()
     );
+}
+
+#[test]
+fn hadoop3_a_file_of_an_encryption_zone_is_refused_at_plan_time_and_its_raw_bytes_copy_between_zones_of_one_key(
+) {
+    let _clusters = clusters_in_use();
+    let (a, b) = (cluster("a"), cluster("b"));
+    let root = unique_root("zone");
+    let key = root.rsplit('/').next().expect("a name").to_string();
+    let dir = Dir::new();
+    dir.create("secret.txt", "plaintext only a key holder reads\n");
+    let (zone, other) = (format!("{root}/zone"), format!("{root}/other"));
+    for folder in [&zone, &other] {
+        a.shell(&["-mkdir", "-p", folder]);
+        a.encryption_zone(folder, &key);
+    }
+    a.put(&dir.join("secret.txt"), &format!("{zone}/secret.txt"));
+    let job = |source: String, target: String| {
+        format!(
+            "{}[[job]]\nname = \"zone\"\nsources = [{source:?}]\ntarget = {target:?}\n\
+             mode = \"overwrite\"\n",
+            clusters(&a, &b, None),
+        )
+    };
+    // Read through its normal path, the file would need the zone's key.
+    dir.manifest(&job(a.alias(&zone), b.alias(&format!("{root}/dst"))));
+    let out = dir.hsync(["plan", "-o", "plan.json"]).code(1);
+    assert!(
+        says(
+            &out.stderr,
+            "the source file of `secret.txt` is in an HDFS encryption zone"
+        ),
+        "{out}"
+    );
+    assert!(says(&out.stderr, "/.reserved/raw/"), "{out}");
+    assert!(!dir.exists("plan.json"));
+    // Written over, it would need the key too.
+    dir.create("src/secret.txt", "another text\n");
+    dir.manifest(&job(dir.join("src").display().to_string(), a.alias(&zone)));
+    let out = dir.hsync(["plan", "-o", "plan.json"]).code(1);
+    assert!(
+        says(
+            &out.stderr,
+            "the target file `secret.txt` is in an HDFS encryption zone"
+        ),
+        "{out}"
+    );
+
+    // The encrypted bytes, with their raw.* key attributes, from one zone of
+    // the key to another: the Java client decrypts the copy.
+    let raw = |path: &str| a.alias(&format!("/.reserved/raw{path}"));
+    dir.manifest(&job(raw(&zone), raw(&other)));
+    dir.plan();
+    let summary = dir.apply();
+    assert_eq!(summary["files_copied"], 1, "{summary:#}");
+    assert_eq!(
+        a.shell(&["-cat", &format!("{other}/secret.txt")]),
+        "plaintext only a key holder reads\n"
+    );
+    // What moved was ciphertext.
+    let stored = a.shell_bytes(&["-cat", &format!("/.reserved/raw{other}/secret.txt")]);
+    assert_ne!(stored, b"plaintext only a key holder reads\n");
 }
 
 pub fn hex(bytes: &[u8]) -> String {

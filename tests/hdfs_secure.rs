@@ -413,13 +413,14 @@ fn pipe(from: &std::net::TcpStream, to: &std::net::TcpStream) {
 
 /// carol's tickets last 20 s. Applies a job of three files of 2.5 MiB at
 /// 256 KiB/s, one at a time (30 s), into `ROOT/dst` on s through a relay,
-/// with carol's `credentials`; cuts the relay's connections once the ticket
-/// the apply started with has expired. Returns how the apply ended, and
-/// how many times carol had logged in before the cut.
+/// with carol's `credentials`; runs `meanwhile` and cuts the relay's
+/// connections once the ticket the apply started with has expired. Returns
+/// how the apply ended, and how many times carol had logged in before the cut.
 fn apply_outliving_a_ticket(
     dir: &Dir,
     root: &str,
     credentials: &str,
+    meanwhile: impl FnOnce(),
 ) -> (std::process::ExitStatus, usize) {
     let s = cluster("s");
     for i in 0..3 {
@@ -439,6 +440,7 @@ fn apply_outliving_a_ticket(
     let mut apply = dir.hsync(["apply", "plan.json"]).spawn(dir, "apply");
     // Past the 20 s of the ticket the apply started with, before its end.
     std::thread::sleep(std::time::Duration::from_secs(24));
+    meanwhile();
     let logins = logins_of_carol();
     relay.cut();
     let hang = std::time::Duration::from_secs(120);
@@ -461,7 +463,12 @@ fn hadoop3_a_ticket_that_expires_during_a_long_apply_is_renewed_from_the_keytab(
         ("kerberos_principal", &carol),
         ("kerberos_keytab", &keytab("carol")),
     ]);
-    let (status, logins) = apply_outliving_a_ticket(&dir, &root, &credentials);
+    // hsync's lock on the target is carol's alone.
+    let mut lock_mode = None;
+    let (status, logins) = apply_outliving_a_ticket(&dir, &root, &credentials, || {
+        let lock = format!("{root}/dst/.hsync-tmp.lock");
+        lock_mode = Some(cluster("s").stat("%a %u", &lock));
+    });
     assert!(status.success(), "{}", dir.read_to_string("apply.stderr"));
     assert_eq!(
         cluster("s").tree(&format!("{root}/dst"), &dir),
@@ -469,6 +476,7 @@ fn hadoop3_a_ticket_that_expires_during_a_long_apply_is_renewed_from_the_keytab(
     );
     // The connection after the cut logged in again, from the keytab.
     assert!(logins_of_carol() > logins);
+    assert_eq!(lock_mode.as_deref(), Some("600 carol"));
 }
 
 #[test]
@@ -479,7 +487,7 @@ fn hadoop3_a_ticket_cache_that_expires_during_an_apply_stops_it_clearly_and_a_re
     let cache = format!("FILE:{}", dir.join("carol.ccache").display());
     kinit(&cache, &carol, &keytab("carol"));
     let credentials = with(&[("kerberos_principal", &carol), ("kerberos_cache", &cache)]);
-    let (status, _) = apply_outliving_a_ticket(&dir, &root, &credentials);
+    let (status, _) = apply_outliving_a_ticket(&dir, &root, &credentials, || ());
     let stderr = dir.read_to_string("apply.stderr");
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(says(&stderr, "cluster `s`"), "{stderr}");

@@ -26,6 +26,9 @@ pub struct Entry {
     /// The erasure coding policy of an erasure-coded HDFS file
     /// (`RS-3-2-1024k`); `None` when replicated or local.
     pub ec_policy: Option<String>,
+    /// A file of an HDFS encryption zone read through its normal path: its
+    /// bytes need the zone's key, which hsync cannot get (no KMS client).
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -349,7 +349,8 @@ pub fn decide(
 /// A copy of the source `entry` to `path` (reason: missing), replacing
 /// `existing` if there is one, with the attributes the job preserves.
 /// An erasure-coded file has no replication to preserve: refused, never
-/// written with its block group's nominal factor.
+/// written with its block group's nominal factor. A file of an encryption
+/// zone, on either side, is refused too: its bytes need a key hsync cannot get.
 pub fn copy_of(
     path: &str,
     source: SourceRef,
@@ -357,6 +358,14 @@ pub fn copy_of(
     existing: Option<&Entry>,
     options: &JobOptions,
 ) -> Result<CopyAction, PlanError> {
+    for (side, target) in [(Some(entry), false), (existing, true)] {
+        if side.is_some_and(|e| e.encrypted) {
+            return Err(PlanError::EncryptionZone {
+                path: path.to_string(),
+                target,
+            });
+        }
+    }
     if let Some(policy) = &entry.ec_policy {
         if options.preserve.contains(&Preserve::Replication) {
             return Err(PlanError::ErasureCodedReplication {

@@ -88,6 +88,17 @@ pub enum PlanError {
         help("drop \"replication\" from preserve (copies then get the target folder's erasure coding policy or default replication), or exclude the erasure-coded files")
     )]
     ErasureCodedReplication { path: String, policy: String },
+    #[error(
+        "the {} `{}` is in an HDFS encryption zone: hsync cannot {} it (it has no KMS client for the zone's key)",
+        if *.target { "target file" } else { "source file of" },
+        display(path),
+        if *.target { "write over" } else { "decrypt" }
+    )]
+    #[diagnostic(
+        code(hsync::plan::encryption_zone),
+        help("copy the encrypted bytes as they are, between zones that share the key: give every source and the target as /.reserved/raw/... paths (the superuser's; each file's raw.* key attributes go with it, as in DistCp), or exclude the zone")
+    )]
+    EncryptionZone { path: String, target: bool },
     #[error("job `{job}`: the source {} does not exist", display(path))]
     #[diagnostic(code(hsync::plan::missing_source))]
     MissingSource { job: String, path: String },

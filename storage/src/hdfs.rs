@@ -300,6 +300,7 @@ fn entry_from(status: hdfs_native::client::FileStatus) -> Entry {
         replication: status.replication.unwrap_or(0) as u16,
         block_size: status.blocksize.unwrap_or(0),
         ec_policy: status.ec_policy,
+        encrypted: status.encrypted,
     }
 }
 

@@ -121,6 +121,7 @@ fn entry_from(name: &OsStr, meta: &fs::Metadata) -> Entry {
         replication: 1,
         block_size: 0,
         ec_policy: None,
+        encrypted: false,
     }
 }
 

@@ -207,6 +207,7 @@ impl SyntheticStorage {
             replication: 1,
             block_size: 0,
             ec_policy: None,
+            encrypted: false,
         }
     }
 

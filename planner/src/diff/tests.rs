@@ -25,6 +25,7 @@ fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
         replication: if is_file { 3 } else { 0 },
         block_size: if is_file { 128 << 20 } else { 0 },
         ec_policy: None,
+        encrypted: false,
     }
 }
 

@@ -1725,6 +1725,10 @@ pub struct FileStatus {
     /// hsync patch: the erasure coding policy of an erasure-coded file
     /// (`RS-3-2-1024k`), of a folder that sets one; `None` when replicated.
     pub ec_policy: Option<String>,
+    /// hsync patch: a file in an encryption zone, whose bytes a reader must
+    /// decrypt (the NameNode sent its encryption info). Never set on a
+    /// `/.reserved/raw` path, whose bytes are read as stored.
+    pub encrypted: bool,
 }
 
 impl FileStatus {
@@ -1753,6 +1757,7 @@ impl FileStatus {
             replication: value.block_replication,
             blocksize: value.blocksize,
             ec_policy: value.ec_policy.as_ref().map(ec_policy_name),
+            encrypted: value.file_encryption_info.is_some(),
         }
     }
 }
