@@ -747,7 +747,7 @@ fn writable_file(file: &Path) -> std::io::Result<()> {
 
 /// Whether files can be created in `dir`, which is created if missing.
 fn writable_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    hsync_executor::journal::create_state_dir(dir)?;
     writable_file(&dir.join(format!(".hsync-probe-{}", std::process::id())))
 }
 

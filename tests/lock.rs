@@ -381,3 +381,20 @@ fn unlock_escapes_what_a_lock_file_says_about_its_holder() {
     );
     assert!(out.stderr.contains(r"far\x1b[8m\nforged"), "{out}");
 }
+
+#[test]
+fn the_state_folder_an_apply_creates_is_its_users_alone() {
+    let dir = Dir::new();
+    job(&dir);
+    dir.plan();
+    dir.hsync(["apply", "plan.json", "--state-dir", "state/hsync"])
+        .ok();
+    // Its journals name every path copied: neither read nor listed by others.
+    for folder in ["state", "state/hsync"] {
+        let mode = std::fs::metadata(dir.join(folder))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700, "{folder}");
+    }
+}

@@ -281,6 +281,17 @@ impl Recovered {
 }
 
 /// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
+/// Creates the state folder `dir` (and any missing parent) readable and
+/// writable by this user only: its journals name every path an apply copied.
+/// A folder that exists keeps the mode it has.
+pub fn create_state_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 pub fn journal_path(state_dir: &Path, fingerprint: &str, shard: usize) -> PathBuf {
     state_dir
         .join(fingerprint)
@@ -448,7 +459,7 @@ mod finished {
         at_ms: u64,
         keep: usize,
     ) -> std::io::Result<()> {
-        std::fs::create_dir_all(state_dir)?;
+        super::create_state_dir(state_dir)?;
         let mut text = serde_json::to_string(&Line {
             plan: fingerprint.to_string(),
             at_ms,
@@ -500,7 +511,7 @@ impl Journal {
     /// Opens (or continues) the journal at `path` and starts its writer.
     pub fn open(path: &Path) -> std::io::Result<Journal> {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
+            create_state_dir(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         Journal::start(LocalFile(file))
