@@ -590,7 +590,9 @@ async fn worker(ticket: &Path) -> Result<ExitCode> {
             interrupt: Interrupt::default(),
         },
         scratch: scratch.path().to_path_buf(),
-        connections: Connections::default(),
+        // On a node, the delegation tokens its scheduler gave: the
+        // manifest's keytab or ticket cache is on the machine that applied.
+        connections: Connections::for_worker(),
         observer: progress::debug_kill(progress::lines()),
         // Hadoop Streaming gives a map its job's settings as variables.
         streaming: std::env::var_os("mapreduce_task_id").is_some(),

@@ -33,7 +33,7 @@ pub fn script() -> std::path::PathBuf {
 
 /// The script that runs a cluster: `s` and `t`, the Kerberized ones, are
 /// `scripts/secure`'s.
-fn script_of(cluster: &str) -> std::path::PathBuf {
+pub fn script_of(cluster: &str) -> std::path::PathBuf {
     match cluster {
         "s" | "t" => Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/secure"),
         _ => script(),
@@ -114,11 +114,11 @@ impl Cluster {
         self.tool("ec", &["-setPolicy", "-path", dir, "-policy", policy]);
     }
 
-    /// Makes the empty folder `dir` an encryption zone under a new key
-    /// `key` (Hadoop 3; the keys live in the cluster's keystore file).
-    pub fn encryption_zone(&self, dir: &str, key: &str) {
-        self.tool("key", &["create", key]);
-        self.tool("crypto", &["-createZone", "-keyName", key, "-path", dir]);
+    /// Makes the empty folder `dir` an encryption zone under the bed's key
+    /// (Hadoop 3: `HSYNC_TEST_ZONE_KEY`, in the cluster's keystore file).
+    pub fn encryption_zone(&self, dir: &str) {
+        let key = std::env::var("HSYNC_TEST_ZONE_KEY").expect("the bed's zone key (Hadoop 3)");
+        self.tool("crypto", &["-createZone", "-keyName", &key, "-path", dir]);
     }
 
     /// One of `scripts/hdfs`'s Hadoop tools on this cluster; panics with

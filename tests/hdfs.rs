@@ -372,13 +372,12 @@ fn hadoop3_a_file_of_an_encryption_zone_is_refused_at_plan_time_and_its_raw_byte
     let _clusters = clusters_in_use();
     let (a, b) = (cluster("a"), cluster("b"));
     let root = unique_root("zone");
-    let key = root.rsplit('/').next().expect("a name").to_string();
     let dir = Dir::new();
     dir.create("secret.txt", "plaintext only a key holder reads\n");
     let (zone, other) = (format!("{root}/zone"), format!("{root}/other"));
     for folder in [&zone, &other] {
         a.shell(&["-mkdir", "-p", folder]);
-        a.encryption_zone(folder, &key);
+        a.encryption_zone(folder);
     }
     a.put(&dir.join("secret.txt"), &format!("{zone}/secret.txt"));
     let job = |source: String, target: String| {

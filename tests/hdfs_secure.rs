@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use crate::cluster::{cluster, unique_root, Cluster};
-use crate::util::{noise, says, wait_bounded, Dir};
+use crate::util::{noise, says, wait_bounded, Dir, Output};
 
 fn realm() -> String {
     std::env::var("HSYNC_TEST_SECURE_REALM").expect(
@@ -75,23 +75,25 @@ fn hadoop3_a_keytab_plans_and_applies_over_privacy_rpc_and_encrypted_transfer() 
     dir.hsync(["plan", "--detailed-exitcode"]).ok();
 
     // No key of the keytab, in hex or in bytes, in anything hsync wrote.
-    let mut written = vec![
-        plan.stdout.into_bytes(),
-        plan.stderr.into_bytes(),
-        apply.stdout.into_bytes(),
-        apply.stderr.into_bytes(),
-        dir.read("plan.json"),
-        dir.read("summary.json"),
-    ];
+    let keys = keys_of(&keytab("alice"));
+    assert!(!keys.is_empty());
+    wrote_none_of(&keys, &dir, [plan, apply]);
+}
+
+/// Neither `secrets` nor their hex spelling in the outputs of a plan and an
+/// apply, in the plan and summary files of `dir`, nor in its state folder.
+fn wrote_none_of(secrets: &[Vec<u8>], dir: &Dir, outputs: [Output; 2]) {
+    let mut written = vec![dir.read("plan.json"), dir.read("summary.json")];
+    for output in outputs {
+        written.extend([output.stdout.into_bytes(), output.stderr.into_bytes()]);
+    }
     for entry in std::fs::read_dir(dir.join(".hsync")).expect("the state folder") {
         written.push(std::fs::read(entry.expect("an entry").path()).unwrap_or_default());
     }
-    let keys = keys_of(&keytab("alice"));
-    assert!(!keys.is_empty());
-    for key in &keys {
-        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    for secret in secrets {
+        let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
         for output in &written {
-            assert!(!holds(output, key) && !holds(output, hex.as_bytes()));
+            assert!(!holds(output, secret) && !holds(output, hex.as_bytes()));
         }
     }
 }
@@ -318,11 +320,37 @@ fn kinit(cache: &str, principal: &str, keytab: &str) {
     assert!(kinit.success(), "kinit {principal}");
 }
 
+/// [`secure_job`]'s files copied into `ROOT/dst` on s with `credentials`.
+fn landed_on_s(dir: &Dir, root: &str, credentials: &str) {
+    let s = cluster("s");
+    secure_job(
+        dir,
+        root,
+        &format!("{}{credentials}", s.manifest_table(None)),
+    );
+    dir.plan();
+    dir.apply();
+}
+
+/// A manifest of one job from `from` on s to `to` on t, both clusters with
+/// the same `credentials`.
+fn across(credentials: &str, from: &str, to: &str) -> String {
+    let (s, t) = (cluster("s"), cluster("t"));
+    format!(
+        "{}{credentials}\n{}{credentials}\n[[job]]\nname = \"across\"\nsources = [{:?}]\n\
+         target = {:?}\nmode = \"update\"\n",
+        s.manifest_table(None),
+        t.manifest_table(None),
+        s.alias(from),
+        t.alias(to),
+    )
+}
+
 #[test]
 fn hadoop3_across_two_realms_a_user_of_one_copies_to_the_other_with_a_keytab_or_a_ticket_cache() {
     let root = unique_root("secure-realms");
     let dir = Dir::new();
-    let (s, t) = (cluster("s"), cluster("t"));
+    let t = cluster("t");
     let alice = format!("alice@{}", realm());
     let keytab = with(&[
         ("kerberos_principal", &alice),
@@ -332,19 +360,14 @@ fn hadoop3_across_two_realms_a_user_of_one_copies_to_the_other_with_a_keytab_or_
     kinit(&cache, &alice, &self::keytab("alice"));
     let from_cache = with(&[("kerberos_principal", &alice), ("kerberos_cache", &cache)]);
     // The tree lands on s (alice's own realm) first.
-    secure_job(&dir, &root, &format!("{}{keytab}", s.manifest_table(None)));
-    dir.plan();
-    dir.apply();
+    landed_on_s(&dir, &root, &keytab);
 
     let trusts = tickets_issued(&alice, "krbtgt/T.HSYNC.TEST@S.HSYNC.TEST");
     for (credentials, to) in [(&keytab, "by-keytab"), (&from_cache, "by-cache")] {
-        dir.manifest(&format!(
-            "{}{credentials}\n{}{credentials}\n[[job]]\nname = \"across\"\nsources = [{:?}]\n\
-             target = {:?}\nmode = \"update\"\n",
-            s.manifest_table(None),
-            t.manifest_table(None),
-            s.alias(&format!("{root}/dst")),
-            t.alias(&format!("{root}/{to}")),
+        dir.manifest(&across(
+            credentials,
+            &format!("{root}/dst"),
+            &format!("{root}/{to}"),
         ));
         dir.plan();
         dir.apply();
@@ -518,4 +541,88 @@ fn hadoop3_a_ticket_cache_that_expires_during_an_apply_stops_it_clearly_and_a_re
         cluster("s").tree(&format!("{root}/dst"), &dir),
         dir.tree("src")
     );
+}
+
+/// The passwords of the delegation tokens in a token file of Hadoop's
+/// `java` format (`HDTS`, version 0): each token's alias, identifier,
+/// password, kind and service, each after its length (one byte below 128).
+fn token_passwords(file: &[u8]) -> Vec<Vec<u8>> {
+    assert_eq!(&file[..5], b"HDTS\0", "a token file");
+    let mut at = 6;
+    let mut field = || {
+        let length = usize::from(file[at]);
+        assert!(length < 128, "a short field");
+        at += 1 + length;
+        file[at - length..at].to_vec()
+    };
+    (0..file[5])
+        .map(|_| {
+            let [_alias, _identifier, password, _kind, _service] = [(); 5].map(|()| field());
+            password
+        })
+        .collect()
+}
+
+#[test]
+fn hadoop3_workers_with_delegation_tokens_alone_copy_across_the_realms_and_show_no_token() {
+    let alice = format!("alice@{}", realm());
+    let (root, dir) = (unique_root("secure-tokens"), Dir::new());
+    let t = cluster("t");
+    // The keytab of the machine that applies; the workers' nodes have none.
+    std::fs::copy(keytab("alice"), dir.join("alice.keytab")).expect("a keytab copy");
+    let keytab = dir.join("alice.keytab").display().to_string();
+    let credentials = with(&[("kerberos_principal", &alice), ("kerberos_keytab", &keytab)]);
+    landed_on_s(&dir, &root, &credentials);
+
+    // What a job client hands its tasks: a token of each cluster.
+    let cache = format!("FILE:{}", dir.join("alice.ccache").display());
+    kinit(&cache, &alice, &keytab);
+    let tokens = dir.join("tokens").display().to_string();
+    for cluster in ["s", "t"] {
+        let out = Command::new(crate::cluster::script_of(cluster))
+            .args(["token", cluster, &cache, &tokens])
+            .output()
+            .expect("scripts/secure runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let passwords = token_passwords(&dir.read("tokens"));
+    assert_eq!(passwords.len(), 2);
+    // The engine: the examples' workers with the tokens, no keytab and no ticket.
+    let xargs = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/engines/xargs.sh");
+    dir.create(
+        "engine.sh",
+        format!(
+            "mv {keytab} {keytab}.away\n\
+             HADOOP_TOKEN_FILE_LOCATION={tokens} KRB5CCNAME=FILE:/nonexistent sh {xargs}\n\
+             status=$?\nmv {keytab}.away {keytab}\nexit $status\n"
+        ),
+    );
+    dir.manifest(&across(
+        &credentials,
+        &format!("{root}/dst"),
+        &format!("{root}/copy"),
+    ));
+    let plan = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    let engine = format!("sh {}", dir.join("engine.sh").display());
+    let apply = dir
+        .hsync([
+            "apply",
+            "plan.json",
+            "--summary",
+            "summary.json",
+            "--workers",
+            "2",
+            "--engine",
+            "command",
+            "--engine-command",
+            &engine,
+        ])
+        .ok();
+    assert_eq!(t.tree(&format!("{root}/copy"), &dir), dir.tree("src"));
+    assert_eq!(t.stat("%u", &format!("{root}/copy/d0/f0")), "alice");
+    wrote_none_of(&passwords, &dir, [plan, apply]);
 }

@@ -44,6 +44,9 @@ enum Credentials {
         keytab: String,
     },
     Cache(String),
+    /// The delegation tokens of a file (a YARN container's), not the
+    /// manifest's Kerberos credentials.
+    Tokens(String),
     /// Kerberos (if the cluster's config asks for it) from the default
     /// ticket cache, or SIMPLE.
     Default {
@@ -84,6 +87,9 @@ impl Credentials {
             }
             Credentials::Cache(cache) => {
                 format!("the ticket cache {cache} holds no valid ticket: run `kinit` again")
+            }
+            Credentials::Tokens(file) => {
+                format!("the delegation tokens of {file} are not for this cluster, or have expired")
             }
             Credentials::Default { .. } => "no ticket in the default cache: run `kinit`, or set \
                  `kerberos_principal` and `kerberos_keytab` on the cluster"
@@ -159,7 +165,25 @@ const FIRST_CONTACT: RetryPolicy = RetryPolicy {
 };
 
 impl HdfsStorage {
+    /// Connects as the manifest's cluster table says.
     pub fn connect(spec: &HdfsSpec) -> Result<Self> {
+        HdfsStorage::open(spec, Credentials::of(spec))
+    }
+
+    /// Connects with the delegation tokens of `file`, which hdfs-native
+    /// reads from `HADOOP_TOKEN_FILE_LOCATION`, rather than the manifest's
+    /// Kerberos credentials (a token is used only without them).
+    pub fn connect_with_tokens(spec: &HdfsSpec, file: &str) -> Result<Self> {
+        let spec = HdfsSpec {
+            kerberos_principal: None,
+            kerberos_keytab: None,
+            kerberos_cache: None,
+            ..spec.clone()
+        };
+        HdfsStorage::open(&spec, Credentials::Tokens(file.to_string()))
+    }
+
+    fn open(spec: &HdfsSpec, credentials: Credentials) -> Result<Self> {
         let cluster = spec.describe();
         let retrying = cluster.clone();
         let mut builder = ClientBuilder::new()
@@ -216,7 +240,7 @@ impl HdfsStorage {
             client,
             naming: Arc::new(Naming {
                 cluster,
-                credentials: Credentials::of(spec),
+                credentials,
             }),
             composite_crc_refused: AtomicBool::new(false),
             acting_user: spec

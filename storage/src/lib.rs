@@ -198,28 +198,45 @@ pub trait FileWriter: Send {
     async fn close(self: Box<Self>) -> Result<()>;
 }
 
-/// Connects to the filesystem a spec describes.
-pub fn connect(spec: &FsSpec) -> Result<Arc<dyn Storage>> {
-    Ok(match spec {
-        FsSpec::Local => Arc::new(LocalStorage),
-        FsSpec::Hdfs(hdfs) => Arc::new(HdfsStorage::connect(hdfs)?),
-        FsSpec::Synthetic(tree) => Arc::new(SyntheticStorage::connect(&tree.url)?),
-    })
-}
-
 /// One connection per filesystem, shared by everything in a run.
 #[derive(Debug, Default)]
 pub struct Connections {
     open: std::sync::Mutex<std::collections::BTreeMap<FsSpec, Arc<dyn Storage>>>,
+    /// The delegation tokens HDFS clusters are reached with instead of the
+    /// manifest's Kerberos credentials, which a worker's node does not hold.
+    tokens: Option<String>,
 }
 
+/// Where YARN (and any scheduler that follows Hadoop) puts a container's
+/// delegation tokens; hdfs-native reads them from there.
+const TOKEN_FILE: &str = "HADOOP_TOKEN_FILE_LOCATION";
+
 impl Connections {
+    /// A worker's connections: with the delegation tokens of its container
+    /// (`HADOOP_TOKEN_FILE_LOCATION`) when it was given some, else as the
+    /// manifest says.
+    pub fn for_worker() -> Connections {
+        Connections {
+            tokens: std::env::var(TOKEN_FILE)
+                .ok()
+                .filter(|file| !file.is_empty()),
+            ..Connections::default()
+        }
+    }
+
     pub fn get(&self, spec: &FsSpec) -> Result<Arc<dyn Storage>> {
         let mut open = self.open.lock().expect("connections lock poisoned");
         if let Some(storage) = open.get(spec) {
             return Ok(Arc::clone(storage));
         }
-        let storage = connect(spec)?;
+        let storage: Arc<dyn Storage> = match spec {
+            FsSpec::Local => Arc::new(LocalStorage),
+            FsSpec::Hdfs(hdfs) => Arc::new(match &self.tokens {
+                Some(file) => HdfsStorage::connect_with_tokens(hdfs, file)?,
+                None => HdfsStorage::connect(hdfs)?,
+            }),
+            FsSpec::Synthetic(tree) => Arc::new(SyntheticStorage::connect(&tree.url)?),
+        };
         open.insert(spec.clone(), Arc::clone(&storage));
         Ok(storage)
     }

@@ -193,11 +193,15 @@ fn select_method(
     client_auth: Option<std::sync::Arc<crate::security::ClientAuth>>,
 ) -> Result<(SaslAuth, Option<Box<dyn SaslSession>>)> {
     let user = User::get();
+    // hsync patch: a token names its NameNode as Hadoop's job client does,
+    // by IP address (`hadoop.security.token.service.use_ip`), not by the
+    // host name this client was given.
+    let services = token_services(service);
+    let token = services
+        .iter()
+        .find_map(|service| user.get_token(HDFS_DELEGATION_TOKEN, service));
     for auth in auths.iter() {
-        match (
-            AuthMethod::parse(&auth.method),
-            user.get_token(HDFS_DELEGATION_TOKEN, service),
-        ) {
+        match (AuthMethod::parse(&auth.method), token) {
             (Some(AuthMethod::Simple), _) => {
                 return Ok((auth.clone(), None));
             }
@@ -223,6 +227,17 @@ fn select_method(
         }
     }
     Err(HdfsError::NoSASLMechanism)
+}
+
+/// hsync patch: the services a delegation token of the NameNode at `service`
+/// may name: `service` itself (`host:port`, or `ha-hdfs:NAMESERVICE`), then
+/// each address it resolves to.
+fn token_services(service: &str) -> Vec<String> {
+    let mut services = vec![service.to_string()];
+    if let Ok(addresses) = std::net::ToSocketAddrs::to_socket_addrs(service) {
+        services.extend(addresses.map(|address| address.to_string()));
+    }
+    services
 }
 
 pub(crate) struct SaslReader {
