@@ -280,7 +280,6 @@ impl Recovered {
     }
 }
 
-/// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
 /// Creates the state folder `dir` (and any missing parent) readable and
 /// writable by this user only: its journals name every path an apply copied.
 /// A folder that exists keeps the mode it has.
@@ -292,6 +291,7 @@ pub fn create_state_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Where a plan's journal lives: `<state dir>/<fingerprint>/shard-<n>.jsonl`.
 pub fn journal_path(state_dir: &Path, fingerprint: &str, shard: usize) -> PathBuf {
     state_dir
         .join(fingerprint)
