@@ -4,11 +4,14 @@
 //! names the cluster and the cause and writes nothing. Checked through
 //! FsShell as the cluster's superuser.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cluster::{cluster, unique_root, Cluster};
-use crate::util::{noise, says, wait_bounded, Dir, Output};
+use crate::util::{noise, says, wait_bounded, Dir, Output, TestCommand};
 
 fn realm() -> String {
     std::env::var("HSYNC_TEST_SECURE_REALM").expect(
@@ -304,12 +307,17 @@ fn hadoop3_a_capture_of_the_wire_holds_none_of_the_copied_bytes_or_names() {
 /// `principal`'s lines in the KDC's log that name `service`: one per ticket
 /// the KDC issued it for that service (`krbtgt/REALM@REALM` is a login).
 fn tickets_issued(principal: &str, service: &str) -> usize {
-    let log = std::env::var("HSYNC_TEST_SECURE_KDC_LOG").expect("the secure bed's KDC log");
-    let log = std::fs::read_to_string(log).expect("the KDC's log");
+    let log = secure_log("kdc.log");
     let issued = format!("{principal} for {service}");
     log.lines()
         .filter(|l| l.contains("ISSUE") && l.ends_with(&issued))
         .count()
+}
+
+/// A log of the secure bed's daemons (`kdc.log`, `t-namenode.log`...).
+fn secure_log(name: &str) -> String {
+    let logs = std::env::var("HSYNC_TEST_SECURE_LOGS").expect("the secure bed's logs");
+    std::fs::read_to_string(format!("{logs}/{name}")).expect("a log of the secure bed")
 }
 
 fn kinit(cache: &str, principal: &str, keytab: &str) {
@@ -543,36 +551,85 @@ fn hadoop3_a_ticket_cache_that_expires_during_an_apply_stops_it_clearly_and_a_re
     );
 }
 
-/// The passwords of the delegation tokens in a token file of Hadoop's
-/// `java` format (`HDTS`, version 0): each token's alias, identifier,
-/// password, kind and service, each after its length (one byte below 128).
-fn token_passwords(file: &[u8]) -> Vec<Vec<u8>> {
+/// The tokens of a token file of Hadoop's `java` format (`HDTS`, version
+/// 0): a count, then each token's alias, identifier, password, kind and
+/// service, each after its length.
+fn tokens_of(file: &[u8]) -> Vec<Token> {
     assert_eq!(&file[..5], b"HDTS\0", "a token file");
-    let mut at = 6;
-    let mut field = || {
-        let length = usize::from(file[at]);
-        assert!(length < 128, "a short field");
-        at += 1 + length;
-        file[at - length..at].to_vec()
-    };
-    (0..file[5])
+    let mut fields = Fields(file, 5);
+    (0..fields.vint())
         .map(|_| {
-            let [_alias, _identifier, password, _kind, _service] = [(); 5].map(|()| field());
-            password
+            let [_alias, _identifier, password, kind, service] =
+                [(); 5].map(|()| fields.field().to_vec());
+            let text =
+                |bytes: Vec<u8>| String::from_utf8(bytes).expect("a token's kind or service");
+            Token {
+                password,
+                kind: text(kind),
+                service: text(service),
+            }
         })
         .collect()
 }
 
-#[test]
-fn hadoop3_workers_with_delegation_tokens_alone_copy_across_the_realms_and_show_no_token() {
+#[derive(Debug)]
+struct Token {
+    password: Vec<u8>,
+    kind: String,
+    service: String,
+}
+
+/// A Hadoop `Writable`'s fields, from byte `.1` on.
+struct Fields<'a>(&'a [u8], usize);
+
+impl Fields<'_> {
+    fn byte(&mut self) -> u8 {
+        self.1 += 1;
+        self.0[self.1 - 1]
+    }
+
+    /// Hadoop's VInt of a length: one byte below 128, else a byte saying
+    /// how many big-endian bytes follow (-113 one, -114 two...).
+    fn vint(&mut self) -> usize {
+        let first = self.byte() as i8;
+        assert!(first >= -120 && !(-112..0).contains(&first), "a length");
+        match usize::try_from(first) {
+            Ok(length) => length,
+            Err(_) => {
+                (0..-112 - i32::from(first)).fold(0, |n, _| n << 8 | usize::from(self.byte()))
+            }
+        }
+    }
+
+    fn field(&mut self) -> &[u8] {
+        let length = self.vint();
+        self.1 += length;
+        &self.0[self.1 - length..self.1]
+    }
+}
+
+/// A distributed apply's setting: alice's files landed in `ROOT/dst` on s,
+/// and the manifest of their copy to `ROOT/copy` on t, with her keytab
+/// copied into the folder (the applying machine's; the workers' nodes have
+/// none). The root, the folder, alice and the keytab's path.
+fn alice_across(name: &str) -> (String, Dir, String, String) {
     let alice = format!("alice@{}", realm());
-    let (root, dir) = (unique_root("secure-tokens"), Dir::new());
-    let t = cluster("t");
-    // The keytab of the machine that applies; the workers' nodes have none.
+    let (root, dir) = (unique_root(name), Dir::new());
     std::fs::copy(keytab("alice"), dir.join("alice.keytab")).expect("a keytab copy");
     let keytab = dir.join("alice.keytab").display().to_string();
     let credentials = with(&[("kerberos_principal", &alice), ("kerberos_keytab", &keytab)]);
     landed_on_s(&dir, &root, &credentials);
+    dir.manifest(&across(
+        &credentials,
+        &format!("{root}/dst"),
+        &format!("{root}/copy"),
+    ));
+    (root, dir, alice, keytab)
+}
+
+#[test]
+fn hadoop3_workers_with_delegation_tokens_alone_copy_across_the_realms_and_show_no_token() {
+    let (root, dir, alice, keytab) = alice_across("secure-tokens");
 
     // What a job client hands its tasks: a token of each cluster.
     let cache = format!("FILE:{}", dir.join("alice.ccache").display());
@@ -589,7 +646,10 @@ fn hadoop3_workers_with_delegation_tokens_alone_copy_across_the_realms_and_show_
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let passwords = token_passwords(&dir.read("tokens"));
+    let passwords: Vec<_> = tokens_of(&dir.read("tokens"))
+        .into_iter()
+        .map(|token| token.password)
+        .collect();
     assert_eq!(passwords.len(), 2);
     // The engine: the examples' workers with the tokens, no keytab and no ticket.
     let xargs = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/engines/xargs.sh");
@@ -601,28 +661,160 @@ fn hadoop3_workers_with_delegation_tokens_alone_copy_across_the_realms_and_show_
              status=$?\nmv {keytab}.away {keytab}\nexit $status\n"
         ),
     );
-    dir.manifest(&across(
-        &credentials,
-        &format!("{root}/dst"),
-        &format!("{root}/copy"),
-    ));
     let plan = dir.hsync(["plan", "-o", "plan.json"]).ok();
     let engine = format!("sh {}", dir.join("engine.sh").display());
-    let apply = dir
-        .hsync([
-            "apply",
-            "plan.json",
-            "--summary",
-            "summary.json",
-            "--workers",
-            "2",
-            "--engine",
-            "command",
-            "--engine-command",
-            &engine,
-        ])
-        .ok();
-    assert_eq!(t.tree(&format!("{root}/copy"), &dir), dir.tree("src"));
-    assert_eq!(t.stat("%u", &format!("{root}/copy/d0/f0")), "alice");
+    let apply = spread(&dir, &["command", "--engine-command", &engine]).ok();
+    copied_to_t_as_alice(&dir, &root);
     wrote_none_of(&passwords, &dir, [plan, apply]);
+}
+
+/// [`alice_across`]'s apply by two workers of `engine` (its name and
+/// arguments), the summary in `summary.json`.
+fn spread(dir: &Dir, engine: &[&str]) -> TestCommand {
+    let mut apply = dir.hsync([
+        "apply",
+        "plan.json",
+        "--summary",
+        "summary.json",
+        "--workers",
+        "2",
+        "--engine",
+    ]);
+    apply.args(engine.iter().copied());
+    apply
+}
+
+/// [`alice_across`]'s files are on t, owned by alice.
+fn copied_to_t_as_alice(dir: &Dir, root: &str) {
+    let t = cluster("t");
+    assert_eq!(t.tree(&format!("{root}/copy"), dir), dir.tree("src"));
+    assert_eq!(t.stat("%u", &format!("{root}/copy/d0/f0")), "alice");
+}
+
+/// The secure bed's YARN folder.
+fn secure_yarn() -> String {
+    std::env::var("HSYNC_TEST_SECURE_YARN").expect("the secure bed's YARN")
+}
+
+/// What `run` returns, and the tokens alice's YARN containers were given
+/// while it ran, read as they ran (a NodeManager deletes a container's
+/// tokens as it ends), each with the path of its container.
+fn watching_tokens<T>(run: impl FnOnce() -> T) -> (T, Vec<(PathBuf, Token)>) {
+    let appcache = format!("{}/data/local/usercache/alice/appcache", secure_yarn());
+    let done = AtomicBool::new(false);
+    let mut seen = BTreeMap::new();
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                let containers = std::fs::read_dir(&appcache)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|app| std::fs::read_dir(app.ok()?.path()).ok())
+                    .flatten();
+                for container in containers.flatten() {
+                    let file = container.path().join("container_tokens");
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        seen.insert(container.path(), bytes);
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        });
+        let result = run();
+        done.store(true, Ordering::Relaxed);
+        result
+    });
+    let tokens = seen
+        .into_iter()
+        .flat_map(|(container, file)| {
+            tokens_of(&file)
+                .into_iter()
+                .map(move |token| (container.clone(), token))
+        })
+        .collect();
+    (result, tokens)
+}
+
+/// The files the containers of YARN application `app` logged (the
+/// workers' stderr and reports among them).
+fn logs_of(app: &str) -> Vec<Vec<u8>> {
+    std::fs::read_dir(format!("{}/data/logs/{app}", secure_yarn()))
+        .expect("the application's logs")
+        .flat_map(|container| std::fs::read_dir(container.expect("a container").path()))
+        .flatten()
+        .map(|file| std::fs::read(file.expect("a log").path()).expect("a container's log"))
+        .collect()
+}
+
+/// The RPC connections t's NameNode took from alice with a delegation token.
+fn token_logins_on_t() -> usize {
+    secure_log("t-namenode.log")
+        .lines()
+        .filter(|line| line.contains("Auth successful for alice@") && line.contains("(auth:TOKEN)"))
+        .count()
+}
+
+#[test]
+fn hadoop3_a_chunked_apply_on_secure_yarn_gives_its_workers_delegation_tokens_alone() {
+    let (root, dir, _, keytab) = alice_across("secure-yarn");
+    let t = cluster("t");
+    let keys = keys_of(&keytab);
+    let plan = dir.hsync(["plan", "-o", "plan.json"]).ok();
+    // The keytab leaves this machine once the job is submitted: the tasks
+    // have the job's tokens alone.
+    let mapred = std::env::var("HSYNC_TEST_SECURE_MAPRED").expect("the secure bed's mapred");
+    dir.create(
+        "mapred.sh",
+        format!(
+            "set -o pipefail\n{mapred} \"$@\" 2>&1 | while IFS= read -r line; do\n  \
+             printf '%s\\n' \"$line\" >&2\n  \
+             case $line in *'Submitted application'*) mv {keytab} {keytab}.away ;; esac\n\
+             done\n"
+        ),
+    );
+    let logins_before = token_logins_on_t();
+    let mapred = format!("bash {}", dir.join("mapred.sh").display());
+    let (apply, tokens) =
+        watching_tokens(|| spread(&dir, &["yarn"]).env("HSYNC_MAPRED", &mapred).ok());
+    copied_to_t_as_alice(&dir, &root);
+    assert!(!dir.exists("alice.keytab"), "the keytab was away");
+    assert!(
+        token_logins_on_t() > logins_before,
+        "the workers used tokens on t"
+    );
+
+    let app = apply
+        .stderr
+        .split("Submitted application ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the launcher names the application");
+    let tokens: Vec<Token> = tokens
+        .into_iter()
+        .filter(|(container, _)| container.to_string_lossy().contains(app))
+        .map(|(_, token)| token)
+        .collect();
+    // The job's tokens are Hadoop's: each names its cluster by address.
+    let services: BTreeSet<String> = tokens
+        .iter()
+        .filter(|token| token.kind == "HDFS_DELEGATION_TOKEN")
+        .map(|token| token.service.clone())
+        .collect();
+    let clusters: BTreeSet<String> = [cluster("s").url, t.url]
+        .iter()
+        .map(|url| url.replace("hdfs://", "").replace("localhost", "127.0.0.1"))
+        .collect();
+    assert_eq!(services, clusters, "a token of each cluster");
+    let secrets: Vec<_> = tokens
+        .into_iter()
+        .map(|token| token.password)
+        .chain(keys)
+        .collect();
+    for log in &logs_of(app) {
+        assert!(
+            secrets.iter().all(|secret| !holds(log, secret)),
+            "a credential in a container's log"
+        );
+    }
+    wrote_none_of(&secrets, &dir, [plan, apply]);
 }

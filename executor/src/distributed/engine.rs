@@ -4,11 +4,11 @@
 //! places and retries.
 
 use std::os::fd::AsFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use async_trait::async_trait;
-use hsync_storage::FsSpec;
+use hsync_storage::{FsSpec, HdfsSpec};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
@@ -314,13 +314,12 @@ impl Engine for YarnEngine {
             .mapred
             .split_first()
             .ok_or_else(|| EngineError::Failed("no mapred command".into()))?;
-        // The job acts as the user hsync acts as on the run folder's cluster
-        // (SIMPLE auth; Kerberos names its own): its output and staging are
-        // that user's, and the run folder stays theirs to remove.
+        // The job acts as the user hsync acts as on the run folder's cluster:
+        // its output and staging are that user's, and the run folder stays
+        // theirs to remove.
+        let identity = launcher_identity(cluster, dir.path()).await?;
         let as_user = |command: &mut Command| {
-            if let Some(user) = &cluster.user {
-                command.env("HADOOP_USER_NAME", user);
-            }
+            command.envs(identity.iter().map(|(name, value)| (name, value)));
         };
         let mut command = Command::new(launcher);
         as_user(&mut command);
@@ -410,6 +409,45 @@ impl Engine for YarnEngine {
             ))),
         }
     }
+}
+
+/// How the `mapred` launcher, a Hadoop client of its own, logs in as the
+/// user hsync acts as on `cluster`: SIMPLE names the user; Kerberos gives it
+/// the manifest's ticket cache, or one made in `scratch` from the manifest's
+/// keytab. The job gets its delegation tokens with that login, and its
+/// tasks use them alone.
+async fn launcher_identity(
+    cluster: &HdfsSpec,
+    scratch: &Path,
+) -> Result<Vec<(&'static str, String)>, EngineError> {
+    let principal = cluster.kerberos_principal.as_deref().unwrap_or_default();
+    Ok(match (&cluster.kerberos_keytab, &cluster.kerberos_cache) {
+        (Some(keytab), _) => {
+            let cache = format!("FILE:{}", scratch.join("launcher.ccache").display());
+            let kinit = Command::new("kinit")
+                .args(["-c", &cache, "-kt", keytab, principal])
+                .stdin(Stdio::null())
+                .output()
+                .await
+                .map_err(|source| EngineError::Start {
+                    what: "kinit, which logs the `mapred` launcher in from the keytab".into(),
+                    source,
+                })?;
+            if !kinit.status.success() {
+                return Err(EngineError::Failed(format!(
+                    "kinit could not log the `mapred` launcher in as `{principal}` from {keytab}: {}",
+                    hsync_storage::one_line(&String::from_utf8_lossy(&kinit.stderr))
+                )));
+            }
+            vec![("KRB5CCNAME", cache)]
+        }
+        (None, Some(cache)) => vec![("KRB5CCNAME", cache.clone())],
+        (None, None) => cluster
+            .user
+            .iter()
+            .map(|user| ("HADOOP_USER_NAME", user.clone()))
+            .collect(),
+    })
 }
 
 /// The MapReduce job a line of the streaming launcher's log names: its
