@@ -205,6 +205,55 @@ fn hadoop3_a_user_the_namenode_denies_is_refused_and_nothing_is_written() {
     assert!(!s.exists(&format!("{root}/dst")), "{out}");
 }
 
+#[test]
+fn hadoop3_a_lock_another_principal_left_is_refused_and_its_owner_takes_it_over() {
+    let root = unique_root("secure-lock");
+    let (dir, bobs) = (Dir::new(), Dir::new());
+    let s = cluster("s");
+    let s = secure_job(&dir, &root, &keytab_table(&s, "alice", "alice"));
+    dir.plan();
+    // alice's apply dies after 3 copies, as `kill -9` would: her lock stays.
+    let mut killed = dir
+        .hsync(["apply", "plan.json"])
+        .env(
+            "HSYNC_DEBUG_KILL",
+            &format!("copied-3:{}", dir.join("killed").display()),
+        )
+        .spawn(&dir, "killed");
+    let status = wait_bounded(
+        &mut killed,
+        &dir,
+        "killed",
+        std::time::Duration::from_secs(60),
+    );
+    assert!(
+        !status.success() && dir.exists("killed"),
+        "alice's apply was not killed"
+    );
+    let lock = format!("{root}/dst/.hsync-tmp.lock");
+    assert_eq!(s.stat("%u %a", &lock), "alice 600");
+    let before = s.paths(&format!("{root}/dst"));
+    // bob could write there, but for the lock.
+    s.shell(&["-chmod", "777", &format!("{root}/dst")]);
+    secure_job(&bobs, &root, &keytab_table(&s, "bob", "bob"));
+    bobs.plan();
+    let out = bobs.hsync(["apply", "plan.json"]).code(1);
+    assert!(
+        says(&out.stderr, "is locked by another user's apply"),
+        "{out}"
+    );
+    assert_eq!(
+        s.stat("%u %a", &lock),
+        "alice 600",
+        "bob took the lock over"
+    );
+    assert_eq!(s.paths(&format!("{root}/dst")), before, "bob wrote");
+    // alice's same command takes her lock over and finishes.
+    dir.hsync(["apply", "plan.json"]).ok();
+    assert_eq!(s.tree(&format!("{root}/dst"), &dir), dir.tree("src"));
+    assert!(!s.exists(&lock));
+}
+
 /// What tcpdump saw on the loopback, filtered by `filter`, while `run` ran.
 fn captured(dir: &Dir, name: &str, filter: &str, run: impl FnOnce()) -> Vec<u8> {
     let pcap = dir.join(&format!("{name}.pcap"));

@@ -27,10 +27,20 @@ pub struct Holder {
     pub plan: String,
     /// Milliseconds since the Unix epoch.
     pub started_ms: u128,
+    /// Whether the lock file could not be read: another user's (0600),
+    /// who holds it is theirs to know.
+    #[serde(skip)]
+    pub unreadable: bool,
 }
 
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.unreadable {
+            return write!(
+                f,
+                "another user's apply (its lock file is readable by that user alone)"
+            );
+        }
         if self.pid == 0 {
             // Locks are written whole before they take their name.
             return write!(
@@ -157,6 +167,7 @@ impl Lock {
             started_ms: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis()),
+            unreadable: false,
         };
         storage.create_dir(&folder).await.map_err(denied)?;
         loop {
@@ -303,7 +314,7 @@ async fn read(storage: &Arc<dyn Storage>, path: &str) -> Result<Option<Holder>, 
         // Another user's lock, readable by them alone.
         Err(e) if e.kind == ErrorKind::PermissionDenied => {
             return Ok(Some(Holder {
-                user: "another user (the lock is readable by its holder only)".into(),
+                unreadable: true,
                 ..unknown_holder()
             }))
         }
@@ -329,6 +340,7 @@ fn unknown_holder() -> Holder {
         user: "an unknown user".into(),
         plan: String::new(),
         started_ms: 0,
+        unreadable: false,
     }
 }
 
